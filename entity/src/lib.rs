@@ -1,0 +1,10 @@
+//! sea-orm entities: the shape of each table and nothing else. Behaviour lives in the
+//! registry's `store` module; rules live in `aeo-domain`.
+
+pub mod administration;
+pub mod audit_log;
+pub mod certificate;
+pub mod certificate_event;
+pub mod certificate_identifier;
+pub mod mra;
+pub mod user;

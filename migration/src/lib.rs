@@ -1,0 +1,15 @@
+//! Schema migrations, applied in order by `aeo-registry migrate` and at `serve` start-up.
+//! A released migration is never edited: a schema change is a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_create_core::Migration)]
+    }
+}

@@ -1,0 +1,135 @@
+//! HTTP: the `/api/v1` resources (one module each), the public check, health, the OpenAPI
+//! document, and the layers every request passes through.
+
+pub mod administrations;
+pub mod audit;
+pub mod certificates;
+pub mod docs;
+pub mod extract;
+pub mod health;
+pub mod mras;
+pub mod public;
+pub mod recognition;
+pub mod sessions;
+pub mod traders;
+pub mod users;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::error::{PROBLEM_JSON, Problem};
+
+pub const BODY_LIMIT: usize = 1024 * 1024;
+pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every `/api/v1` and federation route with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    let imports = OpenApiRouter::new()
+        .routes(routes!(certificates::import_certificates))
+        .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT));
+    OpenApiRouter::with_openapi(docs::api_doc())
+        .routes(routes!(sessions::login))
+        .routes(routes!(sessions::me))
+        .routes(routes!(sessions::change_password))
+        .routes(routes!(
+            administrations::list_administrations,
+            administrations::create_administration
+        ))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::update_user))
+        .routes(routes!(
+            certificates::list_certificates,
+            certificates::create_certificate
+        ))
+        .routes(routes!(
+            certificates::get_certificate,
+            certificates::patch_certificate
+        ))
+        .routes(routes!(certificates::change_status))
+        .routes(routes!(certificates::certificate_history))
+        .routes(routes!(mras::list_mras))
+        .routes(routes!(mras::get_mra, mras::put_mra))
+        .routes(routes!(recognition::ask_recognition))
+        .routes(routes!(traders::my_certificates))
+        .routes(routes!(public::public_check))
+        .routes(routes!(audit::list_audit))
+        .merge(imports)
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = routes().split_for_parts();
+    let timeout = Duration::from_secs(state.settings.request_timeout);
+    Router::new()
+        .merge(api)
+        .merge(docs::router(openapi))
+        .merge(health::router())
+        .fallback(|| async { crate::error::ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::map_response(ensure_problem))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(middleware::from_fn(security_headers))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Every error leaves as problem+json, whichever layer produced it (405, 408, 413, ...).
+async fn ensure_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this resource",
+        StatusCode::REQUEST_TIMEOUT => "the request took too long",
+        StatusCode::PAYLOAD_TOO_LARGE => "request body too large",
+        _ => status.canonical_reason().unwrap_or("error"),
+    };
+    let mut fresh = Problem::new(status, detail).into_response_with(None);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = parts.headers.get(&name) {
+            fresh.headers_mut().insert(name, value.clone());
+        }
+    }
+    fresh
+}
+
+async fn security_headers(request: Request, next: Next) -> impl IntoResponse {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,124 @@
+//! Log in, who am I, change my password.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::ApiJson;
+use crate::app::AppState;
+use crate::auth::{Caller, UserRole, password};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::store::{audit, users};
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// Exchange an e-mail and password for a short-lived access token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "sessions", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn login(
+    State(app): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let email = request.email.trim().to_lowercase();
+    app.login_throttle
+        .check(&email, client.ip())
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let user = users::find_by_email(&app.store.db, &email).await?;
+    // A disabled account verifies against the dummy hash: the same answer, the same time.
+    let stored = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .map(|u| u.password_hash.clone());
+    let ok = password::verify(request.password, stored).await;
+    let Some(user) = user.filter(|_| ok) else {
+        app.login_throttle.record_failure(&email, client.ip());
+        return Err(ApiError::Unauthorized);
+    };
+    app.login_throttle.record_success(&email);
+    Ok(Json(TokenResponse {
+        access_token: app.tokens.issue(user.id, user.token_version)?,
+        token_type: "Bearer",
+        expires_in: app.tokens.ttl_secs,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub email: String,
+    pub role: UserRole,
+    pub administration: Option<String>,
+    /// `SCHEME:VALUE` for traders.
+    pub operator_identifier: Option<String>,
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+pub async fn me(caller: Caller) -> Json<Me> {
+    Json(Me {
+        email: caller.email,
+        role: caller.role,
+        administration: caller.administration.map(|code| code.as_str().to_owned()),
+        operator_identifier: caller.operator.map(|id| id.to_pair()),
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password; every token issued before stops working.
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "sessions", security(("bearer" = [])), request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    password::check_rules(&change.new_password)
+        .map_err(|message| ApiError::field("new_password", message))?;
+    let user = users::find(&app.store.db, caller.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if !password::verify(change.current_password, Some(user.password_hash)).await {
+        return Err(ApiError::field(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    let hash = password::hash(change.new_password).await?;
+    let txn = app.store.write().await?;
+    users::update_credentials(&*txn, caller.id, None, Some(hash)).await?;
+    let administration = caller.administration.as_ref().map(|c| c.as_str());
+    audit::record(
+        &*txn,
+        administration,
+        &caller.email,
+        "user.password_changed",
+        &format!("users/{}", caller.id),
+        serde_json::json!({}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

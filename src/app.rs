@@ -1,0 +1,98 @@
+//! The application state shared by every request: one `AppState(Arc<App>)`.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::token::TokenKeys;
+use crate::config::Settings;
+use crate::store::Store;
+
+pub struct App {
+    /// The database, and the rule for writing to it.
+    pub store: Store,
+    /// Settings resolved at start-up.
+    pub settings: Settings,
+    /// Signs and verifies access tokens.
+    pub tokens: TokenKeys,
+    /// Failed-login counters per account and per client.
+    pub login_throttle: LoginThrottle,
+    /// Requests per client address to the unauthenticated public check.
+    pub public_limiter: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects to the database, migrates it and loads the node secret.
+    pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        let store = Store::connect(&settings.database_url).await?;
+        store.migrate().await?;
+        let secret = load_or_create_node_key(&settings.node_key_file)?;
+        let tokens = TokenKeys::new(&secret, &settings.public_url, settings.token_ttl);
+        let per_minute = NonZeroU32::new(settings.public_rate_limit).unwrap_or(NonZeroU32::MIN);
+        Ok(AppState(Arc::new(App {
+            store,
+            tokens,
+            login_throttle: LoginThrottle::default(),
+            public_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            settings,
+        })))
+    }
+}
+
+/// The node's 32-byte secret, hex in a file readable by its owner only; made on first start.
+pub fn load_or_create_node_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let key = hex_decode(text.trim())
+                .with_context(|| format!("{} does not hold a hex key", path.display()))?;
+            anyhow::ensure!(
+                key.len() >= 32,
+                "{} holds a key shorter than 32 bytes",
+                path.display()
+            );
+            Ok(key)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let key: [u8; 32] = rand::random();
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            std::io::Write::write_all(&mut file, hex.as_bytes())?;
+            Ok(key.to_vec())
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}

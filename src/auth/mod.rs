@@ -1,0 +1,189 @@
+//! Who is calling and what they may do. `Caller` authenticates a request; `Tenant<P>` is the one
+//! place where administration scope and role are checked: a handler that touches an
+//! administration's data takes a `Tenant<P>` and gets the administration code from it, so it
+//! cannot forget the check.
+
+pub mod password;
+pub mod role;
+pub mod throttle;
+pub mod token;
+
+use std::marker::PhantomData;
+
+use aeo_domain::{AdministrationCode, OperatorId};
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::header;
+use axum::http::request::Parts;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store;
+pub use role::UserRole;
+
+/// The name of the session cookie the web pages use instead of a bearer header.
+pub const SESSION_COOKIE: &str = "aeo_session";
+
+/// An authenticated user, as of this request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: i64,
+    pub email: String,
+    pub role: UserRole,
+    pub administration: Option<AdministrationCode>,
+    pub operator: Option<OperatorId>,
+}
+
+fn credentials(parts: &Parts) -> Option<&str> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let token = credentials(parts).ok_or(ApiError::Unauthorized)?;
+        let claims = state.tokens.verify(token).ok_or(ApiError::Unauthorized)?;
+        let id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthorized)?;
+        let user = store::users::find(&state.store.db, id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        if user.disabled || user.token_version != claims.ver {
+            return Err(ApiError::Unauthorized);
+        }
+        let caller = caller_of(user)?;
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+/// The caller of a stored account; a corrupt row is an internal error, not a login.
+pub fn caller_of(user: store::users::User) -> Result<Caller, ApiError> {
+    let corrupt =
+        |what: &str| ApiError::Internal(anyhow::anyhow!("user {} has an invalid {what}", user.id));
+    let role: UserRole = user.role.parse().map_err(|_| corrupt("role"))?;
+    let administration = match &user.administration {
+        Some(code) => Some(AdministrationCode::parse(code).map_err(|_| corrupt("administration"))?),
+        None => None,
+    };
+    let operator = match (&user.operator_scheme, &user.operator_value) {
+        (Some(scheme), Some(value)) => {
+            Some(OperatorId::parse(scheme, value).map_err(|_| corrupt("operator identifier"))?)
+        }
+        _ => None,
+    };
+    Ok(Caller {
+        id: user.id,
+        email: user.email,
+        role,
+        administration,
+        operator,
+    })
+}
+
+/// What a `Tenant<P>` route requires: which roles of the administration may use it.
+pub trait Permission: Send + Sync + 'static {
+    const ROLES: &'static [UserRole];
+    /// The platform administrator may also act on any administration.
+    const PLATFORM_ADMIN: bool = false;
+}
+
+/// Read certificates and MRA records, ask the border question.
+pub struct ReadRegistry;
+impl Permission for ReadRegistry {
+    const ROLES: &'static [UserRole] = &[
+        UserRole::CustomsAdmin,
+        UserRole::CustomsOfficer,
+        UserRole::BorderOfficer,
+        UserRole::Auditor,
+    ];
+}
+
+/// Publish and change certificates.
+pub struct PublishCertificates;
+impl Permission for PublishCertificates {
+    const ROLES: &'static [UserRole] = &[UserRole::CustomsAdmin, UserRole::CustomsOfficer];
+}
+
+/// MRA records, users and peers of the administration.
+pub struct ManageAdministration;
+impl Permission for ManageAdministration {
+    const ROLES: &'static [UserRole] = &[UserRole::CustomsAdmin];
+}
+
+/// Create the administration's users.
+pub struct ManageUsers;
+impl Permission for ManageUsers {
+    const ROLES: &'static [UserRole] = &[UserRole::CustomsAdmin];
+    const PLATFORM_ADMIN: bool = true;
+}
+
+/// Read the audit log.
+pub struct ReadAudit;
+impl Permission for ReadAudit {
+    const ROLES: &'static [UserRole] = &[UserRole::CustomsAdmin, UserRole::Auditor];
+}
+
+/// A caller acting on the administration named by the `{code}` path segment, with permission
+/// `P`. Rejects with 401 (not authenticated), 404 (another administration's data: answered as if
+/// missing) or 403 (the administration's own user, without the role).
+pub struct Tenant<P: Permission> {
+    pub code: AdministrationCode,
+    pub caller: Caller,
+    _permission: PhantomData<P>,
+}
+
+impl<P: Permission> FromRequestParts<AppState> for Tenant<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let raw = params
+            .iter()
+            .find(|(name, _)| *name == "code")
+            .map(|(_, value)| value)
+            .ok_or(ApiError::NotFound)?;
+        let code = AdministrationCode::parse(raw).map_err(|_| ApiError::NotFound)?;
+        let allowed = if P::PLATFORM_ADMIN && caller.role == UserRole::PlatformAdmin {
+            true
+        } else if caller.administration.as_ref() != Some(&code) {
+            return Err(ApiError::NotFound);
+        } else {
+            P::ROLES.contains(&caller.role)
+        };
+        if !allowed {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Tenant {
+            code,
+            caller,
+            _permission: PhantomData,
+        })
+    }
+}
+
+impl<P: Permission> Tenant<P> {
+    pub fn code(&self) -> &str {
+        self.code.as_str()
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.caller.email
+    }
+}

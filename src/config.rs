@@ -1,0 +1,149 @@
+//! Layered settings: a command-line flag wins, then the environment, then the config file
+//! (`config/default.toml` when present), then the built-in default.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Settings given on the command line or in the environment (clap reads both).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "AEO_BIND")]
+    pub bind: Option<String>,
+    /// sqlite://... or postgres://... [default: sqlite://data/aeo-registry.db?mode=rwc]
+    #[arg(long, env = "AEO_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Base URL peers use to reach this node [default: http:// + bind]
+    #[arg(long, env = "AEO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Settings file [default: config/default.toml when present]
+    #[arg(long, env = "AEO_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The settings file; every field optional so that a partial file works.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    bind: Option<String>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    admin_email: Option<String>,
+    node_key_file: Option<PathBuf>,
+    statement_ttl: Option<u64>,
+    max_staleness: Option<u64>,
+    token_ttl: Option<u64>,
+    request_timeout: Option<u64>,
+    public_rate_limit: Option<u32>,
+    log_format: Option<String>,
+}
+
+/// Everything the node needs to run, resolved once at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: String,
+    pub database_url: String,
+    pub public_url: String,
+    pub admin_email: Option<String>,
+    /// Never printed: `Debug` of this struct is only used in tests.
+    pub admin_password: Option<String>,
+    pub node_key_file: PathBuf,
+    pub statement_ttl: u64,
+    pub max_staleness: u64,
+    pub token_ttl: u64,
+    pub request_timeout: u64,
+    pub public_rate_limit: u32,
+    pub log_format: String,
+}
+
+impl Settings {
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        let file = match &overrides.config {
+            Some(path) => read_file(path)?,
+            None => {
+                let default = Path::new("config/default.toml");
+                if default.exists() {
+                    read_file(default)?
+                } else {
+                    FileSettings::default()
+                }
+            }
+        };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let number = |name: &str, file: Option<u64>, default: u64| -> anyhow::Result<u64> {
+            match env(name) {
+                Some(v) => v
+                    .parse()
+                    .with_context(|| format!("{name} must be a whole number")),
+                None => Ok(file.unwrap_or(default)),
+            }
+        };
+
+        let bind = overrides
+            .bind
+            .clone()
+            .or(file.bind)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url = overrides
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| format!("http://{bind}"));
+        Ok(Settings {
+            database_url: overrides
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| "sqlite://data/aeo-registry.db?mode=rwc".into()),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            bind,
+            admin_email: env("AEO_ADMIN_EMAIL").or(file.admin_email),
+            admin_password: env("AEO_ADMIN_PASSWORD"),
+            node_key_file: env("AEO_NODE_KEY_FILE")
+                .map(PathBuf::from)
+                .or(file.node_key_file)
+                .unwrap_or_else(|| PathBuf::from("data/node.key")),
+            statement_ttl: number("AEO_STATEMENT_TTL", file.statement_ttl, 300)?,
+            max_staleness: number("AEO_MAX_STALENESS", file.max_staleness, 0)?,
+            token_ttl: number("AEO_TOKEN_TTL", file.token_ttl, 900)?,
+            request_timeout: number("AEO_REQUEST_TIMEOUT", file.request_timeout, 30)?,
+            public_rate_limit: number(
+                "AEO_PUBLIC_RATE_LIMIT",
+                file.public_rate_limit.map(u64::from),
+                60,
+            )?
+            .try_into()
+            .context("AEO_PUBLIC_RATE_LIMIT is too large")?,
+            log_format: env("AEO_LOG_FORMAT")
+                .or(file.log_format)
+                .unwrap_or_else(|| "text".into()),
+        })
+    }
+
+    /// Settings for tests and embedding: defaults, nothing read from files or the environment.
+    pub fn for_database(database_url: &str, node_key_file: PathBuf) -> Self {
+        Settings {
+            bind: "127.0.0.1:0".into(),
+            database_url: database_url.into(),
+            public_url: "http://127.0.0.1:0".into(),
+            admin_email: None,
+            admin_password: None,
+            node_key_file,
+            statement_ttl: 300,
+            max_staleness: 0,
+            token_ttl: 900,
+            request_timeout: 30,
+            public_rate_limit: 60,
+            log_format: "text".into(),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read settings file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid settings file {}", path.display()))
+}

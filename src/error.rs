@@ -1,0 +1,167 @@
+//! The one error type of the application and its RFC 9457 problem+json form. Handlers and
+//! services return `ApiError`; the detail of an internal failure is logged, never shown.
+
+use aeo_domain::FieldError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// An invalid row of an import: which row, which field, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    pub row: usize,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the resource has changed since the given version")]
+    PreconditionFailed,
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("invalid import")]
+    InvalidRows(Vec<RowError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("service unavailable")]
+    Unavailable,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A single invalid field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::Invalid(_) | ApiError::InvalidRows(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        ApiError::Internal(error.into())
+    }
+}
+
+impl From<sea_orm::TransactionError<ApiError>> for ApiError {
+    fn from(error: sea_orm::TransactionError<ApiError>) -> Self {
+        match error {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(api) => api,
+        }
+    }
+}
+
+/// The RFC 9457 body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub errors: Option<serde_json::Value>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: None,
+        }
+    }
+
+    pub fn into_response_with(self, extra: Option<(header::HeaderName, HeaderValue)>) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(&self)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some((name, value)) = extra {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut problem = Problem::new(status, self.to_string());
+        let mut extra = None;
+        match &self {
+            ApiError::Unauthorized => {
+                problem.detail = "missing, malformed, expired or invalid credentials".into();
+                extra = Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            ApiError::Forbidden => problem.detail = "your role does not allow this".into(),
+            ApiError::NotFound => problem.detail = "no such resource".into(),
+            ApiError::Invalid(errors) => {
+                problem.kind = "https://aeo-registry.dev/problems/invalid-input".into();
+                problem.detail = match errors.as_slice() {
+                    [one] => format!("{}: {}", one.field, one.message),
+                    _ => format!("{} fields are invalid", errors.len()),
+                };
+                problem.errors = serde_json::to_value(errors).ok();
+            }
+            ApiError::InvalidRows(errors) => {
+                problem.kind = "https://aeo-registry.dev/problems/invalid-import".into();
+                problem.detail = format!("{} errors; nothing was applied", errors.len());
+                problem.errors = serde_json::to_value(errors).ok();
+            }
+            ApiError::UnsupportedMediaType(detail) => problem.detail = detail.clone(),
+            ApiError::TooManyRequests { retry_after_secs } => {
+                problem.detail = "too many requests; try again later".into();
+                extra = HeaderValue::from_str(&retry_after_secs.to_string())
+                    .ok()
+                    .map(|value| (header::RETRY_AFTER, value));
+            }
+            ApiError::Internal(error) => {
+                tracing::error!(error = ?error, "internal error");
+                problem.detail = "an internal error occurred; it has been logged".into();
+            }
+            _ => {}
+        }
+        problem.into_response_with(extra)
+    }
+}

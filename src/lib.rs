@@ -1,0 +1,39 @@
+//! aeo-registry: a federated registry of Authorized Economic Operators and mutual recognition
+//! arrangements. `main.rs` is a thin command line over this library; tests build the same
+//! application through [`start`] and [`serve`].
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod recognition;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+pub use app::AppState;
+pub use config::Settings;
+
+/// Connects, migrates and prepares the application.
+pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
+    AppState::start(settings).await
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = api::router(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

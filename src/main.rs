@@ -1,0 +1,116 @@
+//! The `aeo-registry` command line: parse flags, resolve settings, call into the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use aeo_registry::config::{Overrides, Settings};
+use aeo_registry::{bootstrap, demo};
+
+#[derive(Parser)]
+#[command(
+    name = "aeo-registry",
+    version,
+    about = "Federated registry of Authorized Economic Operators and mutual recognition arrangements"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run migrations, then serve HTTP until SIGINT or SIGTERM.
+    Serve {
+        #[command(flatten)]
+        settings: Overrides,
+        /// Load the demo data set first (idempotent) and print the demo accounts.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        settings: Overrides,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            settings,
+            demo: with_demo,
+        } => {
+            let settings = Settings::load(&settings)?;
+            init_logging(&settings);
+            let state = aeo_registry::start(settings.clone()).await?;
+            bootstrap::platform_admin(&state).await?;
+            if with_demo {
+                let report = demo::load(&state).await?;
+                report.print(&settings.public_url);
+            }
+            let listener = tokio::net::TcpListener::bind(&settings.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.bind))?;
+            let address = listener.local_addr()?;
+            tracing::info!(%address, public_url = %settings.public_url, "aeo-registry is serving");
+            println!(
+                "aeo-registry is serving on http://{address} (API docs: http://{address}/api/docs)"
+            );
+            aeo_registry::serve(listener, state, shutdown_signal()).await?;
+            tracing::info!("shut down cleanly");
+        }
+        Command::Migrate { settings } => {
+            let settings = Settings::load(&settings)?;
+            init_logging(&settings);
+            let store = aeo_registry::store::Store::connect(&settings.database_url).await?;
+            store.migrate().await?;
+            println!("migrations applied to {}", redact(&settings.database_url));
+        }
+    }
+    Ok(())
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if settings.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// A database URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

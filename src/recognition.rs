@@ -1,0 +1,175 @@
+//! The border question, answered from local facts: is this certificate of `issuer` recognised
+//! at `at`, now? The decision itself is `aeo_domain::recognize`; this module gathers the facts.
+
+use aeo_domain::{
+    AdministrationCode, CertificateFacts, CertificateNumber, OperatorId, Reason, recognize,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DbErr};
+use serde::Serialize;
+
+use crate::store::certificates::{self, Certificate};
+use crate::store::mras::{self, Mra};
+
+/// What the question names: a certificate number or an operator identifier.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    Certificate(CertificateNumber),
+    Identifier(OperatorId),
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CertificateSummary {
+    pub number: String,
+    #[schema(value_type = String)]
+    pub status: aeo_domain::Status,
+    #[schema(value_type = String)]
+    pub category: aeo_domain::Category,
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<aeo_domain::Role>,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status_reason: Option<String>,
+    pub operator: OperatorName,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OperatorName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MraSummary {
+    pub partner: String,
+    #[schema(value_type = String)]
+    pub status: aeo_domain::MraStatus,
+    pub in_force_from: Option<NaiveDate>,
+    #[schema(value_type = Vec<String>)]
+    pub categories: Vec<aeo_domain::Category>,
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<aeo_domain::Role>,
+}
+
+/// The answer to the border question (the contract's recognition object).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Answer {
+    pub recognized: bool,
+    pub at: String,
+    pub issuer: String,
+    pub certificate: Option<CertificateSummary>,
+    pub mra: Option<MraSummary>,
+    #[schema(value_type = Vec<String>)]
+    pub reasons: Vec<Reason>,
+    /// local, peer, cache or mirror.
+    pub source: &'static str,
+    pub as_of: DateTime<Utc>,
+    pub stale: bool,
+}
+
+fn facts(certificate: &Certificate) -> CertificateFacts {
+    CertificateFacts {
+        status: certificate.stored_status,
+        category: certificate.category,
+        roles: certificate.roles.clone(),
+        valid_from: certificate.valid_from,
+        valid_until: certificate.valid_until,
+    }
+}
+
+fn summary(certificate: &Certificate) -> CertificateSummary {
+    CertificateSummary {
+        number: certificate.number.clone(),
+        status: certificate.status,
+        category: certificate.category,
+        roles: certificate.roles.clone(),
+        valid_from: certificate.valid_from,
+        valid_until: certificate.valid_until,
+        status_reason: certificate.status_reason.clone(),
+        operator: OperatorName {
+            name: certificate.operator.name.clone(),
+        },
+    }
+}
+
+fn mra_summary(mra: &Mra) -> MraSummary {
+    MraSummary {
+        partner: mra.partner.clone(),
+        status: mra.status,
+        in_force_from: mra.in_force_from,
+        categories: mra.categories.clone(),
+        roles: mra.roles.clone(),
+    }
+}
+
+/// Decides for the certificates found: the first recognised one wins; when none is, the one
+/// with the fewest failing reasons is shown.
+pub fn decide(
+    at: &AdministrationCode,
+    issuer: &AdministrationCode,
+    candidates: &[Certificate],
+    mra: Option<&Mra>,
+    today: NaiveDate,
+) -> Answer {
+    let mra_facts = mra.map(Mra::facts);
+    let mut best: Option<(&Certificate, Vec<Reason>)> = None;
+    for certificate in candidates {
+        let reasons = recognize(
+            at,
+            issuer,
+            Some(&facts(certificate)),
+            mra_facts.as_ref(),
+            today,
+        );
+        if best
+            .as_ref()
+            .is_none_or(|(_, fewest)| reasons.len() < fewest.len())
+        {
+            best = Some((certificate, reasons));
+        }
+    }
+    let (certificate, reasons) = match best {
+        Some((certificate, reasons)) => (Some(summary(certificate)), reasons),
+        None => (None, recognize(at, issuer, None, mra_facts.as_ref(), today)),
+    };
+    Answer {
+        recognized: reasons.is_empty(),
+        at: at.as_str().to_owned(),
+        issuer: issuer.as_str().to_owned(),
+        certificate,
+        mra: mra.map(mra_summary),
+        reasons,
+        source: "local",
+        as_of: Utc::now(),
+        stale: false,
+    }
+}
+
+/// Answers from this node's own records (the issuer is hosted here).
+pub async fn answer_locally(
+    conn: &impl ConnectionTrait,
+    at: &AdministrationCode,
+    issuer: &AdministrationCode,
+    subject: &Subject,
+) -> Result<Answer, DbErr> {
+    let mra = if at == issuer {
+        None
+    } else {
+        mras::find(conn, at.as_str(), issuer.as_str()).await?
+    };
+    let candidates = match subject {
+        Subject::Certificate(number) => certificates::find(conn, issuer.as_str(), number.as_str())
+            .await?
+            .into_iter()
+            .collect(),
+        Subject::Identifier(id) => {
+            certificates::find_by_identifier(conn, Some(issuer.as_str()), id).await?
+        }
+    };
+    Ok(decide(
+        at,
+        issuer,
+        &candidates,
+        mra.as_ref(),
+        certificates::today(),
+    ))
+}

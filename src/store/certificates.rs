@@ -1,0 +1,588 @@
+//! Certificates, their identifiers and their change history. Every change takes the next
+//! position in the administration's change sequence and leaves an event with the certificate as
+//! it stood afterwards: the history users read and the feed partners will follow.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aeo_domain::{Category, CertificateDraft, CertificateNumber, OperatorId, Role, Status};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{certificate, certificate_event, certificate_identifier};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{administrations, join_list, split_list};
+use crate::error::{ApiError, ApiResult};
+
+/// A certificate as the API shows it (the contract's certificate object).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Certificate {
+    pub number: String,
+    pub administration: String,
+    /// `active`, `suspended`, `revoked` or `expired` (derived from the dates).
+    #[schema(value_type = String, example = "active")]
+    pub status: Status,
+    #[schema(value_type = String, example = "security")]
+    pub category: Category,
+    #[schema(value_type = Vec<String>, example = json!(["exporter"]))]
+    pub roles: Vec<Role>,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status_reason: Option<String>,
+    pub operator: OperatorView,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    /// The lifecycle status as set, before expiry is derived.
+    #[serde(skip)]
+    pub stored_status: Status,
+    #[serde(skip)]
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OperatorView {
+    pub name: String,
+    pub identifiers: Vec<IdentifierView>,
+    pub address: AddressView,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IdentifierView {
+    pub scheme: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AddressView {
+    pub street: String,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+/// One entry of a certificate's history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub status: String,
+    pub reason: Option<String>,
+    /// Field → `{"from", "to"}` for updates; the initial details for a creation.
+    #[schema(value_type = Object)]
+    pub changes: Value,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub status: Option<Status>,
+    pub category: Option<Category>,
+    pub role: Option<Role>,
+    pub q: Option<String>,
+}
+
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn corrupt(what: &str, value: &str) -> DbErr {
+    DbErr::Custom(format!("stored {what} is not valid: {value}"))
+}
+
+fn build(
+    model: certificate::Model,
+    identifiers: Vec<certificate_identifier::Model>,
+    today: NaiveDate,
+) -> Result<Certificate, DbErr> {
+    let stored_status: Status = model
+        .status
+        .parse()
+        .map_err(|_| corrupt("status", &model.status))?;
+    let category: Category = model
+        .category
+        .parse()
+        .map_err(|_| corrupt("category", &model.category))?;
+    let roles = split_list(&model.roles)
+        .map(|role| role.parse::<Role>().map_err(|_| corrupt("role", role)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Certificate {
+        status: Status::effective(stored_status, model.valid_until, today),
+        stored_status,
+        category,
+        roles,
+        valid_from: model.valid_from,
+        valid_until: model.valid_until,
+        status_reason: model.status_reason,
+        operator: OperatorView {
+            name: model.operator_name,
+            identifiers: identifiers
+                .into_iter()
+                .map(|id| IdentifierView {
+                    scheme: id.scheme,
+                    value: id.value,
+                })
+                .collect(),
+            address: AddressView {
+                street: model.street,
+                city: model.city,
+                postal_code: model.postal_code,
+                country: model.country,
+            },
+            public: model.public,
+        },
+        version: model.version,
+        updated_at: model.updated_at,
+        number: model.number,
+        administration: model.administration,
+        id: model.id,
+    })
+}
+
+/// Loads certificates with their identifiers in two queries, whatever their number.
+async fn with_identifiers(
+    conn: &impl ConnectionTrait,
+    models: Vec<certificate::Model>,
+) -> Result<Vec<Certificate>, DbErr> {
+    if models.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+    let mut by_certificate: HashMap<i64, Vec<certificate_identifier::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for row in certificate_identifier::Entity::find()
+            .filter(certificate_identifier::Column::CertificateId.is_in(chunk.iter().copied()))
+            .order_by_asc(certificate_identifier::Column::Id)
+            .all(conn)
+            .await?
+        {
+            by_certificate
+                .entry(row.certificate_id)
+                .or_default()
+                .push(row);
+        }
+    }
+    let today = today();
+    models
+        .into_iter()
+        .map(|model| {
+            let identifiers = by_certificate.remove(&model.id).unwrap_or_default();
+            build(model, identifiers, today)
+        })
+        .collect()
+}
+
+pub async fn find_model(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    number: &str,
+) -> Result<Option<certificate::Model>, DbErr> {
+    certificate::Entity::find()
+        .filter(certificate::Column::Administration.eq(administration))
+        .filter(certificate::Column::Number.eq(number))
+        .one(conn)
+        .await
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    number: &str,
+) -> Result<Option<Certificate>, DbErr> {
+    match find_model(conn, administration, number).await? {
+        Some(model) => Ok(with_identifiers(conn, vec![model]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// Certificates holding exactly this identifier, of one administration or of all.
+pub async fn find_by_identifier(
+    conn: &impl ConnectionTrait,
+    administration: Option<&str>,
+    identifier: &OperatorId,
+) -> Result<Vec<Certificate>, DbErr> {
+    let mut holders = Query::select()
+        .column(certificate_identifier::Column::CertificateId)
+        .from(certificate_identifier::Entity)
+        .and_where(Expr::col(certificate_identifier::Column::Scheme).eq(identifier.scheme.as_str()))
+        .and_where(Expr::col(certificate_identifier::Column::Value).eq(identifier.value.clone()))
+        .to_owned();
+    if let Some(code) = administration {
+        holders.and_where(Expr::col(certificate_identifier::Column::Administration).eq(code));
+    }
+    let models = certificate::Entity::find()
+        .filter(certificate::Column::Id.in_subquery(holders))
+        .order_by_asc(certificate::Column::Id)
+        .all(conn)
+        .await?;
+    with_identifiers(conn, models).await
+}
+
+/// A page of an administration's certificates, in creation order, after the row `after_id`.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    filter: &ListFilter,
+    limit: u64,
+    after_id: Option<i64>,
+) -> Result<(Vec<Certificate>, Option<i64>), DbErr> {
+    use certificate::Column as C;
+    let today = today();
+    let mut query = certificate::Entity::find().filter(C::Administration.eq(administration));
+    if let Some(after) = after_id {
+        query = query.filter(C::Id.gt(after));
+    }
+    query = match filter.status {
+        Some(Status::Active) => query
+            .filter(C::Status.eq("active"))
+            .filter(C::ValidUntil.gte(today)),
+        Some(Status::Suspended) => query
+            .filter(C::Status.eq("suspended"))
+            .filter(C::ValidUntil.gte(today)),
+        Some(Status::Revoked) => query.filter(C::Status.eq("revoked")),
+        Some(Status::Expired) => query
+            .filter(C::Status.ne("revoked"))
+            .filter(C::ValidUntil.lt(today)),
+        None => query,
+    };
+    if let Some(category) = filter.category {
+        query = query.filter(C::Category.eq(category.as_str()));
+    }
+    if let Some(role) = filter.role {
+        query = query.filter(C::Roles.contains(format!(",{},", role.as_str())));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        let compact = aeo_domain::identifier::compact(q);
+        let holders = Query::select()
+            .column(certificate_identifier::Column::CertificateId)
+            .from(certificate_identifier::Entity)
+            .and_where(Expr::col(certificate_identifier::Column::Administration).eq(administration))
+            .and_where(Expr::col(certificate_identifier::Column::Compact).eq(compact))
+            .to_owned();
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(Expr::col(C::SearchName).like(LikeExpr::new(pattern).escape('\\')))
+                .add(C::Id.in_subquery(holders)),
+        );
+    }
+    let models = query.order_by_asc(C::Id).limit(limit + 1).all(conn).await?;
+    let more = models.len() as u64 > limit;
+    let models: Vec<_> = models.into_iter().take(limit as usize).collect();
+    let next = if more {
+        models.last().map(|m| m.id)
+    } else {
+        None
+    };
+    Ok((with_identifiers(conn, models).await?, next))
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The editable details of a certificate, as a flat map for diffs and history.
+fn details(draft_like: &Value) -> BTreeMap<String, Value> {
+    fn walk(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&path, inner, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.clone());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk("", draft_like, &mut out);
+    out
+}
+
+fn certificate_details(certificate: &Certificate) -> Value {
+    json!({
+        "category": certificate.category,
+        "roles": certificate.roles,
+        "valid_from": certificate.valid_from,
+        "valid_until": certificate.valid_until,
+        "operator": certificate.operator,
+    })
+}
+
+fn draft_details(draft: &CertificateDraft) -> Value {
+    json!({
+        "category": draft.category,
+        "roles": draft.roles,
+        "valid_from": draft.valid_from,
+        "valid_until": draft.valid_until,
+        "operator": operator_view(draft),
+    })
+}
+
+fn operator_view(draft: &CertificateDraft) -> OperatorView {
+    let operator = &draft.operator;
+    OperatorView {
+        name: operator.name.clone(),
+        identifiers: operator
+            .identifiers
+            .iter()
+            .map(|id| IdentifierView {
+                scheme: id.scheme.as_str(),
+                value: id.value.clone(),
+            })
+            .collect(),
+        address: AddressView {
+            street: operator.address.street.clone(),
+            city: operator.address.city.clone(),
+            postal_code: operator.address.postal_code.clone(),
+            country: operator.address.country.clone(),
+        },
+        public: operator.public,
+    }
+}
+
+/// `field → {"from", "to"}` for every detail that differs.
+fn diff(before: &Value, after: &Value) -> serde_json::Map<String, Value> {
+    let (before, after) = (details(before), details(after));
+    let mut changes = serde_json::Map::new();
+    for key in before.keys().chain(after.keys()) {
+        let (old, new) = (before.get(key), after.get(key));
+        if old != new && !changes.contains_key(key) {
+            changes.insert(key.clone(), json!({"from": old, "to": new}));
+        }
+    }
+    changes
+}
+
+fn detail_columns(model: &mut certificate::ActiveModel, draft: &CertificateDraft) {
+    let operator = &draft.operator;
+    model.category = Set(draft.category.as_str().to_owned());
+    model.roles = Set(join_list(draft.roles.iter().map(|r| r.as_str())));
+    model.valid_from = Set(draft.valid_from);
+    model.valid_until = Set(draft.valid_until);
+    model.operator_name = Set(operator.name.clone());
+    model.search_name = Set(operator.name.to_lowercase());
+    model.street = Set(operator.address.street.clone());
+    model.city = Set(operator.address.city.clone());
+    model.postal_code = Set(operator.address.postal_code.clone());
+    model.country = Set(operator.address.country.clone());
+    model.public = Set(operator.public);
+}
+
+async fn replace_identifiers(
+    conn: &impl ConnectionTrait,
+    certificate_id: i64,
+    administration: &str,
+    draft: &CertificateDraft,
+) -> Result<(), DbErr> {
+    certificate_identifier::Entity::delete_many()
+        .filter(certificate_identifier::Column::CertificateId.eq(certificate_id))
+        .exec(conn)
+        .await?;
+    let rows = draft
+        .operator
+        .identifiers
+        .iter()
+        .map(|id| certificate_identifier::ActiveModel {
+            certificate_id: Set(certificate_id),
+            administration: Set(administration.to_owned()),
+            scheme: Set(id.scheme.as_str()),
+            value: Set(id.value.clone()),
+            compact: Set(id.compact()),
+            ..Default::default()
+        });
+    certificate_identifier::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Who made a change and how it should be recorded.
+pub struct Change<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub reason: Option<String>,
+}
+
+/// Records the change as the next event of the administration's sequence.
+async fn record_event(
+    conn: &impl ConnectionTrait,
+    certificate: &Certificate,
+    change: &Change<'_>,
+    changes: Value,
+) -> Result<i64, DbErr> {
+    let seq = administrations::next_seq(conn, &certificate.administration).await?;
+    certificate::Entity::update_many()
+        .col_expr(certificate::Column::Seq, Expr::value(seq))
+        .filter(certificate::Column::Id.eq(certificate.id))
+        .exec(conn)
+        .await?;
+    let event = certificate_event::ActiveModel {
+        administration: Set(certificate.administration.clone()),
+        seq: Set(seq),
+        certificate_id: Set(certificate.id),
+        number: Set(certificate.number.clone()),
+        at: Set(certificate.updated_at),
+        actor: Set(change.actor.to_owned()),
+        action: Set(change.action.to_owned()),
+        status: Set(certificate.stored_status.as_str().to_owned()),
+        reason: Set(change.reason.clone()),
+        changes: Set(changes.to_string()),
+        snapshot: Set(serde_json::to_string(certificate).map_err(|e| DbErr::Custom(e.to_string()))?),
+        ..Default::default()
+    };
+    certificate_event::Entity::insert(event)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(seq)
+}
+
+/// Creates an `active` certificate; assigns a number when the draft has none.
+pub async fn create(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    draft: &CertificateDraft,
+    change: &Change<'_>,
+) -> ApiResult<Certificate> {
+    let number = match &draft.number {
+        Some(number) => {
+            if find_model(conn, administration, number.as_str())
+                .await?
+                .is_some()
+            {
+                return Err(ApiError::Conflict(format!(
+                    "certificate {number} already exists"
+                )));
+            }
+            number.as_str().to_owned()
+        }
+        None => loop {
+            let n = administrations::next_number(conn, administration).await?;
+            let candidate = format!("{administration}-AEO-{n:06}");
+            if CertificateNumber::parse(&candidate).is_ok()
+                && find_model(conn, administration, &candidate)
+                    .await?
+                    .is_none()
+            {
+                break candidate;
+            }
+        },
+    };
+    let now = Utc::now();
+    let mut model = certificate::ActiveModel {
+        administration: Set(administration.to_owned()),
+        number: Set(number.clone()),
+        status: Set(Status::Active.as_str().to_owned()),
+        status_reason: Set(None),
+        status_changed_at: Set(None),
+        version: Set(1),
+        seq: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    detail_columns(&mut model, draft);
+    let id = certificate::Entity::insert(model)
+        .exec(conn)
+        .await?
+        .last_insert_id;
+    replace_identifiers(conn, id, administration, draft).await?;
+    let certificate = find(conn, administration, &number)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("certificate just created".into()))?;
+    record_event(conn, &certificate, change, draft_details(draft)).await?;
+    Ok(certificate)
+}
+
+/// Replaces the details of a certificate; `None` when nothing differs (no version, no event).
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    current: &Certificate,
+    draft: &CertificateDraft,
+    change: &Change<'_>,
+) -> ApiResult<Option<Certificate>> {
+    let changes = diff(&certificate_details(current), &draft_details(draft));
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    let mut model = certificate::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(current.id),
+        version: Set(current.version + 1),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    detail_columns(&mut model, draft);
+    certificate::Entity::update(model).exec(conn).await?;
+    replace_identifiers(conn, current.id, &current.administration, draft).await?;
+    let updated = find(conn, &current.administration, &current.number)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("certificate just updated".into()))?;
+    record_event(conn, &updated, change, Value::Object(changes)).await?;
+    Ok(Some(updated))
+}
+
+/// Sets the lifecycle status (already checked against the rules by the caller).
+pub async fn set_status(
+    conn: &impl ConnectionTrait,
+    current: &Certificate,
+    status: Status,
+    change: &Change<'_>,
+) -> ApiResult<Certificate> {
+    let now = Utc::now();
+    let model = certificate::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(current.id),
+        status: Set(status.as_str().to_owned()),
+        status_reason: Set(change.reason.clone()),
+        status_changed_at: Set(Some(now)),
+        version: Set(current.version + 1),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    certificate::Entity::update(model).exec(conn).await?;
+    let updated = find(conn, &current.administration, &current.number)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("certificate just updated".into()))?;
+    let changes = json!({"status": {"from": current.stored_status, "to": status}});
+    record_event(conn, &updated, change, changes).await?;
+    Ok(updated)
+}
+
+pub async fn history(
+    conn: &impl ConnectionTrait,
+    certificate_id: i64,
+) -> Result<Vec<HistoryEntry>, DbErr> {
+    Ok(certificate_event::Entity::find()
+        .filter(certificate_event::Column::CertificateId.eq(certificate_id))
+        .order_by_asc(certificate_event::Column::Seq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|event| HistoryEntry {
+            seq: event.seq,
+            at: event.at,
+            actor: event.actor,
+            action: event.action,
+            status: event.status,
+            reason: event.reason,
+            changes: serde_json::from_str(&event.changes).unwrap_or(Value::Null),
+        })
+        .collect())
+}

@@ -1,0 +1,143 @@
+//! Persistence over sea-orm: the queries and transactions the registry needs, on SQLite or
+//! PostgreSQL alike. Functions take a connection or transaction and speak in domain terms.
+
+pub mod administrations;
+pub mod audit;
+pub mod certificates;
+pub mod mras;
+pub mod users;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
+};
+use tokio::sync::{Mutex, MutexGuard};
+
+/// The database and the one rule about writing to it.
+pub struct Store {
+    pub db: DatabaseConnection,
+    /// SQLite allows one writer at a time and answers "database is locked" instead of waiting
+    /// when a read transaction upgrades; writers queue here instead. Unused on PostgreSQL.
+    sqlite_writer: Mutex<()>,
+}
+
+/// A write transaction; holds the SQLite writer slot until it is committed or dropped.
+pub struct WriteTxn<'a> {
+    pub txn: DatabaseTransaction,
+    _writer: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTxn<'_> {
+    pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTxn<'_> {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl Store {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = sqlite_path(url) {
+            if let Some(dir) = std::path::Path::new(&path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("cannot create database directory {}", dir.display())
+                })?;
+            }
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(16)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        let db = Database::connect(options)
+            .await
+            .context("cannot connect to the database")?;
+        Ok(Store {
+            db,
+            sqlite_writer: Mutex::new(()),
+        })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        Migrator::up(&self.db, None)
+            .await
+            .context("migrations failed")
+    }
+
+    pub async fn write(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
+        let writer = match self.db.get_database_backend() {
+            DbBackend::Sqlite => Some(self.sqlite_writer.lock().await),
+            _ => None,
+        };
+        Ok(WriteTxn {
+            txn: self.db.begin().await?,
+            _writer: writer,
+        })
+    }
+
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// Role and category lists are stored as ",a,b," so that "contains a" is a plain LIKE on any
+/// database.
+pub fn join_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from(",");
+    for item in items {
+        out.push_str(item);
+        out.push(',');
+    }
+    out
+}
+
+pub fn split_list(stored: &str) -> impl Iterator<Item = &str> {
+    stored.split(',').filter(|item| !item.is_empty())
+}
+
+/// Opaque list cursors: the last row id seen.
+pub mod cursor {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    pub fn encode(id: i64) -> String {
+        URL_SAFE_NO_PAD.encode(format!("id:{id}"))
+    }
+
+    pub fn decode(cursor: &str) -> Option<i64> {
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+        std::str::from_utf8(&bytes)
+            .ok()?
+            .strip_prefix("id:")?
+            .parse()
+            .ok()
+    }
+}
