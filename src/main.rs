@@ -74,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(settings: &Settings) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm_migration=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if settings.log_format == "json" {
         builder.json().init();

@@ -1,0 +1,189 @@
+//! The border question through the API: every reason code, lookups by number and by
+//! identifier, the trader's view and the public check.
+
+mod common;
+
+use common::{Backend, Node};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn ask(node: &Node, token: &str, at: &str, query: &str) -> Value {
+    let reply = node.get(&format!("/api/v1/administrations/{at}/recognition?{query}"), Some(token)).await;
+    reply.ok().clone()
+}
+
+fn reasons(answer: &Value) -> Vec<&str> {
+    answer["reasons"].as_array().expect("reasons").iter().filter_map(Value::as_str).collect()
+}
+
+async fn recognized_across_the_pacific_alliance(backend: Backend) {
+    let node = Node::start(backend).await;
+    let border = node.token("border@pe.demo.aeo").await;
+    let answer = ask(&node, &border, "PE", "issuer=CL&certificate=CL-OEA-0001").await;
+    assert_eq!(answer["recognized"], true, "{answer}");
+    assert_eq!(answer["at"], "PE");
+    assert_eq!(answer["issuer"], "CL");
+    assert_eq!(answer["source"], "local");
+    assert_eq!(answer["stale"], false);
+    assert_eq!(answer["certificate"]["operator"]["name"], "Exportadora Andina SpA");
+    assert_eq!(answer["mra"]["status"], "in_force");
+    assert_eq!(reasons(&answer), Vec::<&str>::new());
+
+    // The same operator, asked by its tax number written as people write it.
+    let by_identifier = ask(&node, &border, "PE", "issuer=CL&identifier=CL-RUT:76.086.428-5").await;
+    assert_eq!(by_identifier["recognized"], true, "{by_identifier}");
+    assert_eq!(by_identifier["certificate"]["number"], "CL-OEA-0001");
+}
+
+async fn revoked_certificate_is_never_recognized(backend: Backend) {
+    let node = Node::start(backend).await;
+    let officer = node.token("officer@cl.demo.aeo").await;
+    let border = node.token("border@pe.demo.aeo").await;
+    let reply = node
+        .send(
+            Method::POST,
+            "/api/v1/administrations/CL/certificates/CL-OEA-0001/status",
+            Some(&officer),
+            Some(json!({"status": "revoked", "reason": "Fraude documental comprobado"})),
+        )
+        .await;
+    assert_eq!(reply.ok()["status"], "revoked");
+    let answer = ask(&node, &border, "PE", "issuer=CL&certificate=CL-OEA-0001").await;
+    assert_eq!(answer["recognized"], false);
+    assert_eq!(reasons(&answer), vec!["certificate_revoked"]);
+    assert_eq!(answer["certificate"]["status"], "revoked");
+}
+
+async fn every_reason_code_is_reported(backend: Backend) {
+    let node = Node::start(backend).await;
+    let cl_admin = node.token("admin@cl.demo.aeo").await;
+    let cl_officer = node.token("officer@cl.demo.aeo").await;
+    let pe_admin = node.token("admin@pe.demo.aeo").await;
+    let border = node.token("border@pe.demo.aeo").await;
+
+    let create = |number: &str, category: &str, roles: Value, from: &str, until: &str| {
+        json!({
+            "number": number, "category": category, "roles": roles, "valid_from": from, "valid_until": until,
+            "operator": {"name": format!("Operador {number}"), "identifiers": [{"scheme": "CL-TIN", "value": number}],
+                         "address": {"street": "Calle 1", "city": "Santiago", "postal_code": "8320000", "country": "CL"}}
+        })
+    };
+    for body in [
+        create("T-SUSPENDED", "security", json!(["exporter"]), "2024-01-01", "2030-01-01"),
+        create("T-EXPIRED", "security", json!(["exporter"]), "2020-01-01", "2023-01-01"),
+        create("T-FUTURE", "security", json!(["exporter"]), "2099-01-01", "2101-01-01"),
+        create("T-SIMPLE", "simplification", json!(["exporter"]), "2024-01-01", "2030-01-01"),
+        create("T-CARRIER", "security", json!(["carrier"]), "2024-01-01", "2030-01-01"),
+    ] {
+        node.send(Method::POST, "/api/v1/administrations/CL/certificates", Some(&cl_officer), Some(body)).await.ok();
+    }
+    node.send(
+        Method::POST,
+        "/api/v1/administrations/CL/certificates/T-SUSPENDED/status",
+        Some(&cl_officer),
+        Some(json!({"status": "suspended", "reason": "Investigación en curso"})),
+    )
+    .await
+    .ok();
+    // PE recognises CL only for exporters.
+    let mut mra = node.get("/api/v1/administrations/PE/mras/CL", Some(&pe_admin)).await.ok().clone();
+    mra["roles"] = json!(["exporter", "importer"]);
+    node.send(Method::PUT, "/api/v1/administrations/PE/mras/CL", Some(&pe_admin), Some(mra)).await.ok();
+
+    let cases = [
+        ("issuer=CL&certificate=NOPE-1", vec!["certificate_not_found"]),
+        ("issuer=CL&certificate=T-SUSPENDED", vec!["certificate_suspended"]),
+        ("issuer=CL&certificate=T-EXPIRED", vec!["certificate_expired"]),
+        ("issuer=CL&certificate=T-FUTURE", vec!["certificate_not_yet_valid"]),
+        ("issuer=CL&certificate=T-SIMPLE", vec!["category_not_covered"]),
+        ("issuer=CL&certificate=T-CARRIER", vec!["role_not_covered"]),
+    ];
+    for (query, expected) in cases {
+        let answer = ask(&node, &border, "PE", query).await;
+        assert_eq!(answer["recognized"], false, "{query}: {answer}");
+        assert_eq!(reasons(&answer), expected, "{query}");
+    }
+
+    // KR is only negotiating with PE (PE's record), and CO has no record with KR at all.
+    let kr = ask(&node, &border, "PE", "issuer=KR&certificate=KR-1").await;
+    assert_eq!(reasons(&kr), vec!["certificate_not_found", "mra_not_in_force"]);
+    let co_border = node.token("border@co.demo.aeo").await;
+    let none = ask(&node, &co_border, "CO", "issuer=KR&certificate=KR-1").await;
+    assert_eq!(reasons(&none), vec!["certificate_not_found", "no_mra"]);
+
+    // An MRA signed but not yet in force, and one in force only from a future date.
+    let future = json!({"title": "Arrangement", "status": "in_force", "signed_on": "2026-01-01", "in_force_from": "2099-01-01",
+                        "categories": ["security", "full"], "roles": []});
+    node.send(Method::PUT, "/api/v1/administrations/PE/mras/CL", Some(&pe_admin), Some(future)).await.ok();
+    let answer = ask(&node, &border, "PE", "issuer=CL&certificate=CL-OEA-0001").await;
+    assert_eq!(reasons(&answer), vec!["mra_not_in_force"]);
+
+    // Asked at the issuer itself, no MRA is needed.
+    let cl_border = node.token("border@cl.demo.aeo").await;
+    let home = ask(&node, &cl_border, "CL", "issuer=CL&certificate=T-CARRIER").await;
+    assert_eq!(home["recognized"], true, "{home}");
+    assert!(home["mra"].is_null());
+    let _ = cl_admin;
+}
+
+async fn questions_with_missing_or_invalid_parts_name_the_field(backend: Backend) {
+    let node = Node::start(backend).await;
+    let border = node.token("border@pe.demo.aeo").await;
+    let reply = node.get("/api/v1/administrations/PE/recognition", Some(&border)).await;
+    reply.problem(422);
+    assert_eq!(reply.fields(), vec!["issuer", "certificate"]);
+    let reply = node.get("/api/v1/administrations/PE/recognition?issuer=cl&identifier=CL-RUT:76086428-4", Some(&border)).await;
+    reply.problem(422);
+    assert_eq!(reply.fields(), vec!["issuer", "identifier"]);
+    let reply = node.get("/api/v1/administrations/PE/recognition?issuer=CL&certificate=%27%22;--", Some(&border)).await;
+    reply.problem(422);
+    assert_eq!(reply.fields(), vec!["certificate"]);
+}
+
+async fn a_trader_sees_where_it_is_recognised(backend: Backend) {
+    let node = Node::start(backend).await;
+    let trader = node.token("trader@andina.demo.aeo").await;
+    let reply = node.get("/api/v1/me/certificates", Some(&trader)).await;
+    let items = reply.ok().as_array().expect("list").clone();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["number"], "CL-OEA-0001");
+    let places: Vec<&str> = items[0]["recognition"].as_array().expect("recognition").iter().filter_map(|r| r["at"].as_str()).collect();
+    assert_eq!(places, vec!["CO", "MX", "PE"]);
+    assert!(items[0]["recognition"].as_array().expect("recognition").iter().all(|r| r["recognized"] == true));
+
+    let me = node.get("/api/v1/me", Some(&trader)).await;
+    assert_eq!(me.ok()["operator_identifier"], "CL-RUT:76086428-5");
+    // Traders cannot use administration routes.
+    node.get("/api/v1/administrations/CL/certificates/CL-OEA-0001", Some(&trader)).await.problem(404);
+    // And other roles have no trader view.
+    let border = node.token("border@pe.demo.aeo").await;
+    node.get("/api/v1/me/certificates", Some(&border)).await.problem(403);
+}
+
+async fn the_public_check_shows_only_what_is_public(backend: Backend) {
+    let node = Node::start_with(backend, true, |settings| settings.public_rate_limit = 5).await;
+    let private = node.get("/api/v1/public/administrations/CL/certificates/CL-OEA-0001", None).await;
+    let body = private.ok();
+    let mut keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, vec!["administration", "category", "number", "status", "valid_until"]);
+    let public = node.get("/api/v1/public/administrations/CL/certificates/CL-OEA-0007", None).await;
+    assert_eq!(public.ok()["operator_name"], "Salmones Patagonia Austral S.A.");
+    assert_eq!(public.body["status"], "suspended");
+    node.get("/api/v1/public/administrations/CL/certificates/NOPE", None).await.problem(404);
+    node.get("/api/v1/public/administrations/CL/certificates/NOPE", None).await.problem(404);
+    node.get("/api/v1/public/administrations/CL/certificates/NOPE", None).await.problem(404);
+    // The sixth request within the minute is one too many.
+    let limited = node.get("/api/v1/public/administrations/CL/certificates/CL-OEA-0001", None).await;
+    limited.problem(429);
+    assert!(limited.headers.get("retry-after").is_some());
+}
+
+both_backends!(
+    recognized_across_the_pacific_alliance,
+    revoked_certificate_is_never_recognized,
+    every_reason_code_is_reported,
+    questions_with_missing_or_invalid_parts_name_the_field,
+    a_trader_sees_where_it_is_recognised,
+    the_public_check_shows_only_what_is_public,
+);
