@@ -63,8 +63,11 @@ pub async fn list_certificates(
         status: parse_optional("status", query.status.as_deref(), &mut errors),
         category: parse_optional("category", query.category.as_deref(), &mut errors),
         role: parse_optional("role", query.role.as_deref(), &mut errors),
-        q: query.q.filter(|q| q.chars().count() <= 300),
+        q: query.q,
     };
+    if filter.q.as_ref().is_some_and(|q| q.chars().count() > 300) {
+        errors.push(FieldError::new("q", "must be at most 300 characters"));
+    }
     let page = Page {
         limit: query.limit,
         cursor: query.cursor,
