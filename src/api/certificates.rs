@@ -149,17 +149,6 @@ pub async fn get_certificate(
     ))
 }
 
-/// The editable part of a certificate, as the document a merge patch applies to.
-fn editable(certificate: &Certificate) -> Value {
-    json!({
-        "category": certificate.category,
-        "roles": certificate.roles,
-        "valid_from": certificate.valid_from,
-        "valid_until": certificate.valid_until,
-        "operator": certificate.operator,
-    })
-}
-
 const NOT_PATCHABLE: [&str; 6] = [
     "number",
     "administration",
@@ -226,7 +215,7 @@ pub async fn patch_certificate(
     if expected.is_some_and(|version| version != current.version) {
         return Err(ApiError::PreconditionFailed);
     }
-    let mut document = editable(&current);
+    let mut document = current.details();
     json_patch::merge(&mut document, &patch);
     let input: CertificateInput = parse_json(document.to_string().as_bytes())?;
     let draft = CertificateDraft::parse(&input).map_err(ApiError::Invalid)?;

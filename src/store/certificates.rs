@@ -317,14 +317,17 @@ fn details(draft_like: &Value) -> BTreeMap<String, Value> {
     out
 }
 
-fn certificate_details(certificate: &Certificate) -> Value {
-    json!({
-        "category": certificate.category,
-        "roles": certificate.roles,
-        "valid_from": certificate.valid_from,
-        "valid_until": certificate.valid_until,
-        "operator": certificate.operator,
-    })
+impl Certificate {
+    /// The editable details: what a merge patch applies to and what history diffs.
+    pub fn details(&self) -> Value {
+        json!({
+            "category": self.category,
+            "roles": self.roles,
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
+            "operator": self.operator,
+        })
+    }
 }
 
 fn draft_details(draft: &CertificateDraft) -> Value {
@@ -519,7 +522,7 @@ pub async fn update(
     draft: &CertificateDraft,
     change: &Change<'_>,
 ) -> ApiResult<Option<Certificate>> {
-    let changes = diff(&certificate_details(current), &draft_details(draft));
+    let changes = diff(&current.details(), &draft_details(draft));
     if changes.is_empty() {
         return Ok(None);
     }
