@@ -11,6 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::config::Settings;
+use crate::federation::Federation;
 use crate::store::Store;
 
 pub struct App {
@@ -24,6 +25,8 @@ pub struct App {
     pub login_throttle: LoginThrottle,
     /// Requests per client address to the unauthenticated public check.
     pub public_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Keys, peer client, replay cache and background work of the federation.
+    pub federation: Federation,
 }
 
 #[derive(Clone)]
@@ -44,11 +47,14 @@ impl AppState {
         let secret = load_or_create_node_key(&settings.node_key_file)?;
         let tokens = TokenKeys::new(&secret, &settings.public_url, settings.token_ttl);
         let per_minute = NonZeroU32::new(settings.public_rate_limit).unwrap_or(NonZeroU32::MIN);
+        let federation = Federation::new(&secret)?;
+        crate::federation::keys::ensure_all(&store.db, &federation.keyring).await?;
         Ok(AppState(Arc::new(App {
             store,
             tokens,
             login_throttle: LoginThrottle::default(),
             public_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            federation,
             settings,
         })))
     }
@@ -58,13 +64,8 @@ impl AppState {
 pub fn load_or_create_node_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            let key = hex_decode(text.trim())
-                .with_context(|| format!("{} does not hold a hex key", path.display()))?;
-            anyhow::ensure!(
-                key.len() >= 32,
-                "{} holds a key shorter than 32 bytes",
-                path.display()
-            );
+            let key = hex_decode(text.trim()).with_context(|| format!("{} does not hold a hex key", path.display()))?;
+            anyhow::ensure!(key.len() >= 32, "{} holds a key shorter than 32 bytes", path.display());
             Ok(key)
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -77,9 +78,7 @@ pub fn load_or_create_node_key(path: &Path) -> anyhow::Result<Vec<u8>> {
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
             std::io::Write::write_all(&mut file, hex.as_bytes())?;
             Ok(key.to_vec())
         }
@@ -91,8 +90,5 @@ fn hex_decode(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }

@@ -13,18 +13,12 @@ pub async fn platform_admin(state: &AppState) -> anyhow::Result<()> {
     if users::count(&state.store.db).await? > 0 {
         return Ok(());
     }
-    let email = state
-        .settings
-        .admin_email
-        .clone()
-        .unwrap_or_else(|| "admin@localhost".into())
-        .to_lowercase();
+    let email = state.settings.admin_email.clone().unwrap_or_else(|| "admin@localhost".into()).to_lowercase();
     let (secret, generated) = match &state.settings.admin_password {
         Some(given) => (given.clone(), false),
         None => (Alphanumeric.sample_string(&mut rand::rng(), 24), true),
     };
-    password::check_rules(&secret)
-        .map_err(|message| anyhow::anyhow!("AEO_ADMIN_PASSWORD {message}"))?;
+    password::check_rules(&secret).map_err(|message| anyhow::anyhow!("AEO_ADMIN_PASSWORD {message}"))?;
     let password_hash = password::hash(secret.clone()).await?;
     let txn = state.store.write().await?;
     let user = users::insert(

@@ -64,28 +64,18 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => {
                 let default = Path::new("config/default.toml");
-                if default.exists() {
-                    read_file(default)?
-                } else {
-                    FileSettings::default()
-                }
+                if default.exists() { read_file(default)? } else { FileSettings::default() }
             }
         };
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let number = |name: &str, file: Option<u64>, default: u64| -> anyhow::Result<u64> {
             match env(name) {
-                Some(v) => v
-                    .parse()
-                    .with_context(|| format!("{name} must be a whole number")),
+                Some(v) => v.parse().with_context(|| format!("{name} must be a whole number")),
                 None => Ok(file.unwrap_or(default)),
             }
         };
 
-        let bind = overrides
-            .bind
-            .clone()
-            .or(file.bind)
-            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = overrides.bind.clone().or(file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
         let public_url = overrides
             .public_url
             .clone()
@@ -110,16 +100,10 @@ impl Settings {
             max_staleness: number("AEO_MAX_STALENESS", file.max_staleness, 0)?,
             token_ttl: number("AEO_TOKEN_TTL", file.token_ttl, 900)?,
             request_timeout: number("AEO_REQUEST_TIMEOUT", file.request_timeout, 30)?,
-            public_rate_limit: number(
-                "AEO_PUBLIC_RATE_LIMIT",
-                file.public_rate_limit.map(u64::from),
-                60,
-            )?
-            .try_into()
-            .context("AEO_PUBLIC_RATE_LIMIT is too large")?,
-            log_format: env("AEO_LOG_FORMAT")
-                .or(file.log_format)
-                .unwrap_or_else(|| "text".into()),
+            public_rate_limit: number("AEO_PUBLIC_RATE_LIMIT", file.public_rate_limit.map(u64::from), 60)?
+                .try_into()
+                .context("AEO_PUBLIC_RATE_LIMIT is too large")?,
+            log_format: env("AEO_LOG_FORMAT").or(file.log_format).unwrap_or_else(|| "text".into()),
         })
     }
 
@@ -143,7 +127,7 @@ impl Settings {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read settings file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read settings file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid settings file {}", path.display()))
 }

@@ -2,9 +2,7 @@
 //! certificates, their plurilateral MRA and an account of every role. Loading is idempotent:
 //! whatever already exists is left alone. The data goes through the same validation as the API.
 
-use aeo_domain::{
-    CertificateDraft, CertificateInput, MraDraft, MraInput, OperatorId, Status, check_transition,
-};
+use aeo_domain::{CertificateDraft, CertificateInput, MraDraft, MraInput, OperatorId, Status, check_transition};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
@@ -76,29 +74,20 @@ impl Report {
             "Demo data: {} administrations, {} certificates, {} MRA records added (existing data kept).",
             self.administrations, self.certificates, self.mras
         );
-        println!(
-            "Open {url}/api/docs for the API. Demo accounts, all with the password {DEMO_PASSWORD}:"
-        );
+        println!("Open {url}/api/docs for the API. Demo accounts, all with the password {DEMO_PASSWORD}:");
         for (email, role, scope) in &self.users {
             println!("  {email:<32} {role:<16} {scope}");
         }
         println!();
         println!("Try: curl -s {url}/api/v1/auth/login -H 'content-type: application/json' \\");
-        println!(
-            "       -d '{{\"email\":\"border@pe.demo.aeo\",\"password\":\"{DEMO_PASSWORD}\"}}'"
-        );
+        println!("       -d '{{\"email\":\"border@pe.demo.aeo\",\"password\":\"{DEMO_PASSWORD}\"}}'");
         println!();
     }
 }
 
 pub async fn load(state: &AppState) -> anyhow::Result<Report> {
     let data: DemoData = serde_json::from_str(DATA).context("the embedded demo data is invalid")?;
-    let mut report = Report {
-        administrations: 0,
-        certificates: 0,
-        mras: 0,
-        users: Vec::new(),
-    };
+    let mut report = Report { administrations: 0, certificates: 0, mras: 0, users: Vec::new() };
     // Hash outside the transaction: argon2 is slow on purpose.
     let password_hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
     let txn = state.store.write().await?;
@@ -115,25 +104,19 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
                 },
             )
             .await?;
+            state.federation.keyring.create(db, &admin.code, chrono::Duration::zero()).await?;
             report.administrations += 1;
         }
     }
     for user in &data.users {
-        let scope = user
-            .administration
-            .clone()
-            .or_else(|| user.operator_identifier.clone())
-            .unwrap_or_default();
-        report
-            .users
-            .push((user.email.clone(), user.role.clone(), scope));
+        let scope = user.administration.clone().or_else(|| user.operator_identifier.clone()).unwrap_or_default();
+        report.users.push((user.email.clone(), user.role.clone(), scope));
         if users::find_by_email(db, &user.email).await?.is_some() {
             continue;
         }
         let operator = match &user.operator_identifier {
             Some(pair) => {
-                let id = OperatorId::parse_pair(pair)
-                    .with_context(|| format!("demo user {}", user.email))?;
+                let id = OperatorId::parse_pair(pair).with_context(|| format!("demo user {}", user.email))?;
                 Some((id.scheme.as_str(), id.value))
             }
             None => None,
@@ -155,43 +138,24 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
     for item in &data.certificates {
         let draft = match CertificateDraft::parse(&item.input) {
             Ok(draft) => draft,
-            Err(errors) => bail!(
-                "demo certificate {:?} is invalid: {errors:?}",
-                item.input.number
-            ),
+            Err(errors) => bail!("demo certificate {:?} is invalid: {errors:?}", item.input.number),
         };
-        let number = draft
-            .number
-            .as_ref()
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_default();
-        if certificates::find_model(db, &item.administration, &number)
-            .await?
-            .is_some()
-        {
+        let number = draft.number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
+        if certificates::find_model(db, &item.administration, &number).await?.is_some() {
             continue;
         }
         let created = certificates::create(
             db,
             &item.administration,
             &draft,
-            &Change {
-                actor: "demo",
-                action: "created",
-                reason: None,
-            },
+            &Change { actor: "demo", action: "created", reason: None },
         )
         .await
         .map_err(|error| anyhow::anyhow!("demo certificate {number}: {error}"))?;
         if item.status != Status::Active {
-            let reason =
-                check_transition(Status::Active, item.status, item.status_reason.as_deref())
-                    .with_context(|| format!("demo certificate {number}"))?;
-            let change = Change {
-                actor: "demo",
-                action: "status_changed",
-                reason,
-            };
+            let reason = check_transition(Status::Active, item.status, item.status_reason.as_deref())
+                .with_context(|| format!("demo certificate {number}"))?;
+            let change = Change { actor: "demo", action: "status_changed", reason };
             certificates::set_status(db, &created, item.status, &change)
                 .await
                 .map_err(|error| anyhow::anyhow!("demo certificate {number}: {error}"))?;
@@ -199,19 +163,12 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
         report.certificates += 1;
     }
     for item in &data.mras {
-        if mras::find(db, &item.administration, &item.partner)
-            .await?
-            .is_some()
-        {
+        if mras::find(db, &item.administration, &item.partner).await?.is_some() {
             continue;
         }
         let draft = match MraDraft::parse(&item.input) {
             Ok(draft) => draft,
-            Err(errors) => bail!(
-                "demo MRA {} → {} is invalid: {errors:?}",
-                item.administration,
-                item.partner
-            ),
+            Err(errors) => bail!("demo MRA {} → {} is invalid: {errors:?}", item.administration, item.partner),
         };
         mras::upsert(db, &item.administration, &item.partner, &draft).await?;
         report.mras += 1;
@@ -219,15 +176,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
     if report.administrations + report.certificates + report.mras > 0 {
         let details = serde_json::json!({"certificates": report.certificates, "mras": report.mras});
         for admin in &data.administrations {
-            audit::record(
-                db,
-                Some(&admin.code),
-                "demo",
-                "demo.loaded",
-                "demo",
-                details.clone(),
-            )
-            .await?;
+            audit::record(db, Some(&admin.code), "demo", "demo.loaded", "demo", details.clone()).await?;
         }
     }
     txn.commit().await?;

@@ -42,6 +42,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable")]
     Unavailable,
+    /// A peer registry did not give a usable answer.
+    #[error("{0}")]
+    Upstream(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,9 +116,7 @@ impl Problem {
     pub fn into_response_with(self, extra: Option<(header::HeaderName, HeaderValue)>) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(&self)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some((name, value)) = extra {
             response.headers_mut().insert(name, value);
         }
@@ -152,9 +154,8 @@ impl IntoResponse for ApiError {
             ApiError::UnsupportedMediaType(detail) => problem.detail = detail.clone(),
             ApiError::TooManyRequests { retry_after_secs } => {
                 problem.detail = "too many requests; try again later".into();
-                extra = HeaderValue::from_str(&retry_after_secs.to_string())
-                    .ok()
-                    .map(|value| (header::RETRY_AFTER, value));
+                extra =
+                    HeaderValue::from_str(&retry_after_secs.to_string()).ok().map(|value| (header::RETRY_AFTER, value));
             }
             ApiError::Internal(error) => {
                 tracing::error!(error = ?error, "internal error");

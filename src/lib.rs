@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod federation;
 pub mod recognition;
 pub mod store;
 
@@ -29,11 +30,15 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = federation::start_workers(&state, &stopped);
     let router = api::router(state);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop.send(true);
+    for worker in workers {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), worker).await;
+    }
+    served
 }

@@ -39,10 +39,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve {
-            settings,
-            demo: with_demo,
-        } => {
+        Command::Serve { settings, demo: with_demo } => {
             let settings = Settings::load(&settings)?;
             init_logging(&settings);
             let state = aeo_registry::start(settings.clone()).await?;
@@ -56,9 +53,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {}", settings.bind))?;
             let address = listener.local_addr()?;
             tracing::info!(%address, public_url = %settings.public_url, "aeo-registry is serving");
-            println!(
-                "aeo-registry is serving on http://{address} (API docs: http://{address}/api/docs)"
-            );
+            println!("aeo-registry is serving on http://{address} (API docs: http://{address}/api/docs)");
             aeo_registry::serve(listener, state, shutdown_signal()).await?;
             tracing::info!("shut down cleanly");
         }
@@ -74,7 +69,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(settings: &Settings) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm_migration=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm_migration=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if settings.log_format == "json" {
         builder.json().init();

@@ -1,13 +1,15 @@
 //! The border question, answered from local facts: is this certificate of `issuer` recognised
 //! at `at`, now? The decision itself is `aeo_domain::recognize`; this module gathers the facts.
 
-use aeo_domain::{
-    AdministrationCode, CertificateFacts, CertificateNumber, OperatorId, Reason, recognize,
-};
+use aeo_domain::{AdministrationCode, CertificateFacts, CertificateNumber, OperatorId, Reason, Status, recognize};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 
+use crate::app::AppState;
+use crate::error::ApiResult;
+use crate::federation::jose::StatementClaims;
+use crate::store::administrations;
 use crate::store::certificates::{self, Certificate};
 use crate::store::mras::{self, Mra};
 
@@ -66,28 +68,60 @@ pub struct Answer {
     pub stale: bool,
 }
 
-fn facts(certificate: &Certificate) -> CertificateFacts {
-    CertificateFacts {
-        status: certificate.stored_status,
-        category: certificate.category,
-        roles: certificate.roles.clone(),
-        valid_from: certificate.valid_from,
-        valid_until: certificate.valid_until,
+/// A certificate the question may be about: its facts for the rule, its summary for the answer.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub facts: CertificateFacts,
+    pub summary: CertificateSummary,
+}
+
+impl From<&Certificate> for Candidate {
+    fn from(certificate: &Certificate) -> Self {
+        Candidate {
+            facts: CertificateFacts {
+                status: certificate.stored_status,
+                category: certificate.category,
+                roles: certificate.roles.clone(),
+                valid_from: certificate.valid_from,
+                valid_until: certificate.valid_until,
+            },
+            summary: CertificateSummary {
+                number: certificate.number.clone(),
+                status: certificate.status,
+                category: certificate.category,
+                roles: certificate.roles.clone(),
+                valid_from: certificate.valid_from,
+                valid_until: certificate.valid_until,
+                status_reason: certificate.status_reason.clone(),
+                operator: OperatorName { name: certificate.operator.name.clone() },
+            },
+        }
     }
 }
 
-fn summary(certificate: &Certificate) -> CertificateSummary {
-    CertificateSummary {
-        number: certificate.number.clone(),
-        status: certificate.status,
-        category: certificate.category,
-        roles: certificate.roles.clone(),
-        valid_from: certificate.valid_from,
-        valid_until: certificate.valid_until,
-        status_reason: certificate.status_reason.clone(),
-        operator: OperatorName {
-            name: certificate.operator.name.clone(),
-        },
+impl From<&StatementClaims> for Candidate {
+    fn from(claims: &StatementClaims) -> Self {
+        let today = certificates::today();
+        Candidate {
+            facts: CertificateFacts {
+                status: claims.status,
+                category: claims.category,
+                roles: claims.roles.clone(),
+                valid_from: claims.valid_from,
+                valid_until: claims.valid_until,
+            },
+            summary: CertificateSummary {
+                number: claims.sub.clone(),
+                // The statement's status as of its signing; expiry is derived again for today.
+                status: Status::effective(claims.status, claims.valid_until, today),
+                category: claims.category,
+                roles: claims.roles.clone(),
+                valid_from: claims.valid_from,
+                valid_until: claims.valid_until,
+                status_reason: claims.status_reason.clone(),
+                operator: OperatorName { name: claims.operator.name.clone() },
+            },
+        }
     }
 }
 
@@ -106,29 +140,20 @@ fn mra_summary(mra: &Mra) -> MraSummary {
 pub fn decide(
     at: &AdministrationCode,
     issuer: &AdministrationCode,
-    candidates: &[Certificate],
+    candidates: &[Candidate],
     mra: Option<&Mra>,
     today: NaiveDate,
 ) -> Answer {
     let mra_facts = mra.map(Mra::facts);
-    let mut best: Option<(&Certificate, Vec<Reason>)> = None;
-    for certificate in candidates {
-        let reasons = recognize(
-            at,
-            issuer,
-            Some(&facts(certificate)),
-            mra_facts.as_ref(),
-            today,
-        );
-        if best
-            .as_ref()
-            .is_none_or(|(_, fewest)| reasons.len() < fewest.len())
-        {
-            best = Some((certificate, reasons));
+    let mut best: Option<(&Candidate, Vec<Reason>)> = None;
+    for candidate in candidates {
+        let reasons = recognize(at, issuer, Some(&candidate.facts), mra_facts.as_ref(), today);
+        if best.as_ref().is_none_or(|(_, fewest)| reasons.len() < fewest.len()) {
+            best = Some((candidate, reasons));
         }
     }
     let (certificate, reasons) = match best {
-        Some((certificate, reasons)) => (Some(summary(certificate)), reasons),
+        Some((candidate, reasons)) => (Some(candidate.summary.clone()), reasons),
         None => (None, recognize(at, issuer, None, mra_facts.as_ref(), today)),
     };
     Answer {
@@ -151,25 +176,26 @@ pub async fn answer_locally(
     issuer: &AdministrationCode,
     subject: &Subject,
 ) -> Result<Answer, DbErr> {
-    let mra = if at == issuer {
-        None
-    } else {
-        mras::find(conn, at.as_str(), issuer.as_str()).await?
-    };
-    let candidates = match subject {
-        Subject::Certificate(number) => certificates::find(conn, issuer.as_str(), number.as_str())
-            .await?
-            .into_iter()
-            .collect(),
-        Subject::Identifier(id) => {
-            certificates::find_by_identifier(conn, Some(issuer.as_str()), id).await?
+    let mra = if at == issuer { None } else { mras::find(conn, at.as_str(), issuer.as_str()).await? };
+    let found = match subject {
+        Subject::Certificate(number) => {
+            certificates::find(conn, issuer.as_str(), number.as_str()).await?.into_iter().collect()
         }
+        Subject::Identifier(id) => certificates::find_by_identifier(conn, Some(issuer.as_str()), id).await?,
     };
-    Ok(decide(
-        at,
-        issuer,
-        &candidates,
-        mra.as_ref(),
-        certificates::today(),
-    ))
+    let candidates: Vec<Candidate> = found.iter().map(Candidate::from).collect();
+    Ok(decide(at, issuer, &candidates, mra.as_ref(), certificates::today()))
+}
+
+/// The border question at `at` about a certificate of `issuer`, wherever the issuer is hosted.
+pub async fn answer(
+    app: &AppState,
+    at: &AdministrationCode,
+    issuer: &AdministrationCode,
+    subject: &Subject,
+) -> ApiResult<Answer> {
+    if administrations::find(&app.store.db, issuer.as_str()).await?.is_some() {
+        return Ok(answer_locally(&app.store.db, at, issuer, subject).await?);
+    }
+    crate::federation::remote::answer(app, at, issuer, subject).await
 }

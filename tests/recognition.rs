@@ -132,7 +132,8 @@ async fn questions_with_missing_or_invalid_parts_name_the_field(backend: Backend
     let reply = node.get("/api/v1/administrations/PE/recognition", Some(&border)).await;
     reply.problem(422);
     assert_eq!(reply.fields(), vec!["issuer", "certificate"]);
-    let reply = node.get("/api/v1/administrations/PE/recognition?issuer=cl&identifier=CL-RUT:76086428-4", Some(&border)).await;
+    let reply =
+        node.get("/api/v1/administrations/PE/recognition?issuer=cl&identifier=CL-RUT:76086428-4", Some(&border)).await;
     reply.problem(422);
     assert_eq!(reply.fields(), vec!["issuer", "identifier"]);
     let reply = node.get("/api/v1/administrations/PE/recognition?issuer=CL&certificate=%27%22;--", Some(&border)).await;
@@ -147,7 +148,8 @@ async fn a_trader_sees_where_it_is_recognised(backend: Backend) {
     let items = reply.ok().as_array().expect("list").clone();
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0]["number"], "CL-OEA-0001");
-    let places: Vec<&str> = items[0]["recognition"].as_array().expect("recognition").iter().filter_map(|r| r["at"].as_str()).collect();
+    let places: Vec<&str> =
+        items[0]["recognition"].as_array().expect("recognition").iter().filter_map(|r| r["at"].as_str()).collect();
     assert_eq!(places, vec!["CO", "MX", "PE"]);
     assert!(items[0]["recognition"].as_array().expect("recognition").iter().all(|r| r["recognized"] == true));
 

@@ -91,9 +91,7 @@ pub const REASON_MAX_CHARS: usize = 1000;
 /// Why a requested status change is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
-    #[error(
-        "status \"expired\" cannot be set: a certificate expires when its valid_until date passes"
-    )]
+    #[error("status \"expired\" cannot be set: a certificate expires when its valid_until date passes")]
     ExpiredIsDerived,
     #[error("the certificate is revoked, and revocation is final")]
     RevokedIsFinal,
@@ -200,10 +198,9 @@ impl CertificateDraft {
         // A blank number means "assign one", which is what an empty CSV cell says.
         let number = match blank_to_none(input.number.as_deref()) {
             None => Some(None),
-            Some(n) => CertificateNumber::parse(n)
-                .map(Some)
-                .map_err(|m| errors.push(FieldError::new("number", m)))
-                .ok(),
+            Some(n) => {
+                CertificateNumber::parse(n).map(Some).map_err(|m| errors.push(FieldError::new("number", m))).ok()
+            }
         };
         let category = parse_word::<Category>(&mut errors, "category", input.category.as_deref());
         let roles = parse_roles(&mut errors, input.roles.as_deref());
@@ -211,10 +208,7 @@ impl CertificateDraft {
         let valid_until = required_date(&mut errors, "valid_until", input.valid_until.as_deref());
         if let (Some(from), Some(until)) = (valid_from, valid_until) {
             if until < from {
-                errors.push(FieldError::new(
-                    "valid_until",
-                    "must not be before valid_from",
-                ));
+                errors.push(FieldError::new("valid_until", "must not be before valid_from"));
             }
         }
         let operator = match &input.operator {
@@ -226,21 +220,11 @@ impl CertificateDraft {
         };
 
         match (number, category, roles, valid_from, valid_until, operator) {
-            (
-                Some(number),
-                Some(category),
-                Some(roles),
-                Some(valid_from),
-                Some(valid_until),
-                Some(operator),
-            ) if errors.is_empty() => Ok(Self {
-                number,
-                category,
-                roles,
-                valid_from,
-                valid_until,
-                operator,
-            }),
+            (Some(number), Some(category), Some(roles), Some(valid_from), Some(valid_until), Some(operator))
+                if errors.is_empty() =>
+            {
+                Ok(Self { number, category, roles, valid_from, valid_until, operator })
+            }
             _ => Err(errors),
         }
     }
@@ -262,10 +246,7 @@ impl From<&CertificateDraft> for CertificateInput {
                     d.operator
                         .identifiers
                         .iter()
-                        .map(|id| IdentifierInput {
-                            scheme: Some(id.scheme.as_str()),
-                            value: Some(id.value.clone()),
-                        })
+                        .map(|id| IdentifierInput { scheme: Some(id.scheme.as_str()), value: Some(id.value.clone()) })
                         .collect(),
                 ),
                 address: Some(AddressInput {
@@ -294,20 +275,13 @@ where
             errors.push(FieldError::new(field, "is required"));
             None
         }
-        Some(s) => s
-            .parse()
-            .map_err(|m| errors.push(FieldError::new(field, m)))
-            .ok(),
+        Some(s) => s.parse().map_err(|m| errors.push(FieldError::new(field, m))).ok(),
     }
 }
 
 /// Each word validated under `field[i]`; the valid ones deduplicated in canonical order.
 /// `None` when any word is invalid.
-pub(crate) fn parse_word_list<T>(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    words: &[String],
-) -> Option<Vec<T>>
+pub(crate) fn parse_word_list<T>(errors: &mut Vec<FieldError>, field: &str, words: &[String]) -> Option<Vec<T>>
 where
     T: std::str::FromStr<Err = String> + Ord,
 {
@@ -337,29 +311,18 @@ fn parse_roles(errors: &mut Vec<FieldError>, roles: Option<&[String]>) -> Option
     }
 }
 
-pub(crate) fn required_date(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    s: Option<&str>,
-) -> Option<NaiveDate> {
+pub(crate) fn required_date(errors: &mut Vec<FieldError>, field: &str, s: Option<&str>) -> Option<NaiveDate> {
     match blank_to_none(s) {
         None => {
             errors.push(FieldError::new(field, "is required"));
             None
         }
-        Some(s) => parse_date(s)
-            .map_err(|m| errors.push(FieldError::new(field, m)))
-            .ok(),
+        Some(s) => parse_date(s).map_err(|m| errors.push(FieldError::new(field, m))).ok(),
     }
 }
 
 /// Trimmed text of 1..=`max` characters.
-fn required_text(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    s: Option<&str>,
-    max: usize,
-) -> Option<String> {
+fn required_text(errors: &mut Vec<FieldError>, field: &str, s: Option<&str>, max: usize) -> Option<String> {
     match blank_to_none(s).map(str::trim) {
         None => {
             errors.push(FieldError::new(field, "is required"));
@@ -369,17 +332,9 @@ fn required_text(
     }
 }
 
-pub(crate) fn bounded(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    t: &str,
-    max: usize,
-) -> Option<String> {
+pub(crate) fn bounded(errors: &mut Vec<FieldError>, field: &str, t: &str, max: usize) -> Option<String> {
     if t.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
         None
     } else {
         Some(t.to_string())
@@ -396,24 +351,13 @@ fn parse_operator(errors: &mut Vec<FieldError>, op: &OperatorInput) -> Option<Op
         }
         Some(a) => parse_address(errors, a),
     };
-    Some(Operator {
-        name: name?,
-        identifiers: identifiers?,
-        address: address?,
-        public: op.public.unwrap_or(false),
-    })
+    Some(Operator { name: name?, identifiers: identifiers?, address: address?, public: op.public.unwrap_or(false) })
 }
 
-fn parse_identifiers(
-    errors: &mut Vec<FieldError>,
-    ids: Option<&[IdentifierInput]>,
-) -> Option<Vec<OperatorId>> {
+fn parse_identifiers(errors: &mut Vec<FieldError>, ids: Option<&[IdentifierInput]>) -> Option<Vec<OperatorId>> {
     let ids = match ids {
         None | Some([]) => {
-            errors.push(FieldError::new(
-                "operator.identifiers",
-                "must list at least one identifier",
-            ));
+            errors.push(FieldError::new("operator.identifiers", "must list at least one identifier"));
             return None;
         }
         Some(ids) => ids,
@@ -447,11 +391,7 @@ fn parse_identifiers(
                 }
             }
             Err(e) => {
-                let part = if e.is_scheme_error() {
-                    "scheme"
-                } else {
-                    "value"
-                };
+                let part = if e.is_scheme_error() { "scheme" } else { "value" };
                 errors.push(FieldError::new(format!("{field}.{part}"), e.to_string()));
                 ok = false;
             }
@@ -461,18 +401,8 @@ fn parse_identifiers(
 }
 
 fn parse_address(errors: &mut Vec<FieldError>, a: &AddressInput) -> Option<Address> {
-    let street = required_text(
-        errors,
-        "operator.address.street",
-        a.street.as_deref(),
-        STREET_MAX_CHARS,
-    );
-    let city = required_text(
-        errors,
-        "operator.address.city",
-        a.city.as_deref(),
-        CITY_MAX_CHARS,
-    );
+    let street = required_text(errors, "operator.address.street", a.street.as_deref(), STREET_MAX_CHARS);
+    let city = required_text(errors, "operator.address.city", a.city.as_deref(), CITY_MAX_CHARS);
     let postal_code = bounded(
         errors,
         "operator.address.postal_code",
@@ -484,23 +414,13 @@ fn parse_address(errors: &mut Vec<FieldError>, a: &AddressInput) -> Option<Addre
             errors.push(FieldError::new("operator.address.country", "is required"));
             None
         }
-        Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
-            Some(c.to_ascii_uppercase())
-        }
+        Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) => Some(c.to_ascii_uppercase()),
         Some(_) => {
-            errors.push(FieldError::new(
-                "operator.address.country",
-                "must be a two-letter country code, e.g. CL",
-            ));
+            errors.push(FieldError::new("operator.address.country", "must be a two-letter country code, e.g. CL"));
             None
         }
     };
-    Some(Address {
-        street: street?,
-        city: city?,
-        postal_code: postal_code?,
-        country: country?,
-    })
+    Some(Address { street: street?, city: city?, postal_code: postal_code?, country: country? })
 }
 
 #[cfg(test)]
@@ -521,10 +441,7 @@ mod tests {
             for v in all {
                 let word = as_str(*v);
                 assert_eq!(word.parse::<T>().expect("parses"), *v);
-                assert_eq!(
-                    serde_json::to_value(v).expect("ser"),
-                    serde_json::json!(word)
-                );
+                assert_eq!(serde_json::to_value(v).expect("ser"), serde_json::json!(word));
             }
         }
         check(Category::ALL, Category::as_str);
@@ -554,14 +471,8 @@ mod tests {
 
     #[test]
     fn unknown_words_list_what_is_accepted() {
-        assert_eq!(
-            "aeo".parse::<Category>().unwrap_err(),
-            "must be one of security, simplification, full"
-        );
-        assert_eq!(
-            "gone".parse::<Status>().unwrap_err(),
-            "must be one of active, suspended, revoked, expired"
-        );
+        assert_eq!("aeo".parse::<Category>().unwrap_err(), "must be one of security, simplification, full");
+        assert_eq!("gone".parse::<Status>().unwrap_err(), "must be one of active, suspended, revoked, expired");
         assert_eq!(
             "pilot".parse::<Role>().unwrap_err(),
             "must be one of manufacturer, importer, exporter, customs_broker, carrier, \
@@ -594,11 +505,7 @@ mod tests {
             (Status::Expired, "2020-01-01", Status::Expired),
         ];
         for (stored, until, want) in cases {
-            assert_eq!(
-                Status::effective(stored, date(until), today),
-                want,
-                "{stored} until {until}"
-            );
+            assert_eq!(Status::effective(stored, date(until), today), want, "{stored} until {until}");
         }
     }
 
@@ -609,19 +516,9 @@ mod tests {
         let long = "x".repeat(1001);
         let max = "x".repeat(1000);
         let padded_max = format!("  {max}  ");
-        type Case<'a> = (
-            Status,
-            Status,
-            Option<&'a str>,
-            Result<Option<&'a str>, TransitionError>,
-        );
+        type Case<'a> = (Status, Status, Option<&'a str>, Result<Option<&'a str>, TransitionError>);
         let cases: Vec<Case> = vec![
-            (
-                Active,
-                Suspended,
-                Some("audit findings"),
-                Ok(Some("audit findings")),
-            ),
+            (Active, Suspended, Some("audit findings"), Ok(Some("audit findings"))),
             (Active, Suspended, Some("  audit  "), Ok(Some("audit"))),
             (Active, Suspended, None, Err(ReasonRequired)),
             (Active, Suspended, Some(""), Err(ReasonRequired)),
@@ -632,12 +529,7 @@ mod tests {
             (Active, Active, Some("  "), Ok(None)),
             (Suspended, Active, None, Ok(None)),
             (Suspended, Active, Some("cleared"), Ok(Some("cleared"))),
-            (
-                Suspended,
-                Suspended,
-                Some("still open"),
-                Ok(Some("still open")),
-            ),
+            (Suspended, Suspended, Some("still open"), Ok(Some("still open"))),
             (Suspended, Revoked, Some("confirmed"), Ok(Some("confirmed"))),
             (Suspended, Revoked, None, Err(ReasonRequired)),
             (Revoked, Active, Some("mistake"), Err(RevokedIsFinal)),
@@ -663,10 +555,7 @@ mod tests {
     #[test]
     fn reason_length_counts_characters_not_bytes() {
         let accents = "é".repeat(1000);
-        assert_eq!(
-            check_transition(Status::Active, Status::Revoked, Some(&accents)),
-            Ok(Some(accents.clone()))
-        );
+        assert_eq!(check_transition(Status::Active, Status::Revoked, Some(&accents)), Ok(Some(accents.clone())));
     }
 
     #[test]
@@ -676,18 +565,9 @@ mod tests {
                 TransitionError::ExpiredIsDerived,
                 "status \"expired\" cannot be set: a certificate expires when its valid_until date passes",
             ),
-            (
-                TransitionError::RevokedIsFinal,
-                "the certificate is revoked, and revocation is final",
-            ),
-            (
-                TransitionError::ReasonRequired,
-                "a reason is required to suspend or revoke a certificate",
-            ),
-            (
-                TransitionError::ReasonTooLong,
-                "the reason must be at most 1000 characters",
-            ),
+            (TransitionError::RevokedIsFinal, "the certificate is revoked, and revocation is final"),
+            (TransitionError::ReasonRequired, "a reason is required to suspend or revoke a certificate"),
+            (TransitionError::ReasonTooLong, "the reason must be at most 1000 characters"),
         ];
         for (e, msg) in cases {
             assert_eq!(e.to_string(), msg);
@@ -731,10 +611,7 @@ mod tests {
     }
 
     fn id(scheme: &str, value: &str) -> IdentifierInput {
-        IdentifierInput {
-            scheme: Some(scheme.into()),
-            value: Some(value.into()),
-        }
+        IdentifierInput { scheme: Some(scheme.into()), value: Some(value.into()) }
     }
 
     fn fields(result: Result<CertificateDraft, Vec<FieldError>>) -> Vec<String> {
@@ -747,10 +624,7 @@ mod tests {
     #[test]
     fn a_complete_certificate_parses_into_a_normalised_draft() {
         let draft = CertificateDraft::parse(&valid_input()).expect("valid");
-        assert_eq!(
-            draft.number.as_ref().map(CertificateNumber::as_str),
-            Some("CL-OEA-0001")
-        );
+        assert_eq!(draft.number.as_ref().map(CertificateNumber::as_str), Some("CL-OEA-0001"));
         assert_eq!(draft.category, Category::Security);
         assert_eq!(draft.roles, [Role::Exporter, Role::Carrier]);
         assert_eq!(draft.valid_from, date("2024-01-15"));
@@ -776,12 +650,7 @@ mod tests {
         let mut input = valid_input();
         input.number = Some("  cl-oea-0002 ".into());
         input.category = Some("Full".into());
-        input.roles = Some(vec![
-            "carrier".into(),
-            "manufacturer".into(),
-            "carrier".into(),
-            " Importer ".into(),
-        ]);
+        input.roles = Some(vec!["carrier".into(), "manufacturer".into(), "carrier".into(), " Importer ".into()]);
         op(&mut input).name = Some("  Naviera Sur  ".into());
         op(&mut input).public = None;
         addr(&mut input).postal_code = None;
@@ -790,10 +659,7 @@ mod tests {
         let draft = CertificateDraft::parse(&input).expect("valid");
         assert_eq!(draft.number.expect("number").as_str(), "CL-OEA-0002");
         assert_eq!(draft.category, Category::Full);
-        assert_eq!(
-            draft.roles,
-            [Role::Manufacturer, Role::Importer, Role::Carrier]
-        );
+        assert_eq!(draft.roles, [Role::Manufacturer, Role::Importer, Role::Carrier]);
         assert_eq!(draft.operator.name, "Naviera Sur");
         assert!(!draft.operator.public);
         assert_eq!(draft.operator.address.postal_code, "");
@@ -815,22 +681,10 @@ mod tests {
     fn each_invalid_field_is_reported_under_its_path() {
         type Edit = fn(&mut CertificateInput);
         let cases: Vec<(&str, Edit, &[&str])> = vec![
-            (
-                "bad number",
-                |i| i.number = Some("CL/1".into()),
-                &["number"],
-            ),
+            ("bad number", |i| i.number = Some("CL/1".into()), &["number"]),
             ("no category", |i| i.category = None, &["category"]),
-            (
-                "blank category",
-                |i| i.category = Some(" ".into()),
-                &["category"],
-            ),
-            (
-                "bad category",
-                |i| i.category = Some("aeof".into()),
-                &["category"],
-            ),
+            ("blank category", |i| i.category = Some(" ".into()), &["category"]),
+            ("bad category", |i| i.category = Some("aeof".into()), &["category"]),
             ("no roles", |i| i.roles = None, &["roles"]),
             ("empty roles", |i| i.roles = Some(vec![]), &["roles"]),
             (
@@ -839,72 +693,25 @@ mod tests {
                 &["roles[1]", "roles[2]"],
             ),
             ("no valid_from", |i| i.valid_from = None, &["valid_from"]),
-            (
-                "bad valid_from",
-                |i| i.valid_from = Some("15/01/2024".into()),
-                &["valid_from"],
-            ),
+            ("bad valid_from", |i| i.valid_from = Some("15/01/2024".into()), &["valid_from"]),
             ("no valid_until", |i| i.valid_until = None, &["valid_until"]),
-            (
-                "bad valid_until",
-                |i| i.valid_until = Some("2027-02-30".into()),
-                &["valid_until"],
-            ),
-            (
-                "until before from",
-                |i| i.valid_until = Some("2024-01-14".into()),
-                &["valid_until"],
-            ),
+            ("bad valid_until", |i| i.valid_until = Some("2027-02-30".into()), &["valid_until"]),
+            ("until before from", |i| i.valid_until = Some("2024-01-14".into()), &["valid_until"]),
             ("no operator", |i| i.operator = None, &["operator"]),
             ("no name", |i| op(i).name = None, &["operator.name"]),
-            (
-                "blank name",
-                |i| op(i).name = Some("  ".into()),
-                &["operator.name"],
-            ),
-            (
-                "long name",
-                |i| op(i).name = Some("n".repeat(301)),
-                &["operator.name"],
-            ),
-            (
-                "no identifiers",
-                |i| op(i).identifiers = None,
-                &["operator.identifiers"],
-            ),
-            (
-                "empty identifiers",
-                |i| op(i).identifiers = Some(vec![]),
-                &["operator.identifiers"],
-            ),
-            (
-                "unknown scheme",
-                |i| ids(i)[0].scheme = Some("VAT".into()),
-                &["operator.identifiers[0].scheme"],
-            ),
-            (
-                "missing scheme",
-                |i| ids(i)[0].scheme = None,
-                &["operator.identifiers[0].scheme"],
-            ),
-            (
-                "missing value",
-                |i| ids(i)[0].value = None,
-                &["operator.identifiers[0].value"],
-            ),
+            ("blank name", |i| op(i).name = Some("  ".into()), &["operator.name"]),
+            ("long name", |i| op(i).name = Some("n".repeat(301)), &["operator.name"]),
+            ("no identifiers", |i| op(i).identifiers = None, &["operator.identifiers"]),
+            ("empty identifiers", |i| op(i).identifiers = Some(vec![]), &["operator.identifiers"]),
+            ("unknown scheme", |i| ids(i)[0].scheme = Some("VAT".into()), &["operator.identifiers[0].scheme"]),
+            ("missing scheme", |i| ids(i)[0].scheme = None, &["operator.identifiers[0].scheme"]),
+            ("missing value", |i| ids(i)[0].value = None, &["operator.identifiers[0].value"]),
             (
                 "missing scheme and value",
                 |i| ids(i)[0] = IdentifierInput::default(),
-                &[
-                    "operator.identifiers[0].scheme",
-                    "operator.identifiers[0].value",
-                ],
+                &["operator.identifiers[0].scheme", "operator.identifiers[0].value"],
             ),
-            (
-                "bad check digit",
-                |i| ids(i)[0].value = Some("76086428-4".into()),
-                &["operator.identifiers[0].value"],
-            ),
+            ("bad check digit", |i| ids(i)[0].value = Some("76086428-4".into()), &["operator.identifiers[0].value"]),
             (
                 "second identifier bad",
                 |i| ids(i).push(id("LEI", "5493001KJTIIGC8Y1R13")),
@@ -922,61 +729,18 @@ mod tests {
                     ids(i).push(id("CL-RUT", "76086428-5"));
                     ids(i).push(id("CL-RUT", "76.086.428-5"));
                 },
-                &[
-                    "operator.identifiers[2].value",
-                    "operator.identifiers[3].value",
-                ],
+                &["operator.identifiers[2].value", "operator.identifiers[3].value"],
             ),
-            (
-                "no address",
-                |i| op(i).address = None,
-                &["operator.address"],
-            ),
-            (
-                "no street",
-                |i| addr(i).street = None,
-                &["operator.address.street"],
-            ),
-            (
-                "long street",
-                |i| addr(i).street = Some("s".repeat(301)),
-                &["operator.address.street"],
-            ),
-            (
-                "no city",
-                |i| addr(i).city = Some("".into()),
-                &["operator.address.city"],
-            ),
-            (
-                "long city",
-                |i| addr(i).city = Some("c".repeat(121)),
-                &["operator.address.city"],
-            ),
-            (
-                "long postal code",
-                |i| addr(i).postal_code = Some("1".repeat(21)),
-                &["operator.address.postal_code"],
-            ),
-            (
-                "no country",
-                |i| addr(i).country = None,
-                &["operator.address.country"],
-            ),
-            (
-                "three-letter country",
-                |i| addr(i).country = Some("CHL".into()),
-                &["operator.address.country"],
-            ),
-            (
-                "digit country",
-                |i| addr(i).country = Some("C1".into()),
-                &["operator.address.country"],
-            ),
-            (
-                "non-ascii country",
-                |i| addr(i).country = Some("ÑA".into()),
-                &["operator.address.country"],
-            ),
+            ("no address", |i| op(i).address = None, &["operator.address"]),
+            ("no street", |i| addr(i).street = None, &["operator.address.street"]),
+            ("long street", |i| addr(i).street = Some("s".repeat(301)), &["operator.address.street"]),
+            ("no city", |i| addr(i).city = Some("".into()), &["operator.address.city"]),
+            ("long city", |i| addr(i).city = Some("c".repeat(121)), &["operator.address.city"]),
+            ("long postal code", |i| addr(i).postal_code = Some("1".repeat(21)), &["operator.address.postal_code"]),
+            ("no country", |i| addr(i).country = None, &["operator.address.country"]),
+            ("three-letter country", |i| addr(i).country = Some("CHL".into()), &["operator.address.country"]),
+            ("digit country", |i| addr(i).country = Some("C1".into()), &["operator.address.country"]),
+            ("non-ascii country", |i| addr(i).country = Some("ÑA".into()), &["operator.address.country"]),
         ];
         for (name, edit, want) in cases {
             let mut input = valid_input();
@@ -992,15 +756,9 @@ mod tests {
             ("name 300", |i| op(i).name = Some("ñ".repeat(300))),
             ("street 300", |i| addr(i).street = Some("ñ".repeat(300))),
             ("city 120", |i| addr(i).city = Some("ñ".repeat(120))),
-            ("postal code 20", |i| {
-                addr(i).postal_code = Some("ñ".repeat(20))
-            }),
-            ("postal code blank", |i| {
-                addr(i).postal_code = Some("  ".into())
-            }),
-            ("name padded", |i| {
-                op(i).name = Some(format!("  {}  ", "n".repeat(300)))
-            }),
+            ("postal code 20", |i| addr(i).postal_code = Some("ñ".repeat(20))),
+            ("postal code blank", |i| addr(i).postal_code = Some("  ".into())),
+            ("name padded", |i| op(i).name = Some(format!("  {}  ", "n".repeat(300)))),
         ];
         for (name, edit) in cases {
             let mut input = valid_input();
@@ -1019,15 +777,9 @@ mod tests {
     #[test]
     fn an_empty_input_reports_every_required_field_at_once() {
         let got = fields(CertificateDraft::parse(&CertificateInput::default()));
-        assert_eq!(
-            got,
-            ["category", "roles", "valid_from", "valid_until", "operator"]
-        );
+        assert_eq!(got, ["category", "roles", "valid_from", "valid_until", "operator"]);
         let mut input = CertificateInput {
-            operator: Some(OperatorInput {
-                address: Some(AddressInput::default()),
-                ..OperatorInput::default()
-            }),
+            operator: Some(OperatorInput { address: Some(AddressInput::default()), ..OperatorInput::default() }),
             ..CertificateInput::default()
         };
         input.number = Some("/".into());
@@ -1058,10 +810,7 @@ mod tests {
         ids(&mut input).push(id("CO-NIT", "1"));
         op(&mut input).name = Some("n".repeat(301));
         let errors = CertificateDraft::parse(&input).unwrap_err();
-        let got: Vec<(&str, &str)> = errors
-            .iter()
-            .map(|e| (e.field.as_str(), e.message.as_str()))
-            .collect();
+        let got: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
         assert_eq!(
             got,
             [
@@ -1069,10 +818,7 @@ mod tests {
                 ("roles", "must list at least one role"),
                 ("valid_until", "must not be before valid_from"),
                 ("operator.name", "must be at most 300 characters"),
-                (
-                    "operator.identifiers[1].value",
-                    "repeats operator.identifiers[0] (CL-RUT:76086428-5)"
-                ),
+                ("operator.identifiers[1].value", "repeats operator.identifiers[0] (CL-RUT:76086428-5)"),
                 (
                     "operator.identifiers[2].value",
                     "invalid CO-NIT: must be 9 digits and a check digit, e.g. 800.197.268-4"
@@ -1087,20 +833,8 @@ mod tests {
         ids(&mut input).push(id("lei", "5493001kjtiigc8y1r12"));
         ids(&mut input).push(id("eori", "cl 76086428"));
         let draft = CertificateDraft::parse(&input).expect("valid");
-        let pairs: Vec<String> = draft
-            .operator
-            .identifiers
-            .iter()
-            .map(OperatorId::to_pair)
-            .collect();
-        assert_eq!(
-            pairs,
-            [
-                "CL-RUT:76086428-5",
-                "LEI:5493001KJTIIGC8Y1R12",
-                "EORI:CL76086428"
-            ]
-        );
+        let pairs: Vec<String> = draft.operator.identifiers.iter().map(OperatorId::to_pair).collect();
+        assert_eq!(pairs, ["CL-RUT:76086428-5", "LEI:5493001KJTIIGC8Y1R12", "EORI:CL76086428"]);
     }
 
     #[test]

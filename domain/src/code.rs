@@ -20,21 +20,16 @@ impl AdministrationCode {
         let suffix_ok = match b.get(2..) {
             Some([]) => true,
             Some([b'-', rest @ ..]) => {
-                (1..=8).contains(&rest.len())
-                    && rest
-                        .iter()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                (1..=8).contains(&rest.len()) && rest.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
             }
             _ => false,
         };
         if country_ok && suffix_ok {
             Ok(Self(s.to_string()))
         } else {
-            Err(
-                "must be two upper-case letters, optionally followed by '-' and 1 to 8 \
+            Err("must be two upper-case letters, optionally followed by '-' and 1 to 8 \
                  upper-case letters or digits (e.g. CL or EU-DE)"
-                    .to_string(),
-            )
+                .to_string())
         }
     }
 
@@ -96,14 +91,11 @@ impl CertificateNumber {
             return Err(format!("must be 1 to {} characters", Self::MAX_LEN));
         }
         let mut chars = n.chars();
-        let first_ok = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if !first_ok {
             return Err("must start with a letter or a digit".to_string());
         }
-        let rest_ok = chars
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        let rest_ok = chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
         if !rest_ok {
             return Err("may contain only letters A-Z, digits, '.', '_' and '-'".to_string());
         }
@@ -178,11 +170,7 @@ mod tests {
             ("CL-DÉ", false),
         ];
         for (input, ok) in cases {
-            assert_eq!(
-                AdministrationCode::parse(input).is_ok(),
-                *ok,
-                "input {input:?}"
-            );
+            assert_eq!(AdministrationCode::parse(input).is_ok(), *ok, "input {input:?}");
         }
     }
 
@@ -245,14 +233,8 @@ mod tests {
 
     #[test]
     fn certificate_number_errors_explain_the_rule() {
-        assert_eq!(
-            CertificateNumber::parse("").unwrap_err(),
-            "must be 1 to 64 characters"
-        );
-        assert_eq!(
-            CertificateNumber::parse("-X").unwrap_err(),
-            "must start with a letter or a digit"
-        );
+        assert_eq!(CertificateNumber::parse("").unwrap_err(), "must be 1 to 64 characters");
+        assert_eq!(CertificateNumber::parse("-X").unwrap_err(), "must start with a letter or a digit");
         assert_eq!(
             CertificateNumber::parse("X/Y").unwrap_err(),
             "may contain only letters A-Z, digits, '.', '_' and '-'"
@@ -269,9 +251,7 @@ mod tests {
 
     #[test]
     fn codes_order_by_their_text() {
-        let mut v = ["PE", "CL", "CO", "CL-X"]
-            .map(|s| AdministrationCode::parse(s).expect("valid"))
-            .to_vec();
+        let mut v = ["PE", "CL", "CO", "CL-X"].map(|s| AdministrationCode::parse(s).expect("valid")).to_vec();
         v.sort();
         let got: Vec<&str> = v.iter().map(AdministrationCode::as_str).collect();
         assert_eq!(got, ["CL", "CL-X", "CO", "PE"]);

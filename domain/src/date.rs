@@ -12,19 +12,13 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let shaped = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !shaped {
         return Err("must be a date in YYYY-MM-DD format".to_string());
     }
-    let num = |r: std::ops::Range<usize>| -> u32 {
-        b[r].iter()
-            .fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0'))
-    };
+    let num = |r: std::ops::Range<usize>| -> u32 { b[r].iter().fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0')) };
     let year = num(0..4) as i32;
-    NaiveDate::from_ymd_opt(year, num(5..7), num(8..10))
-        .ok_or_else(|| "is not a real calendar date".to_string())
+    NaiveDate::from_ymd_opt(year, num(5..7), num(8..10)).ok_or_else(|| "is not a real calendar date".to_string())
 }
 
 #[cfg(test)]
@@ -65,13 +59,7 @@ mod tests {
 
     #[test]
     fn wrong_shape_and_impossible_day_have_distinct_messages() {
-        assert_eq!(
-            parse_date("15/01/2024").unwrap_err(),
-            "must be a date in YYYY-MM-DD format"
-        );
-        assert_eq!(
-            parse_date("2023-02-29").unwrap_err(),
-            "is not a real calendar date"
-        );
+        assert_eq!(parse_date("15/01/2024").unwrap_err(), "must be a date in YYYY-MM-DD format");
+        assert_eq!(parse_date("2023-02-29").unwrap_err(), "is not a real calendar date");
     }
 }

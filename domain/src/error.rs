@@ -15,10 +15,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -51,9 +48,6 @@ mod tests {
     fn serializes_as_field_and_message_only() {
         let e = FieldError::new("roles[1]", "must be one of importer, exporter");
         let json = serde_json::to_value(&e).expect("serializable");
-        assert_eq!(
-            json,
-            serde_json::json!({"field": "roles[1]", "message": "must be one of importer, exporter"})
-        );
+        assert_eq!(json, serde_json::json!({"field": "roles[1]", "message": "must be one of importer, exporter"}));
     }
 }

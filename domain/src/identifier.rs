@@ -34,16 +34,11 @@ impl Scheme {
             "EORI" => Self::Eori,
             "LEI" => Self::Lei,
             other => match other.as_bytes() {
-                [a, b, b'-', b'T', b'I', b'N']
-                    if a.is_ascii_uppercase() && b.is_ascii_uppercase() =>
-                {
+                [a, b, b'-', b'T', b'I', b'N'] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
                     Self::Tin(other[..2].to_string())
                 }
                 _ => {
-                    return Err(
-                        "must be CL-RUT, CO-NIT, MX-RFC, PE-RUC, EORI, LEI or a country's XX-TIN"
-                            .to_string(),
-                    );
+                    return Err("must be CL-RUT, CO-NIT, MX-RFC, PE-RUC, EORI, LEI or a country's XX-TIN".to_string());
                 }
             },
         };
@@ -120,8 +115,7 @@ pub struct OperatorId {
 
 impl OperatorId {
     pub fn parse(scheme: &str, value: &str) -> Result<Self, IdentifierError> {
-        let scheme = Scheme::parse(scheme)
-            .map_err(|_| IdentifierError::UnknownScheme(scheme.trim().to_string()))?;
+        let scheme = Scheme::parse(scheme).map_err(|_| IdentifierError::UnknownScheme(scheme.trim().to_string()))?;
         let value = normalise(&scheme, value)?;
         Ok(Self { scheme, value })
     }
@@ -163,11 +157,7 @@ struct OperatorIdWire<S> {
 
 impl Serialize for OperatorId {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        OperatorIdWire {
-            scheme: self.scheme.as_str(),
-            value: self.value.clone(),
-        }
-        .serialize(serializer)
+        OperatorIdWire { scheme: self.scheme.as_str(), value: self.value.clone() }.serialize(serializer)
     }
 }
 
@@ -182,19 +172,14 @@ impl<'de> Deserialize<'de> for OperatorId {
 /// Upper-case letters and digits of `text`, nothing else: `76.086.428-5` → `760864285`,
 /// `Exportadora Andina` → `EXPORTADORAANDINA`.
 pub fn compact(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_uppercase)
-        .collect()
+    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect()
 }
 
 /// Chilean RUT check digit of `body` (non-digits are skipped, so `76.086.428` works).
 pub fn check_digit_cl_rut(body: &str) -> char {
     // Reduced as it goes: the weights cycle, so an arbitrarily long input must not overflow.
-    let sum = digits(body)
-        .rev()
-        .zip([2, 3, 4, 5, 6, 7].into_iter().cycle())
-        .fold(0u32, |acc, (d, w)| (acc + d * w) % 11);
+    let sum =
+        digits(body).rev().zip([2, 3, 4, 5, 6, 7].into_iter().cycle()).fold(0u32, |acc, (d, w)| (acc + d * w) % 11);
     match 11 - sum {
         11 => '0',
         10 => 'K',
@@ -246,24 +231,15 @@ fn digit_char(d: u32) -> char {
 
 /// What people put between the parts of a number; removed before validation.
 fn strip_separators(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-'))
-        .flat_map(char::to_uppercase)
-        .collect()
+    value.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).flat_map(char::to_uppercase).collect()
 }
 
 fn invalid(scheme: &Scheme, message: &str) -> IdentifierError {
-    IdentifierError::InvalidFormat {
-        scheme: scheme.as_str(),
-        message: message.to_string(),
-    }
+    IdentifierError::InvalidFormat { scheme: scheme.as_str(), message: message.to_string() }
 }
 
 fn bad_check_digit(scheme: &Scheme) -> IdentifierError {
-    IdentifierError::InvalidCheckDigit {
-        scheme: scheme.as_str(),
-    }
+    IdentifierError::InvalidCheckDigit { scheme: scheme.as_str() }
 }
 
 fn normalise(scheme: &Scheme, value: &str) -> Result<String, IdentifierError> {
@@ -288,9 +264,8 @@ fn normalise_cl_rut(scheme: &Scheme, value: &str) -> Result<String, IdentifierEr
         return Err(invalid(scheme, RULE));
     };
     let body = &s[..s.len() - dv.len_utf8()];
-    let shaped = (7..=8).contains(&body.len())
-        && body.bytes().all(|b| b.is_ascii_digit())
-        && (dv.is_ascii_digit() || dv == 'K');
+    let shaped =
+        (7..=8).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_digit()) && (dv.is_ascii_digit() || dv == 'K');
     if !shaped {
         return Err(invalid(scheme, RULE));
     }
@@ -340,29 +315,18 @@ fn normalise_mx_rfc(scheme: &Scheme, value: &str) -> Result<String, IdentifierEr
     };
     let (name, rest) = chars.split_at(letters);
     let (date, homoclave) = rest.split_at(6);
-    let shaped = name
-        .iter()
-        .all(|c| c.is_ascii_uppercase() || matches!(c, 'Ñ' | '&'))
+    let shaped = name.iter().all(|c| c.is_ascii_uppercase() || matches!(c, 'Ñ' | '&'))
         && date.iter().all(char::is_ascii_digit)
-        && homoclave
-            .iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        && homoclave.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     if !shaped {
         return Err(invalid(scheme, RULE));
     }
-    let two = |i: usize| {
-        date[i..i + 2]
-            .iter()
-            .fold(0u32, |acc, c| acc * 10 + c.to_digit(10).unwrap_or(0))
-    };
+    let two = |i: usize| date[i..i + 2].iter().fold(0u32, |acc, c| acc * 10 + c.to_digit(10).unwrap_or(0));
     // The century is not written; 20YY accepts every day 19YY would (2000 was a leap year), so
     // checking the 2000s is enough to know whether the date exists in either century.
     let year = 2000 + two(0) as i32;
     if chrono::NaiveDate::from_ymd_opt(year, two(2), two(4)).is_none() {
-        return Err(invalid(
-            scheme,
-            "contains a date YYMMDD that does not exist",
-        ));
+        return Err(invalid(scheme, "contains a date YYMMDD that does not exist"));
     }
     Ok(s)
 }
@@ -372,9 +336,7 @@ fn normalise_eori(scheme: &Scheme, value: &str) -> Result<String, IdentifierErro
     let b = s.as_bytes();
     let shaped = (3..=17).contains(&b.len())
         && b[..2].iter().all(u8::is_ascii_uppercase)
-        && b[2..]
-            .iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        && b[2..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     if !shaped {
         return Err(invalid(
             scheme,
@@ -386,11 +348,7 @@ fn normalise_eori(scheme: &Scheme, value: &str) -> Result<String, IdentifierErro
 
 fn normalise_lei(scheme: &Scheme, value: &str) -> Result<String, IdentifierError> {
     let s = strip_separators(value);
-    if s.len() != 20
-        || !s
-            .bytes()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    {
+    if s.len() != 20 || !s.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
         return Err(invalid(scheme, "must be 20 letters or digits"));
     }
     if !lei_checksum_is_valid(&s) {
@@ -405,10 +363,7 @@ fn normalise_tin(scheme: &Scheme, value: &str) -> Result<String, IdentifierError
         return Err(invalid(scheme, "must be at most 64 characters"));
     }
     if s.chars().any(|c| c.is_control() || c == ':') {
-        return Err(invalid(
-            scheme,
-            "must not contain ':' or control characters",
-        ));
+        return Err(invalid(scheme, "must not contain ':' or control characters"));
     }
     Ok(s)
 }
@@ -418,9 +373,7 @@ mod tests {
     use super::*;
 
     fn ok(scheme: &str, value: &str) -> String {
-        OperatorId::parse(scheme, value)
-            .unwrap_or_else(|e| panic!("{scheme}:{value:?} should be valid: {e}"))
-            .value
+        OperatorId::parse(scheme, value).unwrap_or_else(|e| panic!("{scheme}:{value:?} should be valid: {e}")).value
     }
 
     fn err(scheme: &str, value: &str) -> IdentifierError {
@@ -464,8 +417,7 @@ mod tests {
     #[test]
     fn unknown_schemes_are_refused() {
         for input in [
-            "", "RUT", "CL_RUT", "CLRUT", "CL-NIT", "USA-TIN", "U-TIN", "1A-TIN", "US-TAX",
-            "US-TIN-X", "ÑA-TIN", "VAT",
+            "", "RUT", "CL_RUT", "CLRUT", "CL-NIT", "USA-TIN", "U-TIN", "1A-TIN", "US-TAX", "US-TIN-X", "ÑA-TIN", "VAT",
         ] {
             assert!(Scheme::parse(input).is_err(), "input {input:?}");
             let e = OperatorId::parse(input, "123").unwrap_err();
@@ -531,13 +483,8 @@ mod tests {
 
     #[test]
     fn colombian_nit_check_digit_follows_dian() {
-        let cases = [
-            ("800197268", '4'),
-            ("800.197.268", '4'),
-            ("900123456", '8'),
-            ("860034313", '7'),
-            ("000000000", '0'),
-        ];
+        let cases =
+            [("800197268", '4'), ("800.197.268", '4'), ("900123456", '8'), ("860034313", '7'), ("000000000", '0')];
         for (body, dv) in cases {
             assert_eq!(check_digit_co_nit(body), dv, "body {body}");
         }
@@ -559,13 +506,7 @@ mod tests {
 
     #[test]
     fn colombian_nit_rejects_other_lengths_and_bad_check_digits() {
-        for input in [
-            "80019726-4",
-            "800197268",
-            "800197268-41",
-            "80019726A-4",
-            "800197268_4",
-        ] {
+        for input in ["80019726-4", "800197268", "800197268-41", "80019726A-4", "800197268_4"] {
             assert!(is_format(&err("CO-NIT", input)), "input {input:?}");
         }
         for input in ["800197268-5", "900123456-0"] {
@@ -595,11 +536,7 @@ mod tests {
 
     fn check_pe_by_hand(first10: &str) -> char {
         let w = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-        let sum: u32 = first10
-            .chars()
-            .zip(w)
-            .map(|(c, w)| c.to_digit(10).expect("digit") * w)
-            .sum();
+        let sum: u32 = first10.chars().zip(w).map(|(c, w)| c.to_digit(10).expect("digit") * w).sum();
         let r = 11 - sum % 11;
         let d = if r == 10 {
             0
@@ -621,12 +558,7 @@ mod tests {
             let ruc = format!("{first10}{}", check_digit_pe_ruc(&first10));
             assert_eq!(ok("PE-RUC", &ruc), ruc);
         }
-        for input in [
-            "2013131295",
-            "201313129551",
-            "2013131295A",
-            "RUC20131312955",
-        ] {
+        for input in ["2013131295", "201313129551", "2013131295A", "RUC20131312955"] {
             assert!(is_format(&err("PE-RUC", input)), "input {input:?}");
         }
         for prefix in ["11", "19", "21", "00", "30"] {
@@ -683,15 +615,7 @@ mod tests {
         for (input, want) in valid {
             assert_eq!(ok("EORI", input), want, "input {input:?}");
         }
-        for input in [
-            "DE",
-            "D1234",
-            "12345",
-            "DE1234567890123456",
-            "DE12_34",
-            "DE12/34",
-            "ÑE123",
-        ] {
+        for input in ["DE", "D1234", "12345", "DE1234567890123456", "DE12_34", "DE12/34", "ÑE123"] {
             assert!(is_format(&err("EORI", input)), "input {input:?}");
         }
     }
@@ -703,22 +627,11 @@ mod tests {
         assert!(!lei_checksum_is_valid("5493001KJTIIGC8Y1R1!"));
         assert_eq!(ok("LEI", "5493001KJTIIGC8Y1R12"), "5493001KJTIIGC8Y1R12");
         assert_eq!(ok("LEI", "5493001kjtiigc8y1r12"), "5493001KJTIIGC8Y1R12");
-        assert_eq!(
-            ok("LEI", "5493 001K JTII GC8Y 1R12"),
-            "5493001KJTIIGC8Y1R12"
-        );
-        for input in [
-            "5493001KJTIIGC8Y1R1",
-            "5493001KJTIIGC8Y1R123",
-            "5493001KJTIIGC8Y1R_2",
-        ] {
+        assert_eq!(ok("LEI", "5493 001K JTII GC8Y 1R12"), "5493001KJTIIGC8Y1R12");
+        for input in ["5493001KJTIIGC8Y1R1", "5493001KJTIIGC8Y1R123", "5493001KJTIIGC8Y1R_2"] {
             assert!(is_format(&err("LEI", input)), "input {input:?}");
         }
-        for input in [
-            "5493001KJTIIGC8Y1R13",
-            "5493001KJTIIGC8Y1R21",
-            "4493001KJTIIGC8Y1R12",
-        ] {
+        for input in ["5493001KJTIIGC8Y1R13", "5493001KJTIIGC8Y1R21", "4493001KJTIIGC8Y1R12"] {
             assert!(is_check(&err("LEI", input)), "input {input:?}");
         }
     }
@@ -787,26 +700,14 @@ mod tests {
         assert_eq!(id.to_string(), "CL-RUT:76086428-5");
         assert_eq!("cl-rut:760864285".parse::<OperatorId>().expect("valid"), id);
 
-        assert_eq!(
-            OperatorId::parse_pair("CL-RUT 76086428-5"),
-            Err(IdentifierError::MissingSeparator)
-        );
-        assert_eq!(
-            OperatorId::parse_pair(""),
-            Err(IdentifierError::MissingSeparator)
-        );
-        assert!(matches!(
-            OperatorId::parse_pair("US-TIN:12:34"),
-            Err(IdentifierError::InvalidFormat { .. })
-        ));
+        assert_eq!(OperatorId::parse_pair("CL-RUT 76086428-5"), Err(IdentifierError::MissingSeparator));
+        assert_eq!(OperatorId::parse_pair(""), Err(IdentifierError::MissingSeparator));
+        assert!(matches!(OperatorId::parse_pair("US-TIN:12:34"), Err(IdentifierError::InvalidFormat { .. })));
         assert!(matches!(
             OperatorId::parse_pair("XYZ:1"),
             Err(IdentifierError::UnknownScheme(s)) if s == "XYZ"
         ));
-        assert!(matches!(
-            OperatorId::parse_pair(":1"),
-            Err(IdentifierError::UnknownScheme(_))
-        ));
+        assert!(matches!(OperatorId::parse_pair(":1"), Err(IdentifierError::UnknownScheme(_))));
     }
 
     #[test]
@@ -829,19 +730,12 @@ mod tests {
     fn operator_id_serializes_as_scheme_and_value_and_validates_when_read() {
         let id = OperatorId::parse("CL-RUT", "76.086.428-5").expect("valid");
         let json = serde_json::to_value(&id).expect("ser");
-        assert_eq!(
-            json,
-            serde_json::json!({"scheme": "CL-RUT", "value": "76086428-5"})
-        );
+        assert_eq!(json, serde_json::json!({"scheme": "CL-RUT", "value": "76086428-5"}));
         let back: OperatorId = serde_json::from_value(json).expect("de");
         assert_eq!(back, id);
         let tin = OperatorId::parse("US-TIN", "12-3").expect("valid");
-        assert_eq!(
-            serde_json::to_value(&tin).expect("ser"),
-            serde_json::json!({"scheme": "US-TIN", "value": "12-3"})
-        );
-        let lax: OperatorId =
-            serde_json::from_str(r#"{"scheme":"cl-rut","value":"760864285"}"#).expect("de");
+        assert_eq!(serde_json::to_value(&tin).expect("ser"), serde_json::json!({"scheme": "US-TIN", "value": "12-3"}));
+        let lax: OperatorId = serde_json::from_str(r#"{"scheme":"cl-rut","value":"760864285"}"#).expect("de");
         assert_eq!(lax, id);
         assert!(serde_json::from_str::<OperatorId>(r#"{"scheme":"CL-RUT","value":"1"}"#).is_err());
         assert!(serde_json::from_str::<OperatorId>(r#"{"scheme":"CL-RUT"}"#).is_err());
@@ -850,31 +744,16 @@ mod tests {
     #[test]
     fn error_messages_name_the_scheme_and_never_a_rust_type() {
         let cases = [
-            (
-                err("CL-RUT", "76086428-4"),
-                "invalid CL-RUT: the check digit does not match",
-            ),
-            (
-                err("CO-NIT", "1"),
-                "invalid CO-NIT: must be 9 digits and a check digit, e.g. 800.197.268-4",
-            ),
-            (
-                err("EORI", " "),
-                "invalid EORI: the value must not be empty",
-            ),
-            (
-                IdentifierError::MissingSeparator,
-                "identifier must be SCHEME:VALUE",
-            ),
+            (err("CL-RUT", "76086428-4"), "invalid CL-RUT: the check digit does not match"),
+            (err("CO-NIT", "1"), "invalid CO-NIT: must be 9 digits and a check digit, e.g. 800.197.268-4"),
+            (err("EORI", " "), "invalid EORI: the value must not be empty"),
+            (IdentifierError::MissingSeparator, "identifier must be SCHEME:VALUE"),
         ];
         for (e, want) in cases {
             assert_eq!(e.to_string(), want);
         }
         let unknown = err("VAT", "1").to_string();
-        assert!(
-            unknown.starts_with("unknown identifier scheme \"VAT\""),
-            "{unknown}"
-        );
+        assert!(unknown.starts_with("unknown identifier scheme \"VAT\""), "{unknown}");
     }
 
     #[test]
@@ -887,22 +766,12 @@ mod tests {
         ];
         ids.sort();
         let pairs: Vec<String> = ids.iter().map(OperatorId::to_pair).collect();
-        assert_eq!(
-            pairs,
-            [
-                "CL-RUT:10000013-K",
-                "CL-RUT:76086428-5",
-                "LEI:5493001KJTIIGC8Y1R12",
-                "US-TIN:1"
-            ]
-        );
+        assert_eq!(pairs, ["CL-RUT:10000013-K", "CL-RUT:76086428-5", "LEI:5493001KJTIIGC8Y1R12", "US-TIN:1"]);
     }
 
     #[test]
     fn no_input_makes_any_scheme_panic() {
-        let schemes = [
-            "CL-RUT", "CO-NIT", "MX-RFC", "PE-RUC", "EORI", "LEI", "US-TIN",
-        ];
+        let schemes = ["CL-RUT", "CO-NIT", "MX-RFC", "PE-RUC", "EORI", "LEI", "US-TIN"];
         let values = [
             "",
             "-",

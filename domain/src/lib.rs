@@ -16,15 +16,15 @@ pub mod mra;
 pub mod recognition;
 
 pub use certificate::{
-    Address, AddressInput, Category, CertificateDraft, CertificateInput, IdentifierInput, Operator,
-    OperatorInput, REASON_MAX_CHARS, Role, Status, TransitionError, check_transition,
+    Address, AddressInput, Category, CertificateDraft, CertificateInput, IdentifierInput, Operator, OperatorInput,
+    REASON_MAX_CHARS, Role, Status, TransitionError, check_transition,
 };
 pub use code::{AdministrationCode, CertificateNumber};
 pub use date::parse_date;
 pub use error::FieldError;
 pub use identifier::{
-    IdentifierError, OperatorId, Scheme, check_digit_cl_rut, check_digit_co_nit,
-    check_digit_pe_ruc, compact, lei_checksum_is_valid,
+    IdentifierError, OperatorId, Scheme, check_digit_cl_rut, check_digit_co_nit, check_digit_pe_ruc, compact,
+    lei_checksum_is_valid,
 };
 pub use mra::{MraDraft, MraInput, MraStatus};
 pub use recognition::{CertificateFacts, MraFacts, Reason, recognize};

@@ -73,60 +73,32 @@ impl MraDraft {
         };
         let status = parse_word::<MraStatus>(&mut errors, "status", input.status.as_deref());
         let signed_on = optional_date(&mut errors, "signed_on", input.signed_on.as_deref());
-        let in_force_from =
-            optional_date(&mut errors, "in_force_from", input.in_force_from.as_deref());
+        let in_force_from = optional_date(&mut errors, "in_force_from", input.in_force_from.as_deref());
         if let (Some(Some(signed)), Some(Some(from))) = (signed_on, in_force_from) {
             if from < signed {
-                errors.push(FieldError::new(
-                    "in_force_from",
-                    "must not be before signed_on",
-                ));
+                errors.push(FieldError::new("in_force_from", "must not be before signed_on"));
             }
         }
-        let categories = parse_word_list::<Category>(
-            &mut errors,
-            "categories",
-            input.categories.as_deref().unwrap_or_default(),
-        );
-        let roles = parse_word_list::<Role>(
-            &mut errors,
-            "roles",
-            input.roles.as_deref().unwrap_or_default(),
-        );
+        let categories =
+            parse_word_list::<Category>(&mut errors, "categories", input.categories.as_deref().unwrap_or_default());
+        let roles = parse_word_list::<Role>(&mut errors, "roles", input.roles.as_deref().unwrap_or_default());
 
         match (title, status, signed_on, in_force_from, categories, roles) {
-            (
-                Some(title),
-                Some(status),
-                Some(signed_on),
-                Some(in_force_from),
-                Some(categories),
-                Some(roles),
-            ) if errors.is_empty() => Ok(Self {
-                title,
-                status,
-                signed_on,
-                in_force_from,
-                categories,
-                roles,
-            }),
+            (Some(title), Some(status), Some(signed_on), Some(in_force_from), Some(categories), Some(roles))
+                if errors.is_empty() =>
+            {
+                Ok(Self { title, status, signed_on, in_force_from, categories, roles })
+            }
             _ => Err(errors),
         }
     }
 }
 
 /// `Some(None)` when absent or blank, `Some(Some(date))` when valid, `None` after an error.
-fn optional_date(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    s: Option<&str>,
-) -> Option<Option<NaiveDate>> {
+fn optional_date(errors: &mut Vec<FieldError>, field: &str, s: Option<&str>) -> Option<Option<NaiveDate>> {
     match s.filter(|s| !s.trim().is_empty()) {
         None => Some(None),
-        Some(s) => parse_date(s)
-            .map(Some)
-            .map_err(|m| errors.push(FieldError::new(field, m)))
-            .ok(),
+        Some(s) => parse_date(s).map(Some).map_err(|m| errors.push(FieldError::new(field, m))).ok(),
     }
 }
 
@@ -160,16 +132,10 @@ mod tests {
     fn mra_status_words_round_trip_in_snake_case() {
         for s in MraStatus::ALL {
             assert_eq!(s.as_str().parse::<MraStatus>().expect("parses"), *s);
-            assert_eq!(
-                serde_json::to_value(s).expect("ser"),
-                serde_json::json!(s.as_str())
-            );
+            assert_eq!(serde_json::to_value(s).expect("ser"), serde_json::json!(s.as_str()));
         }
         assert_eq!(MraStatus::InForce.as_str(), "in_force");
-        assert_eq!(
-            serde_json::from_str::<MraStatus>("\"in_force\"").expect("de"),
-            MraStatus::InForce
-        );
+        assert_eq!(serde_json::from_str::<MraStatus>("\"in_force\"").expect("de"), MraStatus::InForce);
         assert_eq!(
             "in force".parse::<MraStatus>().unwrap_err(),
             "must be one of negotiating, signed, in_force, suspended, terminated"
@@ -208,11 +174,8 @@ mod tests {
 
     #[test]
     fn optional_fields_default_to_absent_and_empty() {
-        let input = MraInput {
-            title: Some("  CL-PE  ".into()),
-            status: Some("negotiating".into()),
-            ..MraInput::default()
-        };
+        let input =
+            MraInput { title: Some("  CL-PE  ".into()), status: Some("negotiating".into()), ..MraInput::default() };
         let draft = MraDraft::parse(&input).expect("valid");
         assert_eq!(draft.title, "CL-PE");
         assert_eq!(draft.signed_on, None);
@@ -242,17 +205,8 @@ mod tests {
     #[test]
     fn scope_lists_are_deduplicated_and_sorted() {
         let mut input = valid_input();
-        input.categories = Some(vec![
-            "full".into(),
-            "simplification".into(),
-            "full".into(),
-            "security".into(),
-        ]);
-        input.roles = Some(vec![
-            "logistics_operator".into(),
-            "manufacturer".into(),
-            "Manufacturer".into(),
-        ]);
+        input.categories = Some(vec!["full".into(), "simplification".into(), "full".into(), "security".into()]);
+        input.roles = Some(vec!["logistics_operator".into(), "manufacturer".into(), "Manufacturer".into()]);
         let draft = MraDraft::parse(&input).expect("valid");
         assert_eq!(draft.categories, Category::ALL);
         assert_eq!(draft.roles, [Role::Manufacturer, Role::LogisticsOperator]);
@@ -271,37 +225,13 @@ mod tests {
         let cases: Vec<(&str, Edit, &[&str])> = vec![
             ("no title", |i| i.title = None, &["title"]),
             ("blank title", |i| i.title = Some("   ".into()), &["title"]),
-            (
-                "long title",
-                |i| i.title = Some("t".repeat(201)),
-                &["title"],
-            ),
+            ("long title", |i| i.title = Some("t".repeat(201)), &["title"]),
             ("no status", |i| i.status = None, &["status"]),
-            (
-                "bad status",
-                |i| i.status = Some("active".into()),
-                &["status"],
-            ),
-            (
-                "bad signed_on",
-                |i| i.signed_on = Some("2018-7-21".into()),
-                &["signed_on"],
-            ),
-            (
-                "bad in_force_from",
-                |i| i.in_force_from = Some("2019-02-29".into()),
-                &["in_force_from"],
-            ),
-            (
-                "in force before signing",
-                |i| i.in_force_from = Some("2018-07-20".into()),
-                &["in_force_from"],
-            ),
-            (
-                "bad categories",
-                |i| i.categories = Some(vec!["security".into(), "aeoc".into()]),
-                &["categories[1]"],
-            ),
+            ("bad status", |i| i.status = Some("active".into()), &["status"]),
+            ("bad signed_on", |i| i.signed_on = Some("2018-7-21".into()), &["signed_on"]),
+            ("bad in_force_from", |i| i.in_force_from = Some("2019-02-29".into()), &["in_force_from"]),
+            ("in force before signing", |i| i.in_force_from = Some("2018-07-20".into()), &["in_force_from"]),
+            ("bad categories", |i| i.categories = Some(vec!["security".into(), "aeoc".into()]), &["categories[1]"]),
             (
                 "bad roles",
                 |i| i.roles = Some(vec!["x".into(), "exporter".into(), "y".into()]),
@@ -325,13 +255,7 @@ mod tests {
     #[test]
     fn an_empty_input_reports_title_and_status() {
         let errors = MraDraft::parse(&MraInput::default()).unwrap_err();
-        assert_eq!(
-            errors,
-            [
-                FieldError::new("title", "is required"),
-                FieldError::new("status", "is required"),
-            ]
-        );
+        assert_eq!(errors, [FieldError::new("title", "is required"), FieldError::new("status", "is required"),]);
     }
 
     #[test]
@@ -346,14 +270,7 @@ mod tests {
         };
         assert_eq!(
             fields(MraDraft::parse(&input)),
-            [
-                "title",
-                "status",
-                "signed_on",
-                "in_force_from",
-                "categories[0]",
-                "roles[0]"
-            ]
+            ["title", "status", "signed_on", "in_force_from", "categories[0]", "roles[0]"]
         );
     }
 
@@ -371,11 +288,7 @@ mod tests {
                 "roles": ["importer", "exporter"]
             })
         );
-        let input: MraInput =
-            serde_json::from_str(r#"{"title":"t","status":"signed","partner":"PE"}"#).expect("de");
-        assert_eq!(
-            MraDraft::parse(&input).expect("valid").status,
-            MraStatus::Signed
-        );
+        let input: MraInput = serde_json::from_str(r#"{"title":"t","status":"signed","partner":"PE"}"#).expect("de");
+        assert_eq!(MraDraft::parse(&input).expect("valid").status, MraStatus::Signed);
     }
 }

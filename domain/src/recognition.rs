@@ -94,8 +94,7 @@ pub fn recognize(
         match mra {
             None => reasons.push(Reason::NoMra),
             Some(m) => {
-                let in_force = m.status == MraStatus::InForce
-                    && m.in_force_from.is_none_or(|from| from <= today);
+                let in_force = m.status == MraStatus::InForce && m.in_force_from.is_none_or(|from| from <= today);
                 if !in_force {
                     reasons.push(Reason::MraNotInForce);
                 }
@@ -174,10 +173,7 @@ mod tests {
             ]
         );
         for r in Reason::ALL {
-            assert_eq!(
-                serde_json::to_value(r).expect("ser"),
-                serde_json::json!(r.as_str())
-            );
+            assert_eq!(serde_json::to_value(r).expect("ser"), serde_json::json!(r.as_str()));
             assert_eq!(r.as_str().parse::<Reason>().expect("parses"), *r);
         }
         let mut sorted = Reason::ALL.to_vec();
@@ -195,66 +191,18 @@ mod tests {
     fn each_failing_rule_alone_yields_exactly_its_reason() {
         type Edit = fn(&mut CertificateFacts, &mut MraFacts);
         let cases: Vec<(&str, Edit, Vec<Reason>)> = vec![
-            (
-                "suspended",
-                |c, _| c.status = Status::Suspended,
-                vec![CertificateSuspended],
-            ),
-            (
-                "revoked",
-                |c, _| c.status = Status::Revoked,
-                vec![CertificateRevoked],
-            ),
-            (
-                "expired yesterday",
-                |c, _| c.valid_until = date("2026-06-14"),
-                vec![CertificateExpired],
-            ),
-            (
-                "valid from tomorrow",
-                |c, _| c.valid_from = date("2026-06-16"),
-                vec![CertificateNotYetValid],
-            ),
-            (
-                "mra negotiating",
-                |_, m| m.status = MraStatus::Negotiating,
-                vec![MraNotInForce],
-            ),
-            (
-                "mra signed",
-                |_, m| m.status = MraStatus::Signed,
-                vec![MraNotInForce],
-            ),
-            (
-                "mra suspended",
-                |_, m| m.status = MraStatus::Suspended,
-                vec![MraNotInForce],
-            ),
-            (
-                "mra terminated",
-                |_, m| m.status = MraStatus::Terminated,
-                vec![MraNotInForce],
-            ),
-            (
-                "mra in force from tomorrow",
-                |_, m| m.in_force_from = Some(date("2026-06-16")),
-                vec![MraNotInForce],
-            ),
-            (
-                "category outside scope",
-                |c, _| c.category = Category::Simplification,
-                vec![CategoryNotCovered],
-            ),
-            (
-                "empty category scope covers nothing",
-                |_, m| m.categories.clear(),
-                vec![CategoryNotCovered],
-            ),
-            (
-                "no role in scope",
-                |_, m| m.roles = vec![Role::Importer, Role::Manufacturer],
-                vec![RoleNotCovered],
-            ),
+            ("suspended", |c, _| c.status = Status::Suspended, vec![CertificateSuspended]),
+            ("revoked", |c, _| c.status = Status::Revoked, vec![CertificateRevoked]),
+            ("expired yesterday", |c, _| c.valid_until = date("2026-06-14"), vec![CertificateExpired]),
+            ("valid from tomorrow", |c, _| c.valid_from = date("2026-06-16"), vec![CertificateNotYetValid]),
+            ("mra negotiating", |_, m| m.status = MraStatus::Negotiating, vec![MraNotInForce]),
+            ("mra signed", |_, m| m.status = MraStatus::Signed, vec![MraNotInForce]),
+            ("mra suspended", |_, m| m.status = MraStatus::Suspended, vec![MraNotInForce]),
+            ("mra terminated", |_, m| m.status = MraStatus::Terminated, vec![MraNotInForce]),
+            ("mra in force from tomorrow", |_, m| m.in_force_from = Some(date("2026-06-16")), vec![MraNotInForce]),
+            ("category outside scope", |c, _| c.category = Category::Simplification, vec![CategoryNotCovered]),
+            ("empty category scope covers nothing", |_, m| m.categories.clear(), vec![CategoryNotCovered]),
+            ("no role in scope", |_, m| m.roles = vec![Role::Importer, Role::Manufacturer], vec![RoleNotCovered]),
         ];
         for (name, edit, want) in cases {
             let (mut c, mut m) = (cert(), mra());
@@ -273,13 +221,9 @@ mod tests {
                 c.valid_from = date(TODAY);
                 c.valid_until = date(TODAY);
             }),
-            ("in force from today", |_, m| {
-                m.in_force_from = Some(date(TODAY))
-            }),
+            ("in force from today", |_, m| m.in_force_from = Some(date(TODAY))),
             ("in force since signing", |_, m| m.in_force_from = None),
-            ("one role in scope is enough", |_, m| {
-                m.roles = vec![Role::Carrier, Role::Importer]
-            }),
+            ("one role in scope is enough", |_, m| m.roles = vec![Role::Carrier, Role::Importer]),
             ("every role in scope", |_, m| m.roles = Role::ALL.to_vec()),
         ];
         for (name, edit) in cases {
@@ -293,72 +237,37 @@ mod tests {
     fn category_membership_is_exact() {
         for (cert_cat, scope, covered) in [
             (Category::Full, vec![Category::Security], false),
-            (
-                Category::Full,
-                vec![Category::Security, Category::Simplification],
-                false,
-            ),
+            (Category::Full, vec![Category::Security, Category::Simplification], false),
             (Category::Security, vec![Category::Full], false),
             (Category::Simplification, vec![Category::Full], false),
             (Category::Full, vec![Category::Full], true),
             (Category::Simplification, Category::ALL.to_vec(), true),
         ] {
-            let c = CertificateFacts {
-                category: cert_cat,
-                ..cert()
-            };
-            let m = MraFacts {
-                categories: scope.clone(),
-                ..mra()
-            };
-            let want: Vec<Reason> = if covered {
-                vec![]
-            } else {
-                vec![CategoryNotCovered]
-            };
+            let c = CertificateFacts { category: cert_cat, ..cert() };
+            let m = MraFacts { categories: scope.clone(), ..mra() };
+            let want: Vec<Reason> = if covered { vec![] } else { vec![CategoryNotCovered] };
             assert_eq!(at_pe(Some(&c), Some(&m)), want, "{cert_cat} in {scope:?}");
         }
     }
 
     #[test]
     fn revoked_certificate_is_never_recognized_and_not_called_expired() {
-        let c = CertificateFacts {
-            status: Status::Revoked,
-            valid_until: date("2020-01-01"),
-            ..cert()
-        };
+        let c = CertificateFacts { status: Status::Revoked, valid_until: date("2020-01-01"), ..cert() };
         assert_eq!(at_pe(Some(&c), Some(&mra())), [CertificateRevoked]);
-        assert_eq!(
-            recognize(&code("CL"), &code("CL"), Some(&c), None, date(TODAY)),
-            [CertificateRevoked]
-        );
+        assert_eq!(recognize(&code("CL"), &code("CL"), Some(&c), None, date(TODAY)), [CertificateRevoked]);
     }
 
     #[test]
     fn suspended_and_expired_certificate_reports_both() {
-        let c = CertificateFacts {
-            status: Status::Suspended,
-            valid_until: date("2026-06-14"),
-            ..cert()
-        };
-        assert_eq!(
-            at_pe(Some(&c), Some(&mra())),
-            [CertificateSuspended, CertificateExpired]
-        );
+        let c = CertificateFacts { status: Status::Suspended, valid_until: date("2026-06-14"), ..cert() };
+        assert_eq!(at_pe(Some(&c), Some(&mra())), [CertificateSuspended, CertificateExpired]);
     }
 
     #[test]
     fn a_stored_expired_status_is_still_reported_once() {
-        let c = CertificateFacts {
-            status: Status::Expired,
-            valid_until: date("2026-06-14"),
-            ..cert()
-        };
+        let c = CertificateFacts { status: Status::Expired, valid_until: date("2026-06-14"), ..cert() };
         assert_eq!(at_pe(Some(&c), Some(&mra())), [CertificateExpired]);
-        let c = CertificateFacts {
-            status: Status::Expired,
-            ..cert()
-        };
+        let c = CertificateFacts { status: Status::Expired, ..cert() };
         assert_eq!(at_pe(Some(&c), Some(&mra())), [CertificateExpired]);
     }
 
@@ -370,19 +279,11 @@ mod tests {
             (None, None, vec![CertificateNotFound, NoMra]),
             (
                 None,
-                Some(MraFacts {
-                    status: MraStatus::Terminated,
-                    categories: vec![],
-                    ..mra()
-                }),
+                Some(MraFacts { status: MraStatus::Terminated, categories: vec![], ..mra() }),
                 vec![CertificateNotFound, MraNotInForce],
             ),
             (
-                Some(CertificateFacts {
-                    status: Status::Suspended,
-                    category: Category::Full,
-                    ..cert()
-                }),
+                Some(CertificateFacts { status: Status::Suspended, category: Category::Full, ..cert() }),
                 None,
                 vec![CertificateSuspended, NoMra],
             ),
@@ -423,32 +324,13 @@ mod tests {
     #[test]
     fn certificate_and_mra_failures_combine() {
         let cases: Vec<(Status, MraStatus, Vec<Role>, Vec<Reason>)> = vec![
-            (
-                Status::Revoked,
-                MraStatus::Suspended,
-                vec![],
-                vec![CertificateRevoked, MraNotInForce],
-            ),
-            (
-                Status::Suspended,
-                MraStatus::InForce,
-                vec![Role::Importer],
-                vec![CertificateSuspended, RoleNotCovered],
-            ),
-            (
-                Status::Active,
-                MraStatus::Negotiating,
-                vec![Role::Exporter],
-                vec![MraNotInForce],
-            ),
+            (Status::Revoked, MraStatus::Suspended, vec![], vec![CertificateRevoked, MraNotInForce]),
+            (Status::Suspended, MraStatus::InForce, vec![Role::Importer], vec![CertificateSuspended, RoleNotCovered]),
+            (Status::Active, MraStatus::Negotiating, vec![Role::Exporter], vec![MraNotInForce]),
         ];
         for (status, mra_status, roles, want) in cases {
             let c = CertificateFacts { status, ..cert() };
-            let m = MraFacts {
-                status: mra_status,
-                roles,
-                ..mra()
-            };
+            let m = MraFacts { status: mra_status, roles, ..mra() };
             assert_eq!(at_pe(Some(&c), Some(&m)), want, "{status} / {mra_status}");
         }
     }
@@ -457,79 +339,36 @@ mod tests {
     fn the_issuer_itself_needs_no_mra() {
         let cl = code("CL");
         let today = date(TODAY);
-        let terminated = MraFacts {
-            status: MraStatus::Terminated,
-            categories: vec![],
-            roles: vec![Role::Importer],
-            ..mra()
-        };
+        let terminated =
+            MraFacts { status: MraStatus::Terminated, categories: vec![], roles: vec![Role::Importer], ..mra() };
         let cases: Vec<(Option<CertificateFacts>, Option<MraFacts>, Vec<Reason>)> = vec![
             (Some(cert()), None, vec![]),
             (Some(cert()), Some(terminated.clone()), vec![]),
             (None, None, vec![CertificateNotFound]),
             (None, Some(terminated), vec![CertificateNotFound]),
-            (
-                Some(CertificateFacts {
-                    status: Status::Suspended,
-                    ..cert()
-                }),
-                None,
-                vec![CertificateSuspended],
-            ),
-            (
-                Some(CertificateFacts {
-                    valid_until: date("2026-06-14"),
-                    ..cert()
-                }),
-                None,
-                vec![CertificateExpired],
-            ),
-            (
-                Some(CertificateFacts {
-                    valid_from: date("2026-06-16"),
-                    ..cert()
-                }),
-                None,
-                vec![CertificateNotYetValid],
-            ),
+            (Some(CertificateFacts { status: Status::Suspended, ..cert() }), None, vec![CertificateSuspended]),
+            (Some(CertificateFacts { valid_until: date("2026-06-14"), ..cert() }), None, vec![CertificateExpired]),
+            (Some(CertificateFacts { valid_from: date("2026-06-16"), ..cert() }), None, vec![CertificateNotYetValid]),
         ];
         for (c, m, want) in cases {
-            assert_eq!(
-                recognize(&cl, &cl, c.as_ref(), m.as_ref(), today),
-                want,
-                "{c:?} / {m:?}"
-            );
+            assert_eq!(recognize(&cl, &cl, c.as_ref(), m.as_ref(), today), want, "{c:?} / {m:?}");
         }
     }
 
     #[test]
     fn sub_administrations_of_one_country_are_still_different_administrations() {
-        let got = recognize(
-            &code("EU-DE"),
-            &code("EU-FR"),
-            Some(&cert()),
-            None,
-            date(TODAY),
-        );
+        let got = recognize(&code("EU-DE"), &code("EU-FR"), Some(&cert()), None, date(TODAY));
         assert_eq!(got, [NoMra]);
     }
 
     #[test]
     fn issuer_unreachable_is_never_produced_here() {
-        let statuses = [
-            Status::Active,
-            Status::Suspended,
-            Status::Revoked,
-            Status::Expired,
-        ];
+        let statuses = [Status::Active, Status::Suspended, Status::Revoked, Status::Expired];
         for status in statuses {
             for mra_status in MraStatus::ALL {
                 for present in [true, false] {
                     let c = CertificateFacts { status, ..cert() };
-                    let m = MraFacts {
-                        status: *mra_status,
-                        ..mra()
-                    };
+                    let m = MraFacts { status: *mra_status, ..mra() };
                     let got = at_pe(present.then_some(&c), present.then_some(&m));
                     assert!(!got.contains(&IssuerUnreachable));
                     let mut sorted = got.clone();

@@ -15,15 +15,8 @@ fn index(name: &str, table: &'static str, columns: &[&'static str]) -> IndexCrea
     index.to_owned()
 }
 
-fn foreign_key(
-    from: (&'static str, &'static str),
-    to: (&'static str, &'static str),
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
+fn foreign_key(from: (&'static str, &'static str), to: (&'static str, &'static str)) -> ForeignKeyCreateStatement {
+    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Cascade).to_owned()
 }
 
 #[async_trait::async_trait]
@@ -65,20 +58,11 @@ impl MigrationTrait for Migration {
                     .col(integer("token_version").default(0))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(&mut foreign_key(
-                        ("users", "administration"),
-                        ("administrations", "code"),
-                    ))
+                    .foreign_key(&mut foreign_key(("users", "administration"), ("administrations", "code")))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(
-                "idx_users_administration",
-                "users",
-                &["administration"],
-            ))
-            .await?;
+        manager.create_index(index("idx_users_administration", "users", &["administration"])).await?;
 
         manager
             .create_table(
@@ -109,22 +93,13 @@ impl MigrationTrait for Migration {
                     .col(big_integer("seq"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(&mut foreign_key(
-                        ("certificates", "administration"),
-                        ("administrations", "code"),
-                    ))
+                    .foreign_key(&mut foreign_key(("certificates", "administration"), ("administrations", "code")))
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                index(
-                    "uq_certificates_number",
-                    "certificates",
-                    &["administration", "number"],
-                )
-                .unique()
-                .to_owned(),
+                index("uq_certificates_number", "certificates", &["administration", "number"]).unique().to_owned(),
             )
             .await?;
         manager
@@ -153,26 +128,10 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager.create_index(index("idx_identifiers_value", "certificate_identifiers", &["scheme", "value"])).await?;
+        manager.create_index(index("idx_identifiers_compact", "certificate_identifiers", &["compact"])).await?;
         manager
-            .create_index(index(
-                "idx_identifiers_value",
-                "certificate_identifiers",
-                &["scheme", "value"],
-            ))
-            .await?;
-        manager
-            .create_index(index(
-                "idx_identifiers_compact",
-                "certificate_identifiers",
-                &["compact"],
-            ))
-            .await?;
-        manager
-            .create_index(index(
-                "idx_identifiers_certificate",
-                "certificate_identifiers",
-                &["certificate_id"],
-            ))
+            .create_index(index("idx_identifiers_certificate", "certificate_identifiers", &["certificate_id"]))
             .await?;
 
         manager
@@ -193,31 +152,14 @@ impl MigrationTrait for Migration {
                     .col(text("changes"))
                     // The certificate as it stood after this change (JSON).
                     .col(text("snapshot"))
-                    .foreign_key(&mut foreign_key(
-                        ("certificate_events", "certificate_id"),
-                        ("certificates", "id"),
-                    ))
+                    .foreign_key(&mut foreign_key(("certificate_events", "certificate_id"), ("certificates", "id")))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                index(
-                    "uq_events_seq",
-                    "certificate_events",
-                    &["administration", "seq"],
-                )
-                .unique()
-                .to_owned(),
-            )
+            .create_index(index("uq_events_seq", "certificate_events", &["administration", "seq"]).unique().to_owned())
             .await?;
-        manager
-            .create_index(index(
-                "idx_events_certificate",
-                "certificate_events",
-                &["certificate_id", "seq"],
-            ))
-            .await?;
+        manager.create_index(index("idx_events_certificate", "certificate_events", &["certificate_id", "seq"])).await?;
 
         manager
             .create_table(
@@ -234,19 +176,12 @@ impl MigrationTrait for Migration {
                     .col(string_len("roles", 300))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(&mut foreign_key(
-                        ("mras", "administration"),
-                        ("administrations", "code"),
-                    ))
+                    .foreign_key(&mut foreign_key(("mras", "administration"), ("administrations", "code")))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                index("uq_mras_partner", "mras", &["administration", "partner"])
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(index("uq_mras_partner", "mras", &["administration", "partner"]).unique().to_owned())
             .await?;
 
         manager
@@ -263,13 +198,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(
-                "idx_audit_administration",
-                "audit_log",
-                &["administration", "id"],
-            ))
-            .await?;
+        manager.create_index(index("idx_audit_administration", "audit_log", &["administration", "id"])).await?;
         Ok(())
     }
 
@@ -283,9 +212,7 @@ impl MigrationTrait for Migration {
             "users",
             "administrations",
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }

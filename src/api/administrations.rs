@@ -17,9 +17,7 @@ use crate::store::audit;
 /// Every administration hosted on this node (no authentication needed).
 #[utoipa::path(get, path = "/api/v1/administrations", tag = "administrations",
     responses((status = 200, body = Vec<Administration>)))]
-pub async fn list_administrations(
-    State(app): State<AppState>,
-) -> ApiResult<Json<Vec<Administration>>> {
+pub async fn list_administrations(State(app): State<AppState>) -> ApiResult<Json<Vec<Administration>>> {
     Ok(Json(administrations::list(&app.store.db).await?))
 }
 
@@ -34,20 +32,12 @@ pub struct NewAdministration {
     pub programme: Option<String>,
 }
 
-fn required_text(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> String {
+fn required_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) -> String {
     let value = value.map(str::trim).unwrap_or_default();
     if value.is_empty() {
         errors.push(FieldError::new(field, "is required"));
     } else if value.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
     }
     value.to_owned()
 }
@@ -74,38 +64,20 @@ pub async fn create_administration(
     };
     let name = required_text(&mut errors, "name", input.name.as_deref(), 300);
     let programme = required_text(&mut errors, "programme", input.programme.as_deref(), 300);
-    let country = input
-        .country
-        .as_deref()
-        .unwrap_or_default()
-        .trim()
-        .to_uppercase();
+    let country = input.country.as_deref().unwrap_or_default().trim().to_uppercase();
     if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-        errors.push(FieldError::new(
-            "country",
-            "must be a two-letter country code",
-        ));
+        errors.push(FieldError::new("country", "must be a two-letter country code"));
     }
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    let administration = Administration {
-        code,
-        name,
-        country,
-        programme,
-    };
+    let administration = Administration { code, name, country, programme };
     let txn = app.store.write().await?;
-    if administrations::find(&*txn, &administration.code)
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::Conflict(format!(
-            "administration {} already exists",
-            administration.code
-        )));
+    if administrations::find(&*txn, &administration.code).await?.is_some() {
+        return Err(ApiError::Conflict(format!("administration {} already exists", administration.code)));
     }
     administrations::insert(&*txn, &administration).await?;
+    app.federation.keyring.create(&*txn, &administration.code, chrono::Duration::zero()).await?;
     audit::record(
         &*txn,
         Some(&administration.code),

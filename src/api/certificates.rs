@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use aeo_domain::{
-    AddressInput, CertificateDraft, CertificateInput, CertificateNumber, FieldError,
-    IdentifierInput, OperatorInput, Status, TransitionError, check_transition,
+    AddressInput, CertificateDraft, CertificateInput, CertificateNumber, FieldError, IdentifierInput, OperatorInput,
+    Status, TransitionError, check_transition,
 };
 use axum::Json;
 use axum::extract::{Path, Request, State};
@@ -43,10 +43,7 @@ fn parse_optional<T: std::str::FromStr<Err = String>>(
     errors: &mut Vec<FieldError>,
 ) -> Option<T> {
     let value = value.filter(|v| !v.is_empty())?;
-    value
-        .parse()
-        .map_err(|message| errors.push(FieldError::new(field, message)))
-        .ok()
+    value.parse().map_err(|message| errors.push(FieldError::new(field, message))).ok()
 }
 
 /// Search the administration's certificates.
@@ -68,16 +65,12 @@ pub async fn list_certificates(
     if filter.q.as_ref().is_some_and(|q| q.chars().count() > 300) {
         errors.push(FieldError::new("q", "must be at most 300 characters"));
     }
-    let page = Page {
-        limit: query.limit,
-        cursor: query.cursor,
-    };
+    let page = Page { limit: query.limit, cursor: query.cursor };
     let (limit, after) = page.parse()?;
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    let (items, next) =
-        certificates::list(&app.store.db, tenant.code(), &filter, limit, after).await?;
+    let (items, next) = certificates::list(&app.store.db, tenant.code(), &filter, limit, after).await?;
     Ok(Json(Paged::new(items, next)))
 }
 
@@ -102,11 +95,7 @@ pub async fn create_certificate(
 ) -> ApiResult<Response> {
     let draft = CertificateDraft::parse(&input).map_err(ApiError::Invalid)?;
     let txn = app.store.write().await?;
-    let change = Change {
-        actor: tenant.actor(),
-        action: "created",
-        reason: None,
-    };
+    let change = Change { actor: tenant.actor(), action: "created", reason: None };
     let certificate = certificates::create(&*txn, tenant.code(), &draft, &change).await?;
     audit::record(
         &*txn,
@@ -118,6 +107,7 @@ pub async fn create_certificate(
     )
     .await?;
     txn.commit().await?;
+    app.federation.outbox_ready.notify_one();
     Ok(with_etag(StatusCode::CREATED, certificate))
 }
 
@@ -128,9 +118,7 @@ fn number(raw: &str) -> ApiResult<CertificateNumber> {
 
 async fn load(app: &AppState, code: &str, raw_number: &str) -> ApiResult<Certificate> {
     let number = number(raw_number)?;
-    certificates::find(&app.store.db, code, number.as_str())
-        .await?
-        .ok_or(ApiError::NotFound)
+    certificates::find(&app.store.db, code, number.as_str()).await?.ok_or(ApiError::NotFound)
 }
 
 /// One certificate.
@@ -143,20 +131,10 @@ pub async fn get_certificate(
     Path(path): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (_, number) = path;
-    Ok(with_etag(
-        StatusCode::OK,
-        load(&app, tenant.code(), &number).await?,
-    ))
+    Ok(with_etag(StatusCode::OK, load(&app, tenant.code(), &number).await?))
 }
 
-const NOT_PATCHABLE: [&str; 6] = [
-    "number",
-    "administration",
-    "status",
-    "status_reason",
-    "version",
-    "updated_at",
-];
+const NOT_PATCHABLE: [&str; 6] = ["number", "administration", "status", "status_reason", "version", "updated_at"];
 
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<i32>> {
     let Some(value) = headers.get(header::IF_MATCH) else {
@@ -164,9 +142,7 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i32>> {
     };
     let text = value.to_str().unwrap_or_default().trim();
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    text.parse()
-        .map(Some)
-        .map_err(|_| ApiError::field("If-Match", "must be the certificate's version, e.g. \"3\""))
+    text.parse().map(Some).map_err(|_| ApiError::field("If-Match", "must be the certificate's version, e.g. \"3\""))
 }
 
 /// Change a certificate's details with a JSON Merge Patch (RFC 7396). Status changes go through
@@ -186,10 +162,7 @@ pub async fn patch_certificate(
     let number = number(&raw_number)?;
     let expected = if_match(&headers)?;
     let Value::Object(fields) = &patch else {
-        return Err(ApiError::field(
-            "body",
-            "a merge patch must be a JSON object",
-        ));
+        return Err(ApiError::field("body", "a merge patch must be a JSON object"));
     };
     let refused: Vec<FieldError> = NOT_PATCHABLE
         .iter()
@@ -197,11 +170,7 @@ pub async fn patch_certificate(
         .map(|name| {
             FieldError::new(
                 *name,
-                if *name == "status" {
-                    "is not patchable; use POST .../status"
-                } else {
-                    "is not patchable"
-                },
+                if *name == "status" { "is not patchable; use POST .../status" } else { "is not patchable" },
             )
         })
         .collect();
@@ -209,9 +178,8 @@ pub async fn patch_certificate(
         return Err(ApiError::Invalid(refused));
     }
     let txn = app.store.write().await?;
-    let current = certificates::find(&*txn, tenant.code(), number.as_str())
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let current =
+        certificates::find_for_update(&*txn, tenant.code(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
     if expected.is_some_and(|version| version != current.version) {
         return Err(ApiError::PreconditionFailed);
     }
@@ -219,11 +187,7 @@ pub async fn patch_certificate(
     json_patch::merge(&mut document, &patch);
     let input: CertificateInput = parse_json(document.to_string().as_bytes())?;
     let draft = CertificateDraft::parse(&input).map_err(ApiError::Invalid)?;
-    let change = Change {
-        actor: tenant.actor(),
-        action: "updated",
-        reason: None,
-    };
+    let change = Change { actor: tenant.actor(), action: "updated", reason: None };
     let Some(updated) = certificates::update(&*txn, &current, &draft, &change).await? else {
         return Ok(with_etag(StatusCode::OK, current));
     };
@@ -237,6 +201,7 @@ pub async fn patch_certificate(
     )
     .await?;
     txn.commit().await?;
+    app.federation.outbox_ready.notify_one();
     Ok(with_etag(StatusCode::OK, updated))
 }
 
@@ -267,11 +232,10 @@ pub async fn change_status(
         .parse()
         .map_err(|_| ApiError::field("status", "must be one of active, suspended, revoked"))?;
     let txn = app.store.write().await?;
-    let current = certificates::find(&*txn, tenant.code(), number.as_str())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let reason = check_transition(current.stored_status, requested, request.reason.as_deref())
-        .map_err(|error| match error {
+    let current =
+        certificates::find_for_update(&*txn, tenant.code(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
+    let reason =
+        check_transition(current.stored_status, requested, request.reason.as_deref()).map_err(|error| match error {
             TransitionError::RevokedIsFinal => ApiError::Conflict(error.to_string()),
             TransitionError::ExpiredIsDerived => ApiError::field("status", error.to_string()),
             TransitionError::ReasonRequired | TransitionError::ReasonTooLong => {
@@ -281,11 +245,7 @@ pub async fn change_status(
     if current.stored_status == requested && current.status_reason == reason {
         return Ok(with_etag(StatusCode::OK, current));
     }
-    let change = Change {
-        actor: tenant.actor(),
-        action: "status_changed",
-        reason: reason.clone(),
-    };
+    let change = Change { actor: tenant.actor(), action: "status_changed", reason: reason.clone() };
     let updated = certificates::set_status(&*txn, &current, requested, &change).await?;
     audit::record(
         &*txn,
@@ -297,6 +257,7 @@ pub async fn change_status(
     )
     .await?;
     txn.commit().await?;
+    app.federation.outbox_ready.notify_one();
     Ok(with_etag(StatusCode::OK, updated))
 }
 
@@ -311,9 +272,7 @@ pub async fn certificate_history(
 ) -> ApiResult<Json<Vec<HistoryEntry>>> {
     let (_, number) = path;
     let certificate = load(&app, tenant.code(), &number).await?;
-    Ok(Json(
-        certificates::history(&app.store.db, certificate.id).await?,
-    ))
+    Ok(Json(certificates::history(&app.store.db, certificate.id).await?))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -369,24 +328,12 @@ pub async fn import_certificates(
     let is_csv = content_type
         .as_ref()
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .eq_ignore_ascii_case("text/csv")
-        });
+        .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("text/csv"));
     if !is_csv && !is_json(content_type.as_ref()) {
-        return Err(ApiError::UnsupportedMediaType(
-            "send text/csv or a JSON array (application/json)".into(),
-        ));
+        return Err(ApiError::UnsupportedMediaType("send text/csv or a JSON array (application/json)".into()));
     }
     let body = read_body(request, &()).await?;
-    let rows = if is_csv {
-        csv_rows(&body)?
-    } else {
-        json_rows(&body)?
-    };
+    let rows = if is_csv { csv_rows(&body)? } else { json_rows(&body)? };
 
     let mut errors = Vec::new();
     let mut drafts = Vec::with_capacity(rows.len());
@@ -429,33 +376,22 @@ pub async fn import_certificates(
     }
 
     let txn = app.store.write().await?;
-    let mut report = ImportReport {
-        dry_run,
-        ..Default::default()
-    };
+    let mut report = ImportReport { dry_run, ..Default::default() };
     for draft in &drafts {
         let existing = match &draft.number {
-            Some(number) => certificates::find(&*txn, tenant.code(), number.as_str()).await?,
+            Some(number) => certificates::find_for_update(&*txn, tenant.code(), number.as_str()).await?,
             None => None,
         };
         match existing {
             Some(current) => {
-                let change = Change {
-                    actor: tenant.actor(),
-                    action: "imported",
-                    reason: None,
-                };
+                let change = Change { actor: tenant.actor(), action: "imported", reason: None };
                 match certificates::update(&*txn, &current, draft, &change).await? {
                     Some(_) => report.updated += 1,
                     None => report.unchanged += 1,
                 }
             }
             None => {
-                let change = Change {
-                    actor: tenant.actor(),
-                    action: "imported",
-                    reason: None,
-                };
+                let change = Change { actor: tenant.actor(), action: "imported", reason: None };
                 certificates::create(&*txn, tenant.code(), draft, &change).await?;
                 report.created += 1;
             }
@@ -474,6 +410,7 @@ pub async fn import_certificates(
         )
         .await?;
         txn.commit().await?;
+        app.federation.outbox_ready.notify_one();
     }
     Ok(Json(report))
 }
@@ -484,10 +421,7 @@ fn json_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
     let values: Vec<Value> = match parse_json::<Value>(body)? {
         Value::Array(values) => values,
         _ => {
-            return Err(ApiError::field(
-                "body",
-                "must be a JSON array of certificates",
-            ));
+            return Err(ApiError::field("body", "must be a JSON array of certificates"));
         }
     };
     Ok(values
@@ -495,35 +429,19 @@ fn json_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
         .map(|value| {
             serde_path_to_error::deserialize::<_, CertificateInput>(value).map_err(|error| {
                 let path = error.path().to_string();
-                vec![FieldError::new(
-                    if path == "." { "row".to_string() } else { path },
-                    "has the wrong type",
-                )]
+                vec![FieldError::new(if path == "." { "row".to_string() } else { path }, "has the wrong type")]
             })
         })
         .collect())
 }
 
 fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_reader(body);
-    let headers = reader
-        .headers()
-        .map_err(|_| ApiError::field("header", "the CSV header could not be read"))?
-        .clone();
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(body);
+    let headers = reader.headers().map_err(|_| ApiError::field("header", "the CSV header could not be read"))?.clone();
     let position = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let missing: Vec<&str> = CSV_COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| position(c).is_none())
-        .collect();
+    let missing: Vec<&str> = CSV_COLUMNS.iter().copied().filter(|c| position(c).is_none()).collect();
     if !missing.is_empty() {
-        return Err(ApiError::field(
-            "header",
-            format!("missing columns: {}", missing.join(", ")),
-        ));
+        return Err(ApiError::field("header", format!("missing columns: {}", missing.join(", "))));
     }
     let columns: Vec<usize> = CSV_COLUMNS.iter().filter_map(|c| position(c)).collect();
     let mut rows = Vec::new();
@@ -532,9 +450,9 @@ fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
             Ok(record) => record,
             Err(error) => {
                 let message = match error.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => format!("has {len} fields; the header has {expected_len}"),
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("has {len} fields; the header has {expected_len}")
+                    }
                     _ => "could not be read as CSV".into(),
                 };
                 rows.push(Err(vec![FieldError::new("row", message)]));
@@ -544,34 +462,23 @@ fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
         let get = |i: usize| record.get(columns[i]).unwrap_or_default().to_owned();
         let optional = |text: String| (!text.is_empty()).then_some(text);
         let list = |text: String| -> Vec<String> {
-            text.split(';')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
+            text.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
         };
         let public = match get(11).to_ascii_lowercase().as_str() {
             "true" => Some(true),
             "false" | "" => Some(false),
             _ => {
-                rows.push(Err(vec![FieldError::new(
-                    "public",
-                    "must be true or false",
-                )]));
+                rows.push(Err(vec![FieldError::new("public", "must be true or false")]));
                 continue;
             }
         };
         let identifiers = list(get(6))
             .into_iter()
             .map(|pair| match pair.split_once(':') {
-                Some((scheme, value)) => IdentifierInput {
-                    scheme: Some(scheme.trim().into()),
-                    value: Some(value.trim().into()),
-                },
-                None => IdentifierInput {
-                    scheme: None,
-                    value: Some(pair),
-                },
+                Some((scheme, value)) => {
+                    IdentifierInput { scheme: Some(scheme.trim().into()), value: Some(value.trim().into()) }
+                }
+                None => IdentifierInput { scheme: None, value: Some(pair) },
             })
             .collect();
         rows.push(Ok(CertificateInput {

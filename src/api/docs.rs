@@ -26,12 +26,7 @@ pub fn api_doc() -> OpenApi {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .build(),
-        ),
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
     );
     doc
 }
@@ -39,10 +34,7 @@ pub fn api_doc() -> OpenApi {
 pub fn router(openapi: OpenApi) -> Router<AppState> {
     let document = serde_json::to_value(&openapi).unwrap_or_default();
     Router::new()
-        .route(
-            "/api/v1/openapi.json",
-            get(move || async move { Json(document) }),
-        )
+        .route("/api/v1/openapi.json", get(move || async move { Json(document) }))
         .route("/api/docs", get(|| async { Html(DOCS_PAGE) }))
 }
 

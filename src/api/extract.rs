@@ -17,9 +17,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         if !is_json(request.headers().get(header::CONTENT_TYPE)) {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the body as application/json".into(),
-            ));
+            return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
         }
         let bytes = read_body(request, state).await?;
         parse_json(&bytes).map(ApiJson)
@@ -30,27 +28,19 @@ pub fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
     let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// The body as bytes, within the route's size limit.
 pub async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, state)
-        .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest("the request body could not be read".into())
-            }
-        })
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest("the request body could not be read".into())
+        }
+    })
 }
 
 /// Deserializes JSON, reporting the path of the first field that does not fit.
@@ -60,23 +50,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_data() {
-            let field = if path == "." {
-                "body".to_string()
-            } else {
-                path
-            };
+            let field = if path == "." { "body".to_string() } else { path };
             ApiError::field(field, public_message(&inner.to_string()))
         } else {
-            ApiError::BadRequest(format!(
-                "malformed JSON at line {} column {}",
-                inner.line(),
-                inner.column()
-            ))
+            ApiError::BadRequest(format!("malformed JSON at line {} column {}", inner.line(), inner.column()))
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|_| ApiError::BadRequest("unexpected data after the JSON value".into()))?;
+    deserializer.end().map_err(|_| ApiError::BadRequest("unexpected data after the JSON value".into()))?;
     Ok(value)
 }
 
@@ -124,20 +104,17 @@ impl Page {
             Some(text) => match text.parse::<u64>() {
                 Ok(n) if (1..=Self::MAX_LIMIT).contains(&n) => n,
                 _ => {
-                    return Err(ApiError::field(
-                        "limit",
-                        "must be a whole number from 1 to 500",
-                    ));
+                    return Err(ApiError::field("limit", "must be a whole number from 1 to 500"));
                 }
             },
         };
-        let after =
-            match self.cursor.as_deref() {
-                None | Some("") => None,
-                Some(text) => Some(crate::store::cursor::decode(text).ok_or_else(|| {
-                    ApiError::field("cursor", "is not a cursor this list returned")
-                })?),
-            };
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(
+                crate::store::cursor::decode(text)
+                    .ok_or_else(|| ApiError::field("cursor", "is not a cursor this list returned"))?,
+            ),
+        };
         Ok((limit, after))
     }
 }
@@ -151,9 +128,6 @@ pub struct Paged<T> {
 
 impl<T> Paged<T> {
     pub fn new(items: Vec<T>, next: Option<i64>) -> Self {
-        Paged {
-            items,
-            next_cursor: next.map(crate::store::cursor::encode),
-        }
+        Paged { items, next_cursor: next.map(crate::store::cursor::encode) }
     }
 }

@@ -8,9 +8,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+    Router::new().route("/health", get(health)).route("/ready", get(ready))
 }
 
 /// 200 while the process runs.
@@ -20,9 +18,5 @@ async fn health() -> &'static str {
 
 /// 200 when the database answers, else 503.
 async fn ready(State(app): State<AppState>) -> Result<&'static str, ApiError> {
-    if app.store.ping().await {
-        Ok("ready")
-    } else {
-        Err(ApiError::Unavailable)
-    }
+    if app.store.ping().await { Ok("ready") } else { Err(ApiError::Unavailable) }
 }

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod mras;
+pub mod peers;
 pub mod public;
 pub mod recognition;
 pub mod sessions;
@@ -45,20 +46,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::login))
         .routes(routes!(sessions::me))
         .routes(routes!(sessions::change_password))
-        .routes(routes!(
-            administrations::list_administrations,
-            administrations::create_administration
-        ))
+        .routes(routes!(administrations::list_administrations, administrations::create_administration))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::update_user))
-        .routes(routes!(
-            certificates::list_certificates,
-            certificates::create_certificate
-        ))
-        .routes(routes!(
-            certificates::get_certificate,
-            certificates::patch_certificate
-        ))
+        .routes(routes!(certificates::list_certificates, certificates::create_certificate))
+        .routes(routes!(certificates::get_certificate, certificates::patch_certificate))
         .routes(routes!(certificates::change_status))
         .routes(routes!(certificates::certificate_history))
         .routes(routes!(mras::list_mras))
@@ -67,6 +59,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(traders::my_certificates))
         .routes(routes!(public::public_check))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(peers::list_peers))
+        .routes(routes!(peers::get_peer, peers::put_peer))
+        .routes(routes!(peers::accept_peer_keys))
+        .routes(routes!(peers::list_keys))
+        .routes(routes!(peers::rotate_key))
         .merge(imports)
 }
 
@@ -77,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(docs::router(openapi))
         .merge(health::router())
+        .merge(crate::federation::routes::router())
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::map_response(ensure_problem))
@@ -98,10 +96,8 @@ pub fn router(state: AppState) -> Router {
 /// Every error leaves as problem+json, whichever layer produced it (405, 408, 413, ...).
 async fn ensure_problem(response: Response) -> Response {
     let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    let is_problem =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return response;
     }
@@ -124,17 +120,9 @@ async fn ensure_problem(response: Response) -> Response {
 async fn security_headers(request: Request, next: Next) -> impl IntoResponse {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     response
 }

@@ -20,10 +20,7 @@ fn partner(raw: &str) -> ApiResult<AdministrationCode> {
 /// Every MRA record of the administration.
 #[utoipa::path(get, path = "/api/v1/administrations/{code}/mras", tag = "mras", security(("bearer" = [])),
     params(("code" = String, Path)), responses((status = 200, body = Vec<Mra>), (status = 404, body = Problem)))]
-pub async fn list_mras(
-    State(app): State<AppState>,
-    tenant: Tenant<ReadRegistry>,
-) -> ApiResult<Json<Vec<Mra>>> {
+pub async fn list_mras(State(app): State<AppState>, tenant: Tenant<ReadRegistry>) -> ApiResult<Json<Vec<Mra>>> {
     Ok(Json(mras::list(&app.store.db, tenant.code()).await?))
 }
 
@@ -37,11 +34,7 @@ pub async fn get_mra(
 ) -> ApiResult<Json<Mra>> {
     let (_, raw_partner) = path;
     let partner = partner(&raw_partner)?;
-    Ok(Json(
-        mras::find(&app.store.db, tenant.code(), partner.as_str())
-            .await?
-            .ok_or(ApiError::NotFound)?,
-    ))
+    Ok(Json(mras::find(&app.store.db, tenant.code(), partner.as_str()).await?.ok_or(ApiError::NotFound)?))
 }
 
 /// Create or replace the record of the arrangement with `partner` (customs_admin).
@@ -56,13 +49,9 @@ pub async fn put_mra(
     ApiJson(input): ApiJson<MraInput>,
 ) -> ApiResult<(StatusCode, Json<Mra>)> {
     let (_, raw_partner) = path;
-    let partner = AdministrationCode::parse(&raw_partner)
-        .map_err(|message| ApiError::field("partner", message))?;
-    if &partner == &tenant.code {
-        return Err(ApiError::field(
-            "partner",
-            "an administration has no arrangement with itself",
-        ));
+    let partner = AdministrationCode::parse(&raw_partner).map_err(|message| ApiError::field("partner", message))?;
+    if partner == tenant.code {
+        return Err(ApiError::field("partner", "an administration has no arrangement with itself"));
     }
     let draft = MraDraft::parse(&input).map_err(ApiError::Invalid)?;
     let txn = app.store.write().await?;
@@ -71,22 +60,11 @@ pub async fn put_mra(
         &*txn,
         Some(tenant.code()),
         tenant.actor(),
-        if created {
-            "mra.created"
-        } else {
-            "mra.updated"
-        },
+        if created { "mra.created" } else { "mra.updated" },
         &format!("mras/{partner}"),
         json!(draft),
     )
     .await?;
     txn.commit().await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        Json(mra),
-    ))
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(mra)))
 }

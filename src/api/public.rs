@@ -37,23 +37,15 @@ pub async fn public_check(
     Path((code, number)): Path<(String, String)>,
 ) -> ApiResult<Json<PublicCertificate>> {
     if let Err(not_until) = app.public_limiter.check_key(&client.ip()) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
-        });
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+        return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
     }
     let code = AdministrationCode::parse(&code).map_err(|_| ApiError::NotFound)?;
     let number = CertificateNumber::parse(&number).map_err(|_| ApiError::NotFound)?;
-    let certificate = certificates::find(&app.store.db, code.as_str(), number.as_str())
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let certificate =
+        certificates::find(&app.store.db, code.as_str(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(PublicCertificate {
-        operator_name: certificate
-            .operator
-            .public
-            .then(|| certificate.operator.name.clone()),
+        operator_name: certificate.operator.public.then(|| certificate.operator.name.clone()),
         number: certificate.number,
         administration: certificate.administration,
         status: certificate.status.as_str().to_owned(),

@@ -10,7 +10,7 @@ use super::extract::ApiQuery;
 use crate::app::AppState;
 use crate::auth::{ReadRegistry, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::recognition::{Answer, Subject, answer_locally};
+use crate::recognition::{self, Answer, Subject};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -31,19 +31,16 @@ pub fn parse_question(query: &RecognitionQuery) -> ApiResult<(AdministrationCode
             errors.push(FieldError::new("issuer", "is required"));
             None
         }
-        Some(raw) => AdministrationCode::parse(raw)
-            .map_err(|message| errors.push(FieldError::new("issuer", message)))
-            .ok(),
+        Some(raw) => {
+            AdministrationCode::parse(raw).map_err(|message| errors.push(FieldError::new("issuer", message))).ok()
+        }
     };
     let subject = match (
         query.certificate.as_deref().filter(|s| !s.is_empty()),
         query.identifier.as_deref().filter(|s| !s.is_empty()),
     ) {
         (Some(_), Some(_)) => {
-            errors.push(FieldError::new(
-                "certificate",
-                "give either certificate or identifier, not both",
-            ));
+            errors.push(FieldError::new("certificate", "give either certificate or identifier, not both"));
             None
         }
         (Some(number), None) => CertificateNumber::parse(number)
@@ -55,10 +52,7 @@ pub fn parse_question(query: &RecognitionQuery) -> ApiResult<(AdministrationCode
             .map_err(|error| errors.push(FieldError::new("identifier", error.to_string())))
             .ok(),
         (None, None) => {
-            errors.push(FieldError::new(
-                "certificate",
-                "give certificate or identifier",
-            ));
+            errors.push(FieldError::new("certificate", "give certificate or identifier"));
             None
         }
     };
@@ -78,7 +72,5 @@ pub async fn ask_recognition(
     ApiQuery(query): ApiQuery<RecognitionQuery>,
 ) -> ApiResult<Json<Answer>> {
     let (issuer, subject) = parse_question(&query)?;
-    Ok(Json(
-        answer_locally(&app.store.db, &tenant.code, &issuer, &subject).await?,
-    ))
+    Ok(Json(recognition::answer(&app, &tenant.code, &issuer, &subject).await?))
 }

@@ -43,10 +43,7 @@ pub async fn login(
         .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
     let user = users::find_by_email(&app.store.db, &email).await?;
     // A disabled account verifies against the dummy hash: the same answer, the same time.
-    let stored = user
-        .as_ref()
-        .filter(|u| !u.disabled)
-        .map(|u| u.password_hash.clone());
+    let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password_hash.clone());
     let ok = password::verify(request.password, stored).await;
     let Some(user) = user.filter(|_| ok) else {
         app.login_throttle.record_failure(&email, client.ip());
@@ -95,16 +92,10 @@ pub async fn change_password(
     caller: Caller,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    password::check_rules(&change.new_password)
-        .map_err(|message| ApiError::field("new_password", message))?;
-    let user = users::find(&app.store.db, caller.id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    password::check_rules(&change.new_password).map_err(|message| ApiError::field("new_password", message))?;
+    let user = users::find(&app.store.db, caller.id).await?.ok_or(ApiError::Unauthorized)?;
     if !password::verify(change.current_password, Some(user.password_hash)).await {
-        return Err(ApiError::field(
-            "current_password",
-            "is not your current password",
-        ));
+        return Err(ApiError::field("current_password", "is not your current password"));
     }
     let hash = password::hash(change.new_password).await?;
     let txn = app.store.write().await?;

@@ -9,9 +9,12 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::auth::{Caller, UserRole};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::recognition::decide;
+use crate::federation::jose;
+use crate::federation::remote::{call_peer, url_encode};
+use crate::recognition::{Candidate, decide};
 use crate::store::certificates::{self, Certificate};
-use crate::store::mras;
+use crate::store::{administrations, mras, peers};
+use reqwest::Method;
 
 #[derive(Serialize, ToSchema)]
 pub struct Recognition {
@@ -19,6 +22,9 @@ pub struct Recognition {
     pub recognized: bool,
     #[schema(value_type = Vec<String>)]
     pub reasons: Vec<Reason>,
+    /// `local` (the partner is hosted here) or `peer` (the partner's node answered, signed);
+    /// `unreachable` when it could not be asked.
+    pub source: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -32,10 +38,7 @@ pub struct TraderCertificate {
 /// administration that has an MRA record with the issuer.
 #[utoipa::path(get, path = "/api/v1/me/certificates", tag = "traders", security(("bearer" = [])),
     responses((status = 200, body = Vec<TraderCertificate>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn my_certificates(
-    State(app): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<TraderCertificate>>> {
+pub async fn my_certificates(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TraderCertificate>>> {
     let (UserRole::Trader, Some(identifier)) = (caller.role, caller.operator.as_ref()) else {
         return Err(ApiError::Forbidden);
     };
@@ -43,28 +46,60 @@ pub async fn my_certificates(
     let today = certificates::today();
     let mut out = Vec::new();
     for certificate in certificates::find_by_identifier(db, None, identifier).await? {
-        let issuer =
-            AdministrationCode::parse(&certificate.administration).map_err(anyhow::Error::msg)?;
+        let issuer = AdministrationCode::parse(&certificate.administration).map_err(anyhow::Error::msg)?;
         let mut recognition = Vec::new();
         for (at, mra) in mras::records_with_partner(db, issuer.as_str()).await? {
             let at = AdministrationCode::parse(&at).map_err(anyhow::Error::msg)?;
-            let answer = decide(
-                &at,
-                &issuer,
-                std::slice::from_ref(&certificate),
-                Some(&mra),
-                today,
-            );
+            let answer = decide(&at, &issuer, &[Candidate::from(&certificate)], Some(&mra), today);
             recognition.push(Recognition {
                 at: answer.at,
                 recognized: answer.recognized,
                 reasons: answer.reasons,
+                source: "local",
             });
         }
-        out.push(TraderCertificate {
-            certificate,
-            recognition,
-        });
+        recognition.extend(ask_partners(&app, &issuer, &certificate.number).await?);
+        out.push(TraderCertificate { certificate, recognition });
     }
     Ok(Json(out))
+}
+
+/// Asks each partner on another node with which the issuer has an MRA record whether it
+/// recognises the certificate; the partner answers signed.
+async fn ask_partners(app: &AppState, issuer: &AdministrationCode, number: &str) -> ApiResult<Vec<Recognition>> {
+    let db = &app.store.db;
+    let mut out = Vec::new();
+    for mra in mras::list(db, issuer.as_str()).await? {
+        if administrations::find(db, &mra.partner).await?.is_some() {
+            continue; // Hosted here: answered locally above.
+        }
+        let Some(registration) = peers::find(db, issuer.as_str(), &mra.partner).await? else { continue };
+        let path = format!("/recognition?issuer={}&certificate={}", issuer.as_str(), url_encode(number));
+        let answered = call_peer(app, &registration, Method::GET, &path, None)
+            .await
+            .ok()
+            .filter(|(status, _)| status.is_success())
+            .and_then(|(_, body)| body["answer"].as_str().map(str::to_owned))
+            .and_then(|token| jose::verify_answer(&token, &mra.partner, issuer.as_str(), &registration.jwks).ok());
+        out.push(match answered {
+            Some(claims) => Recognition {
+                at: mra.partner.clone(),
+                recognized: claims.answer.get("recognized").and_then(|v| v.as_bool()).unwrap_or(false),
+                reasons: claims
+                    .answer
+                    .get("reasons")
+                    .cloned()
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .unwrap_or_default(),
+                source: "peer",
+            },
+            None => Recognition {
+                at: mra.partner.clone(),
+                recognized: false,
+                reasons: vec![Reason::IssuerUnreachable],
+                source: "unreachable",
+            },
+        });
+    }
+    Ok(out)
 }

@@ -40,10 +40,7 @@ pub struct UserView {
 impl From<users::User> for UserView {
     fn from(user: users::User) -> Self {
         UserView {
-            operator_identifier: user
-                .operator_scheme
-                .zip(user.operator_value)
-                .map(|(s, v)| format!("{s}:{v}")),
+            operator_identifier: user.operator_scheme.zip(user.operator_value).map(|(s, v)| format!("{s}:{v}")),
             id: user.id,
             email: user.email,
             role: user.role,
@@ -87,19 +84,11 @@ pub async fn create_user(
     tenant: Tenant<ManageUsers>,
     ApiJson(input): ApiJson<NewUser>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    if administrations::find(&app.store.db, tenant.code())
-        .await?
-        .is_none()
-    {
+    if administrations::find(&app.store.db, tenant.code()).await?.is_none() {
         return Err(ApiError::NotFound);
     }
     let mut errors = Vec::new();
-    let email = input
-        .email
-        .as_deref()
-        .unwrap_or_default()
-        .trim()
-        .to_lowercase();
+    let email = input.email.as_deref().unwrap_or_default().trim().to_lowercase();
     if !valid_email(&email) {
         errors.push(FieldError::new("email", "must be an e-mail address"));
     }
@@ -107,17 +96,9 @@ pub async fn create_user(
     if let Err(message) = password::check_rules(&password) {
         errors.push(FieldError::new("password", message));
     }
-    let role = match input
-        .role
-        .as_deref()
-        .unwrap_or_default()
-        .parse::<UserRole>()
-    {
+    let role = match input.role.as_deref().unwrap_or_default().parse::<UserRole>() {
         Ok(UserRole::PlatformAdmin) => {
-            errors.push(FieldError::new(
-                "role",
-                "platform_admin cannot be created here",
-            ));
+            errors.push(FieldError::new("role", "platform_admin cannot be created here"));
             None
         }
         Ok(role) => Some(role),
@@ -135,33 +116,18 @@ pub async fn create_user(
             }
         },
         (Some(UserRole::Trader), None) => {
-            errors.push(FieldError::new(
-                "operator_identifier",
-                "is required for a trader",
-            ));
+            errors.push(FieldError::new("operator_identifier", "is required for a trader"));
             None
         }
         (_, Some(_)) => {
-            errors.push(FieldError::new(
-                "operator_identifier",
-                "only traders have an operator identifier",
-            ));
+            errors.push(FieldError::new("operator_identifier", "only traders have an operator identifier"));
             None
         }
         _ => None,
     };
-    let display_name = input
-        .display_name
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty());
-    if display_name
-        .as_ref()
-        .is_some_and(|name| name.chars().count() > 200)
-    {
-        errors.push(FieldError::new(
-            "display_name",
-            "must be at most 200 characters",
-        ));
+    let display_name = input.display_name.map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
+    if display_name.as_ref().is_some_and(|name| name.chars().count() > 200) {
+        errors.push(FieldError::new("display_name", "must be at most 200 characters"));
     }
     let Some(role) = role.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));
@@ -169,9 +135,7 @@ pub async fn create_user(
     let password_hash = password::hash(password).await?;
     let txn = app.store.write().await?;
     if users::find_by_email(&*txn, &email).await?.is_some() {
-        return Err(ApiError::Conflict(
-            "a user with this e-mail already exists".into(),
-        ));
+        return Err(ApiError::Conflict("a user with this e-mail already exists".into()));
     }
     let is_trader = role == UserRole::Trader;
     let user = users::insert(
@@ -219,11 +183,9 @@ pub async fn update_user(
 ) -> ApiResult<Json<UserView>> {
     let (_, id) = path;
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    let user = users::find(&app.store.db, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let ours = user.administration.as_deref() == Some(tenant.code())
-        || user.registered_by.as_deref() == Some(tenant.code());
+    let user = users::find(&app.store.db, id).await?.ok_or(ApiError::NotFound)?;
+    let ours =
+        user.administration.as_deref() == Some(tenant.code()) || user.registered_by.as_deref() == Some(tenant.code());
     if !ours {
         return Err(ApiError::NotFound);
     }
@@ -235,8 +197,7 @@ pub async fn update_user(
     }
     let hash = match update.password {
         Some(password) => {
-            password::check_rules(&password)
-                .map_err(|message| ApiError::field("password", message))?;
+            password::check_rules(&password).map_err(|message| ApiError::field("password", message))?;
             Some(password::hash(password).await?)
         }
         None => None,

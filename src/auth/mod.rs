@@ -58,9 +58,7 @@ impl FromRequestParts<AppState> for Caller {
         let token = credentials(parts).ok_or(ApiError::Unauthorized)?;
         let claims = state.tokens.verify(token).ok_or(ApiError::Unauthorized)?;
         let id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthorized)?;
-        let user = store::users::find(&state.store.db, id)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+        let user = store::users::find(&state.store.db, id).await?.ok_or(ApiError::Unauthorized)?;
         if user.disabled || user.token_version != claims.ver {
             return Err(ApiError::Unauthorized);
         }
@@ -72,8 +70,7 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The caller of a stored account; a corrupt row is an internal error, not a login.
 pub fn caller_of(user: store::users::User) -> Result<Caller, ApiError> {
-    let corrupt =
-        |what: &str| ApiError::Internal(anyhow::anyhow!("user {} has an invalid {what}", user.id));
+    let corrupt = |what: &str| ApiError::Internal(anyhow::anyhow!("user {} has an invalid {what}", user.id));
     let role: UserRole = user.role.parse().map_err(|_| corrupt("role"))?;
     let administration = match &user.administration {
         Some(code) => Some(AdministrationCode::parse(code).map_err(|_| corrupt("administration"))?),
@@ -85,13 +82,7 @@ pub fn caller_of(user: store::users::User) -> Result<Caller, ApiError> {
         }
         _ => None,
     };
-    Ok(Caller {
-        id: user.id,
-        email: user.email,
-        role,
-        administration,
-        operator,
-    })
+    Ok(Caller { id: user.id, email: user.email, role, administration, operator })
 }
 
 /// What a `Tenant<P>` route requires: which roles of the administration may use it.
@@ -104,12 +95,8 @@ pub trait Permission: Send + Sync + 'static {
 /// Read certificates and MRA records, ask the border question.
 pub struct ReadRegistry;
 impl Permission for ReadRegistry {
-    const ROLES: &'static [UserRole] = &[
-        UserRole::CustomsAdmin,
-        UserRole::CustomsOfficer,
-        UserRole::BorderOfficer,
-        UserRole::Auditor,
-    ];
+    const ROLES: &'static [UserRole] =
+        &[UserRole::CustomsAdmin, UserRole::CustomsOfficer, UserRole::BorderOfficer, UserRole::Auditor];
 }
 
 /// Publish and change certificates.
@@ -151,14 +138,8 @@ impl<P: Permission> FromRequestParts<AppState> for Tenant<P> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound)?;
-        let raw = params
-            .iter()
-            .find(|(name, _)| *name == "code")
-            .map(|(_, value)| value)
-            .ok_or(ApiError::NotFound)?;
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        let raw = params.iter().find(|(name, _)| *name == "code").map(|(_, value)| value).ok_or(ApiError::NotFound)?;
         let code = AdministrationCode::parse(raw).map_err(|_| ApiError::NotFound)?;
         let allowed = if P::PLATFORM_ADMIN && caller.role == UserRole::PlatformAdmin {
             true
@@ -170,11 +151,7 @@ impl<P: Permission> FromRequestParts<AppState> for Tenant<P> {
         if !allowed {
             return Err(ApiError::Forbidden);
         }
-        Ok(Tenant {
-            code,
-            caller,
-            _permission: PhantomData,
-        })
+        Ok(Tenant { code, caller, _permission: PhantomData })
     }
 }
 

@@ -11,10 +11,7 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 /// Verified against when the account does not exist, so that an unknown e-mail costs the same
 /// time as a wrong password.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    Argon2::default()
-        .hash_password(b"aeo-registry dummy password")
-        .map(|hash| hash.to_string())
-        .unwrap_or_default()
+    Argon2::default().hash_password(b"aeo-registry dummy password").map(|hash| hash.to_string()).unwrap_or_default()
 });
 
 /// Checks the password rules; the message is meant for the `password` field.
@@ -47,9 +44,7 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return false;
         };
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
+        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
     })
     .await;
     known && matches!(result, Ok(true))

@@ -31,10 +31,7 @@ pub struct TokenKeys {
 impl TokenKeys {
     pub fn new(node_secret: &[u8], issuer: &str, ttl_secs: u64) -> Self {
         // A key of its own for tokens, so the node secret can serve other purposes safely.
-        let key = Sha256::new()
-            .chain_update(b"aeo-registry access token key v1")
-            .chain_update(node_secret)
-            .finalize();
+        let key = Sha256::new().chain_update(b"aeo-registry access token key v1").chain_update(node_secret).finalize();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[issuer]);
@@ -60,18 +57,12 @@ impl TokenKeys {
             jti: uuid::Uuid::new_v4().to_string(),
             ver: token_version,
         };
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
     /// The claims of a genuine, unexpired token of this node; `None` for anything else.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|data| data.claims)
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|data| data.claims)
     }
 }
 
@@ -96,16 +87,8 @@ mod tests {
     #[test]
     fn tokens_of_another_node_or_issuer_are_refused() {
         let token = keys().issue(7, 0).expect("issue");
-        assert!(
-            TokenKeys::new(b"another secret entirely........", "http://node.test", 60)
-                .verify(&token)
-                .is_none()
-        );
-        assert!(
-            TokenKeys::new(b"0123456789abcdef0123456789abcdef", "http://other.test", 60)
-                .verify(&token)
-                .is_none()
-        );
+        assert!(TokenKeys::new(b"another secret entirely........", "http://node.test", 60).verify(&token).is_none());
+        assert!(TokenKeys::new(b"0123456789abcdef0123456789abcdef", "http://other.test", 60).verify(&token).is_none());
     }
 
     #[test]
@@ -114,28 +97,18 @@ mod tests {
         let token = keys.issue(7, 0).expect("issue");
         let parts: Vec<&str> = token.split('.').collect();
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        assert!(
-            keys.verify(&format!("{none_header}.{}.", parts[1]))
-                .is_none()
-        );
-        let payload =
-            String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("utf8");
+        assert!(keys.verify(&format!("{none_header}.{}.", parts[1])).is_none());
+        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("utf8");
         let forged = URL_SAFE_NO_PAD.encode(payload.replace("\"sub\":\"7\"", "\"sub\":\"1\""));
-        assert!(
-            keys.verify(&format!("{}.{forged}.{}", parts[0], parts[2]))
-                .is_none()
-        );
+        assert!(keys.verify(&format!("{}.{forged}.{}", parts[0], parts[2])).is_none());
     }
 
     #[test]
     fn expired_tokens_are_refused() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", "http://node.test", 0);
-        let mut claims = keys
-            .verify(&keys.issue(1, 0).expect("issue"))
-            .expect("fresh");
+        let mut claims = keys.verify(&keys.issue(1, 0).expect("issue")).expect("fresh");
         claims.exp = chrono::Utc::now().timestamp() - 60;
-        let stale = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding)
-            .expect("encode");
+        let stale = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).expect("encode");
         assert!(keys.verify(&stale).is_none());
     }
 }

@@ -3,9 +3,7 @@
 use chrono::Utc;
 use entity::administration::{self, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -18,39 +16,19 @@ pub struct Administration {
 
 impl From<administration::Model> for Administration {
     fn from(model: administration::Model) -> Self {
-        Administration {
-            code: model.code,
-            name: model.name,
-            country: model.country,
-            programme: model.programme,
-        }
+        Administration { code: model.code, name: model.name, country: model.country, programme: model.programme }
     }
 }
 
 pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<Administration>, DbErr> {
-    Ok(Entity::find()
-        .order_by_asc(Column::Code)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+    Ok(Entity::find().order_by_asc(Column::Code).all(conn).await?.into_iter().map(Into::into).collect())
 }
 
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    code: &str,
-) -> Result<Option<Administration>, DbErr> {
-    Ok(Entity::find_by_id(code.to_owned())
-        .one(conn)
-        .await?
-        .map(Into::into))
+pub async fn find(conn: &impl ConnectionTrait, code: &str) -> Result<Option<Administration>, DbErr> {
+    Ok(Entity::find_by_id(code.to_owned()).one(conn).await?.map(Into::into))
 }
 
-pub async fn insert(
-    conn: &impl ConnectionTrait,
-    administration: &Administration,
-) -> Result<(), DbErr> {
+pub async fn insert(conn: &impl ConnectionTrait, administration: &Administration) -> Result<(), DbErr> {
     Entity::insert(administration::ActiveModel {
         code: Set(administration.code.clone()),
         name: Set(administration.name.clone()),
@@ -68,30 +46,23 @@ pub async fn insert(
 /// Takes the next position in the administration's change sequence. Inside a transaction the
 /// row stays locked until commit, so positions are gap-free and in commit order.
 pub async fn next_seq(conn: &impl ConnectionTrait, code: &str) -> Result<i64, DbErr> {
-    bump(conn, code, Column::LastSeq)
-        .await
-        .map(|row| row.last_seq)
+    bump(conn, code, Column::LastSeq).await.map(|row| row.last_seq)
 }
 
 /// Takes the next number for a certificate whose number the registry assigns.
 pub async fn next_number(conn: &impl ConnectionTrait, code: &str) -> Result<i64, DbErr> {
-    bump(conn, code, Column::LastNumber)
-        .await
-        .map(|row| row.last_number)
+    bump(conn, code, Column::LastNumber).await.map(|row| row.last_number)
 }
 
-async fn bump(
-    conn: &impl ConnectionTrait,
-    code: &str,
-    column: Column,
-) -> Result<administration::Model, DbErr> {
-    Entity::update_many()
-        .col_expr(column, Expr::col(column).add(1))
-        .filter(Column::Code.eq(code))
-        .exec(conn)
-        .await?;
+async fn bump(conn: &impl ConnectionTrait, code: &str, column: Column) -> Result<administration::Model, DbErr> {
+    Entity::update_many().col_expr(column, Expr::col(column).add(1)).filter(Column::Code.eq(code)).exec(conn).await?;
     Entity::find_by_id(code.to_owned())
         .one(conn)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("administration {code}")))
+}
+
+/// The position of the administration's latest change.
+pub async fn last_seq(conn: &impl ConnectionTrait, code: &str) -> Result<Option<i64>, DbErr> {
+    Ok(Entity::find_by_id(code.to_owned()).one(conn).await?.map(|row| row.last_seq))
 }

@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use entity::audit_log::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 
@@ -36,10 +35,7 @@ pub async fn record(
         details: Set(details.to_string()),
         ..Default::default()
     };
-    Entity::insert(entry)
-        .exec_without_returning(conn)
-        .await
-        .map(|_| ())
+    Entity::insert(entry).exec_without_returning(conn).await.map(|_| ())
 }
 
 /// Newest first.
@@ -53,18 +49,10 @@ pub async fn list(
     if let Some(id) = before_id {
         query = query.filter(Column::Id.lt(id));
     }
-    let rows = query
-        .order_by_desc(Column::Id)
-        .limit(limit + 1)
-        .all(conn)
-        .await?;
+    let rows = query.order_by_desc(Column::Id).limit(limit + 1).all(conn).await?;
     let more = rows.len() as u64 > limit;
     let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
-    let next = if more {
-        rows.last().map(|row| row.id)
-    } else {
-        None
-    };
+    let next = if more { rows.last().map(|row| row.id) } else { None };
     Ok((
         rows.into_iter()
             .map(|row| AuditRecord {

@@ -9,8 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{certificate, certificate_event, certificate_identifier};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -41,6 +40,9 @@ pub struct Certificate {
     pub stored_status: Status,
     #[serde(skip)]
     pub id: i64,
+    /// Position of the latest change in the administration's sequence.
+    #[serde(skip)]
+    pub seq: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -51,7 +53,7 @@ pub struct OperatorView {
     pub public: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct IdentifierView {
     pub scheme: String,
     pub value: String,
@@ -100,14 +102,8 @@ fn build(
     identifiers: Vec<certificate_identifier::Model>,
     today: NaiveDate,
 ) -> Result<Certificate, DbErr> {
-    let stored_status: Status = model
-        .status
-        .parse()
-        .map_err(|_| corrupt("status", &model.status))?;
-    let category: Category = model
-        .category
-        .parse()
-        .map_err(|_| corrupt("category", &model.category))?;
+    let stored_status: Status = model.status.parse().map_err(|_| corrupt("status", &model.status))?;
+    let category: Category = model.category.parse().map_err(|_| corrupt("category", &model.category))?;
     let roles = split_list(&model.roles)
         .map(|role| role.parse::<Role>().map_err(|_| corrupt("role", role)))
         .collect::<Result<Vec<_>, _>>()?;
@@ -123,10 +119,7 @@ fn build(
             name: model.operator_name,
             identifiers: identifiers
                 .into_iter()
-                .map(|id| IdentifierView {
-                    scheme: id.scheme,
-                    value: id.value,
-                })
+                .map(|id| IdentifierView { scheme: id.scheme, value: id.value })
                 .collect(),
             address: AddressView {
                 street: model.street,
@@ -141,6 +134,7 @@ fn build(
         number: model.number,
         administration: model.administration,
         id: model.id,
+        seq: model.seq,
     })
 }
 
@@ -161,10 +155,7 @@ async fn with_identifiers(
             .all(conn)
             .await?
         {
-            by_certificate
-                .entry(row.certificate_id)
-                .or_default()
-                .push(row);
+            by_certificate.entry(row.certificate_id).or_default().push(row);
         }
     }
     let today = today();
@@ -195,6 +186,26 @@ pub async fn find(
     number: &str,
 ) -> Result<Option<Certificate>, DbErr> {
     match find_model(conn, administration, number).await? {
+        Some(model) => Ok(with_identifiers(conn, vec![model]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// The certificate, its row locked until the transaction ends (`SELECT ... FOR UPDATE` on
+/// PostgreSQL; SQLite writers are already serialised): a read-check-write in a write
+/// transaction must not race another one on the same certificate.
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    number: &str,
+) -> Result<Option<Certificate>, DbErr> {
+    let model = certificate::Entity::find()
+        .filter(certificate::Column::Administration.eq(administration))
+        .filter(certificate::Column::Number.eq(number))
+        .lock_exclusive()
+        .one(conn)
+        .await?;
+    match model {
         Some(model) => Ok(with_identifiers(conn, vec![model]).await?.pop()),
         None => Ok(None),
     }
@@ -238,16 +249,10 @@ pub async fn list(
         query = query.filter(C::Id.gt(after));
     }
     query = match filter.status {
-        Some(Status::Active) => query
-            .filter(C::Status.eq("active"))
-            .filter(C::ValidUntil.gte(today)),
-        Some(Status::Suspended) => query
-            .filter(C::Status.eq("suspended"))
-            .filter(C::ValidUntil.gte(today)),
+        Some(Status::Active) => query.filter(C::Status.eq("active")).filter(C::ValidUntil.gte(today)),
+        Some(Status::Suspended) => query.filter(C::Status.eq("suspended")).filter(C::ValidUntil.gte(today)),
         Some(Status::Revoked) => query.filter(C::Status.eq("revoked")),
-        Some(Status::Expired) => query
-            .filter(C::Status.ne("revoked"))
-            .filter(C::ValidUntil.lt(today)),
+        Some(Status::Expired) => query.filter(C::Status.ne("revoked")).filter(C::ValidUntil.lt(today)),
         None => query,
     };
     if let Some(category) = filter.category {
@@ -274,11 +279,7 @@ pub async fn list(
     let models = query.order_by_asc(C::Id).limit(limit + 1).all(conn).await?;
     let more = models.len() as u64 > limit;
     let models: Vec<_> = models.into_iter().take(limit as usize).collect();
-    let next = if more {
-        models.last().map(|m| m.id)
-    } else {
-        None
-    };
+    let next = if more { models.last().map(|m| m.id) } else { None };
     Ok((with_identifiers(conn, models).await?, next))
 }
 
@@ -299,11 +300,7 @@ fn details(draft_like: &Value) -> BTreeMap<String, Value> {
         match value {
             Value::Object(map) => {
                 for (key, inner) in map {
-                    let path = if prefix.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{prefix}.{key}")
-                    };
+                    let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
                     walk(&path, inner, out);
                 }
             }
@@ -347,10 +344,7 @@ fn operator_view(draft: &CertificateDraft) -> OperatorView {
         identifiers: operator
             .identifiers
             .iter()
-            .map(|id| IdentifierView {
-                scheme: id.scheme.as_str(),
-                value: id.value.clone(),
-            })
+            .map(|id| IdentifierView { scheme: id.scheme.as_str(), value: id.value.clone() })
             .collect(),
         address: AddressView {
             street: operator.address.street.clone(),
@@ -400,21 +394,15 @@ async fn replace_identifiers(
         .filter(certificate_identifier::Column::CertificateId.eq(certificate_id))
         .exec(conn)
         .await?;
-    let rows = draft
-        .operator
-        .identifiers
-        .iter()
-        .map(|id| certificate_identifier::ActiveModel {
-            certificate_id: Set(certificate_id),
-            administration: Set(administration.to_owned()),
-            scheme: Set(id.scheme.as_str()),
-            value: Set(id.value.clone()),
-            compact: Set(id.compact()),
-            ..Default::default()
-        });
-    certificate_identifier::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
+    let rows = draft.operator.identifiers.iter().map(|id| certificate_identifier::ActiveModel {
+        certificate_id: Set(certificate_id),
+        administration: Set(administration.to_owned()),
+        scheme: Set(id.scheme.as_str()),
+        value: Set(id.value.clone()),
+        compact: Set(id.compact()),
+        ..Default::default()
+    });
+    certificate_identifier::Entity::insert_many(rows).exec_without_returning(conn).await?;
     Ok(())
 }
 
@@ -452,9 +440,8 @@ async fn record_event(
         snapshot: Set(serde_json::to_string(certificate).map_err(|e| DbErr::Custom(e.to_string()))?),
         ..Default::default()
     };
-    certificate_event::Entity::insert(event)
-        .exec_without_returning(conn)
-        .await?;
+    certificate_event::Entity::insert(event).exec_without_returning(conn).await?;
+    super::outbox::enqueue(conn, &certificate.administration, seq).await?;
     Ok(seq)
 }
 
@@ -467,13 +454,8 @@ pub async fn create(
 ) -> ApiResult<Certificate> {
     let number = match &draft.number {
         Some(number) => {
-            if find_model(conn, administration, number.as_str())
-                .await?
-                .is_some()
-            {
-                return Err(ApiError::Conflict(format!(
-                    "certificate {number} already exists"
-                )));
+            if find_model(conn, administration, number.as_str()).await?.is_some() {
+                return Err(ApiError::Conflict(format!("certificate {number} already exists")));
             }
             number.as_str().to_owned()
         }
@@ -481,9 +463,7 @@ pub async fn create(
             let n = administrations::next_number(conn, administration).await?;
             let candidate = format!("{administration}-AEO-{n:06}");
             if CertificateNumber::parse(&candidate).is_ok()
-                && find_model(conn, administration, &candidate)
-                    .await?
-                    .is_none()
+                && find_model(conn, administration, &candidate).await?.is_none()
             {
                 break candidate;
             }
@@ -503,16 +483,13 @@ pub async fn create(
         ..Default::default()
     };
     detail_columns(&mut model, draft);
-    let id = certificate::Entity::insert(model)
-        .exec(conn)
-        .await?
-        .last_insert_id;
+    let id = certificate::Entity::insert(model).exec(conn).await?.last_insert_id;
     replace_identifiers(conn, id, administration, draft).await?;
     let certificate = find(conn, administration, &number)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("certificate just created".into()))?;
-    record_event(conn, &certificate, change, draft_details(draft)).await?;
-    Ok(certificate)
+    let seq = record_event(conn, &certificate, change, draft_details(draft)).await?;
+    Ok(Certificate { seq, ..certificate })
 }
 
 /// Replaces the details of a certificate; `None` when nothing differs (no version, no event).
@@ -538,8 +515,8 @@ pub async fn update(
     let updated = find(conn, &current.administration, &current.number)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("certificate just updated".into()))?;
-    record_event(conn, &updated, change, Value::Object(changes)).await?;
-    Ok(Some(updated))
+    let seq = record_event(conn, &updated, change, Value::Object(changes)).await?;
+    Ok(Some(Certificate { seq, ..updated }))
 }
 
 /// Sets the lifecycle status (already checked against the rules by the caller).
@@ -564,14 +541,11 @@ pub async fn set_status(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("certificate just updated".into()))?;
     let changes = json!({"status": {"from": current.stored_status, "to": status}});
-    record_event(conn, &updated, change, changes).await?;
-    Ok(updated)
+    let seq = record_event(conn, &updated, change, changes).await?;
+    Ok(Certificate { seq, ..updated })
 }
 
-pub async fn history(
-    conn: &impl ConnectionTrait,
-    certificate_id: i64,
-) -> Result<Vec<HistoryEntry>, DbErr> {
+pub async fn history(conn: &impl ConnectionTrait, certificate_id: i64) -> Result<Vec<HistoryEntry>, DbErr> {
     Ok(certificate_event::Entity::find()
         .filter(certificate_event::Column::CertificateId.eq(certificate_id))
         .order_by_asc(certificate_event::Column::Seq)
@@ -587,5 +561,41 @@ pub async fn history(
             reason: event.reason,
             changes: serde_json::from_str(&event.changes).unwrap_or(Value::Null),
         })
+        .collect())
+}
+
+/// The administration's changes after `after`, in order: (seq, the certificate as it stood).
+pub async fn changes(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<(i64, String)>, DbErr> {
+    Ok(certificate_event::Entity::find()
+        .filter(certificate_event::Column::Administration.eq(administration))
+        .filter(certificate_event::Column::Seq.gt(after))
+        .order_by_asc(certificate_event::Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|event| (event.seq, event.snapshot))
+        .collect())
+}
+
+/// The changes with these positions, in order: (seq, the certificate as it stood).
+pub async fn changes_at(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    seqs: &[i64],
+) -> Result<Vec<(i64, String)>, DbErr> {
+    Ok(certificate_event::Entity::find()
+        .filter(certificate_event::Column::Administration.eq(administration))
+        .filter(certificate_event::Column::Seq.is_in(seqs.iter().copied()))
+        .order_by_asc(certificate_event::Column::Seq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|event| (event.seq, event.snapshot))
         .collect())
 }

@@ -4,7 +4,10 @@
 pub mod administrations;
 pub mod audit;
 pub mod certificates;
+pub mod mirror;
 pub mod mras;
+pub mod outbox;
+pub mod peers;
 pub mod users;
 
 use std::time::Duration;
@@ -12,9 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// The database and the one rule about writing to it.
@@ -47,13 +48,9 @@ impl std::ops::Deref for WriteTxn<'_> {
 impl Store {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         if let Some(path) = sqlite_path(url) {
-            if let Some(dir) = std::path::Path::new(&path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).with_context(|| {
-                    format!("cannot create database directory {}", dir.display())
-                })?;
+            if let Some(dir) = std::path::Path::new(&path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create database directory {}", dir.display()))?;
             }
         }
         let mut options = ConnectOptions::new(url.to_owned());
@@ -69,19 +66,12 @@ impl Store {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
             });
-        let db = Database::connect(options)
-            .await
-            .context("cannot connect to the database")?;
-        Ok(Store {
-            db,
-            sqlite_writer: Mutex::new(()),
-        })
+        let db = Database::connect(options).await.context("cannot connect to the database")?;
+        Ok(Store { db, sqlite_writer: Mutex::new(()) })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.db, None)
-            .await
-            .context("migrations failed")
+        Migrator::up(&self.db, None).await.context("migrations failed")
     }
 
     pub async fn write(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
@@ -89,10 +79,7 @@ impl Store {
             DbBackend::Sqlite => Some(self.sqlite_writer.lock().await),
             _ => None,
         };
-        Ok(WriteTxn {
-            txn: self.db.begin().await?,
-            _writer: writer,
-        })
+        Ok(WriteTxn { txn: self.db.begin().await?, _writer: writer })
     }
 
     pub async fn ping(&self) -> bool {
@@ -101,9 +88,7 @@ impl Store {
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }
@@ -134,10 +119,6 @@ pub mod cursor {
 
     pub fn decode(cursor: &str) -> Option<i64> {
         let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-        std::str::from_utf8(&bytes)
-            .ok()?
-            .strip_prefix("id:")?
-            .parse()
-            .ok()
+        std::str::from_utf8(&bytes).ok()?.strip_prefix("id:")?.parse().ok()
     }
 }

@@ -3,9 +3,7 @@
 use aeo_domain::{Category, MraDraft, MraFacts, MraStatus, Role};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::mra::{self, Column, Entity};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
 use super::{join_list, split_list};
@@ -44,9 +42,7 @@ fn build(model: mra::Model) -> Result<Mra, DbErr> {
         categories: split_list(&model.categories)
             .map(|c| c.parse().map_err(|_| corrupt("category")))
             .collect::<Result<_, _>>()?,
-        roles: split_list(&model.roles)
-            .map(|r| r.parse().map_err(|_| corrupt("role")))
-            .collect::<Result<_, _>>()?,
+        roles: split_list(&model.roles).map(|r| r.parse().map_err(|_| corrupt("role"))).collect::<Result<_, _>>()?,
         partner: model.partner,
         title: model.title,
         signed_on: model.signed_on,
@@ -66,11 +62,7 @@ pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> Result<V
         .collect()
 }
 
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    administration: &str,
-    partner: &str,
-) -> Result<Option<Mra>, DbErr> {
+pub async fn find(conn: &impl ConnectionTrait, administration: &str, partner: &str) -> Result<Option<Mra>, DbErr> {
     Entity::find()
         .filter(Column::Administration.eq(administration))
         .filter(Column::Partner.eq(partner))
@@ -116,17 +108,13 @@ pub async fn upsert(
             Entity::insert(model).exec_without_returning(conn).await?;
         }
     }
-    let mra = find(conn, administration, partner)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("MRA just written".into()))?;
+    let mra =
+        find(conn, administration, partner).await?.ok_or_else(|| DbErr::RecordNotFound("MRA just written".into()))?;
     Ok((mra, created))
 }
 
 /// Every hosted administration's record of an arrangement with `partner`: (administration, record).
-pub async fn records_with_partner(
-    conn: &impl ConnectionTrait,
-    partner: &str,
-) -> Result<Vec<(String, Mra)>, DbErr> {
+pub async fn records_with_partner(conn: &impl ConnectionTrait, partner: &str) -> Result<Vec<(String, Mra)>, DbErr> {
     Entity::find()
         .filter(Column::Partner.eq(partner))
         .order_by_asc(Column::Administration)

@@ -4,8 +4,7 @@ use chrono::Utc;
 use entity::user::{self, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
 pub use entity::user::Model as User;
@@ -24,30 +23,17 @@ pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<User>, 
     Entity::find_by_id(id).one(conn).await
 }
 
-pub async fn find_by_email(
-    conn: &impl ConnectionTrait,
-    email: &str,
-) -> Result<Option<User>, DbErr> {
-    Entity::find()
-        .filter(Column::Email.eq(email.to_lowercase()))
-        .one(conn)
-        .await
+pub async fn find_by_email(conn: &impl ConnectionTrait, email: &str) -> Result<Option<User>, DbErr> {
+    Entity::find().filter(Column::Email.eq(email.to_lowercase())).one(conn).await
 }
 
 pub async fn count(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Entity::find().count(conn).await
 }
 
-pub async fn list_for_administration(
-    conn: &impl ConnectionTrait,
-    code: &str,
-) -> Result<Vec<User>, DbErr> {
+pub async fn list_for_administration(conn: &impl ConnectionTrait, code: &str) -> Result<Vec<User>, DbErr> {
     Entity::find()
-        .filter(
-            sea_orm::Condition::any()
-                .add(Column::Administration.eq(code))
-                .add(Column::RegisteredBy.eq(code)),
-        )
+        .filter(sea_orm::Condition::any().add(Column::Administration.eq(code)).add(Column::RegisteredBy.eq(code)))
         .order_by_asc(Column::Id)
         .all(conn)
         .await
@@ -72,10 +58,7 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewUser) -> Result<User, D
         ..Default::default()
     };
     let id = Entity::insert(model).exec(conn).await?.last_insert_id;
-    Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("user just created".into()))
+    Entity::find_by_id(id).one(conn).await?.ok_or_else(|| DbErr::RecordNotFound("user just created".into()))
 }
 
 /// Changes what is given and bumps the token version, so every token issued before dies.

@@ -146,7 +146,12 @@ impl Node {
 
     pub async fn login(&self, email: &str, password: &str) -> String {
         let reply = self
-            .send(Method::POST, "/api/v1/auth/login", None, Some(serde_json::json!({"email": email, "password": password})))
+            .send(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"email": email, "password": password})),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "login of {email}: {}", reply.body);
         reply.body["access_token"].as_str().expect("access_token").to_owned()
@@ -158,7 +163,9 @@ impl Node {
 
     pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         match body {
-            Some(body) => self.send_raw(method, path, token, "application/json", body.to_string().into_bytes(), &[]).await,
+            Some(body) => {
+                self.send_raw(method, path, token, "application/json", body.to_string().into_bytes(), &[]).await
+            }
             None => self.send_raw(method, path, token, "", Vec::new(), &[]).await,
         }
     }
@@ -223,7 +230,8 @@ impl Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Reply { status, headers, body }
     }
 

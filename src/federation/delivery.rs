@@ -1,0 +1,74 @@
+//! Pushes the outbox to peers: each peer gets its changes in `seq` order, in batches; a failed
+//! batch is retried with exponential backoff and jitter until it is delivered.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::remote::call_peer;
+use super::routes::sign_changes;
+use crate::app::AppState;
+use crate::store::{certificates, outbox, peers};
+
+const BATCH: usize = 100;
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+pub async fn run(app: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(error) = deliver_due(&app).await {
+            tracing::error!(%error, "outbox delivery failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = app.federation.outbox_ready.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Delivers every due item once; returns when each peer has had its chance.
+pub async fn deliver_due(app: &AppState) -> anyhow::Result<()> {
+    let due = outbox::due(&app.store.db, 1000).await?;
+    let mut groups: Vec<((String, String), Vec<entity::outbox::Model>)> = Vec::new();
+    for item in due {
+        let key = (item.administration.clone(), item.peer.clone());
+        match groups.last_mut() {
+            Some((last, items)) if *last == key => items.push(item),
+            _ => groups.push((key, vec![item])),
+        }
+    }
+    for ((administration, peer), items) in groups {
+        let Some(registration) = peers::find(&app.store.db, &administration, &peer).await? else {
+            let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+            let txn = app.store.write().await?;
+            outbox::delivered(&*txn, &ids).await?;
+            txn.commit().await?;
+            continue;
+        };
+        for chunk in items.chunks(BATCH) {
+            let ids: Vec<i64> = chunk.iter().map(|i| i.id).collect();
+            let seqs: Vec<i64> = chunk.iter().map(|i| i.seq).collect();
+            let changes = certificates::changes_at(&app.store.db, &administration, &seqs).await?;
+            let statements = sign_changes(app, &administration, changes).await?;
+            let body = json!({ "items": statements });
+            let result = call_peer(app, &registration, Method::POST, "/events", Some(&body)).await;
+            let txn = app.store.write().await?;
+            match result {
+                Ok((status, _)) if status.is_success() => {
+                    outbox::delivered(&*txn, &ids).await?;
+                    txn.commit().await?;
+                }
+                other => {
+                    let attempts = chunk.iter().map(|i| i.attempts).max().unwrap_or(0);
+                    let next = outbox::postpone(&*txn, &ids, attempts).await?;
+                    txn.commit().await?;
+                    tracing::info!(%administration, %peer, ?other, %next, "push postponed");
+                    break; // Keep this peer's changes in order: the rest waits too.
+                }
+            }
+        }
+    }
+    Ok(())
+}

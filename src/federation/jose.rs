@@ -1,0 +1,282 @@
+//! The signed objects of the federation protocol, all compact JWS with `EdDSA` only:
+//! assertions (who calls whom), status statements, checkpoints and recognition answers.
+
+use aeo_domain::{Category, Role, Status};
+use chrono::{NaiveDate, Utc};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
+use jsonwebtoken::{DecodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::keys::{ALGORITHM, SigningKey};
+use crate::store::certificates::{Certificate, IdentifierView};
+
+pub const STATEMENT_TYP: &str = "aeo-status+jwt";
+pub const CHECKPOINT_TYP: &str = "aeo-checkpoint+jwt";
+pub const ANSWER_TYP: &str = "aeo-recognition+jwt";
+pub const ASSERTION_TYP: &str = "JWT";
+
+/// An assertion lives at most this long.
+pub const ASSERTION_LIFETIME_SECS: i64 = 60;
+/// Clock difference tolerated between nodes.
+pub const CLOCK_SKEW_SECS: u64 = 5;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JoseError {
+    #[error("not a compact JWS")]
+    Malformed,
+    #[error("unexpected token type")]
+    WrongType,
+    #[error("unknown signing key")]
+    UnknownKey,
+    #[error("invalid signature or claims: {0}")]
+    Invalid(String),
+}
+
+fn sign<T: Serialize>(key: &SigningKey, typ: &str, claims: &T) -> anyhow::Result<String> {
+    let mut header = Header::new(ALGORITHM);
+    header.typ = Some(typ.to_owned());
+    header.kid = Some(key.kid.clone());
+    Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+}
+
+/// Only Ed25519 public keys can ever verify anything here, whatever a JWK Set holds.
+pub fn ed25519_keys(set: &JwkSet) -> impl Iterator<Item = &Jwk> {
+    set.keys.iter().filter(|jwk| {
+        matches!(&jwk.algorithm, AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519)
+            && jwk.common.key_id.is_some()
+    })
+}
+
+fn verify<T: DeserializeOwned>(
+    token: &str,
+    typ: &str,
+    keys: &JwkSet,
+    mut validation: Validation,
+) -> Result<T, JoseError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JoseError::Malformed)?;
+    if header.alg != ALGORITHM {
+        return Err(JoseError::Invalid("algorithm must be EdDSA".into()));
+    }
+    if header.typ.as_deref() != Some(typ) {
+        return Err(JoseError::WrongType);
+    }
+    let kid = header.kid.ok_or(JoseError::UnknownKey)?;
+    let jwk = ed25519_keys(keys)
+        .find(|jwk| jwk.common.key_id.as_deref() == Some(kid.as_str()))
+        .ok_or(JoseError::UnknownKey)?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| JoseError::UnknownKey)?;
+    validation.algorithms = vec![ALGORITHM];
+    validation.leeway = CLOCK_SKEW_SECS;
+    jsonwebtoken::decode::<T>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| JoseError::Invalid(e.to_string()))
+}
+
+/// The `iss` a token claims, before anything is verified: only to find whose keys to use.
+pub fn claimed_issuer(token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Issuer {
+        iss: String,
+    }
+    jsonwebtoken::dangerous::insecure_decode_claims::<Issuer>(token).ok().map(|claims| claims.iss)
+}
+
+/// Who calls whom: `iss` = `sub` = the calling administration, `aud` = the asked one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssertionClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+pub fn sign_assertion(key: &SigningKey, from: &str, to: &str) -> anyhow::Result<String> {
+    let iat = Utc::now().timestamp();
+    let claims = AssertionClaims {
+        iss: from.to_owned(),
+        sub: from.to_owned(),
+        aud: to.to_owned(),
+        iat,
+        exp: iat + ASSERTION_LIFETIME_SECS,
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    sign(key, ASSERTION_TYP, &claims)
+}
+
+/// Verifies an assertion from `issuer` (whose pinned keys are given) to `audience`. Replay is
+/// checked by the caller, which remembers `jti`.
+pub fn verify_assertion(
+    token: &str,
+    issuer: &str,
+    audience: &str,
+    keys: &JwkSet,
+) -> Result<AssertionClaims, JoseError> {
+    let mut validation = Validation::new(ALGORITHM);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[issuer]);
+    validation.sub = Some(issuer.to_owned());
+    validation.set_required_spec_claims(&["iss", "sub", "aud", "exp", "iat"]);
+    let claims: AssertionClaims = verify(token, ASSERTION_TYP, keys, validation)?;
+    let now = Utc::now().timestamp();
+    let skew = CLOCK_SKEW_SECS as i64;
+    if claims.exp - claims.iat > ASSERTION_LIFETIME_SECS
+        || claims.iat > now + skew
+        || claims.jti.is_empty()
+        || claims.jti.len() > 200
+    {
+        return Err(JoseError::Invalid("assertion lifetime, issue time or jti out of bounds".into()));
+    }
+    Ok(claims)
+}
+
+/// The operator as a statement shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementOperator {
+    pub name: String,
+    pub identifiers: Vec<IdentifierView>,
+}
+
+/// A certificate's status, signed by its issuer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementClaims {
+    pub iss: String,
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub seq: i64,
+    pub status: Status,
+    pub category: Category,
+    pub roles: Vec<Role>,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status_reason: Option<String>,
+    pub operator: StatementOperator,
+}
+
+/// The certificate facts a statement carries, without the signature's times.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CertificateState {
+    pub number: String,
+    pub administration: String,
+    pub status: Status,
+    pub category: Category,
+    pub roles: Vec<Role>,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status_reason: Option<String>,
+    pub operator: StatementOperator,
+}
+
+impl From<&Certificate> for CertificateState {
+    fn from(certificate: &Certificate) -> Self {
+        CertificateState {
+            number: certificate.number.clone(),
+            administration: certificate.administration.clone(),
+            status: certificate.status,
+            category: certificate.category,
+            roles: certificate.roles.clone(),
+            valid_from: certificate.valid_from,
+            valid_until: certificate.valid_until,
+            status_reason: certificate.status_reason.clone(),
+            operator: StatementOperator {
+                name: certificate.operator.name.clone(),
+                identifiers: certificate.operator.identifiers.clone(),
+            },
+        }
+    }
+}
+
+pub fn sign_statement(key: &SigningKey, state: &CertificateState, seq: i64, ttl_secs: i64) -> anyhow::Result<String> {
+    let iat = Utc::now().timestamp();
+    let claims = StatementClaims {
+        iss: state.administration.clone(),
+        sub: state.number.clone(),
+        iat,
+        exp: iat + ttl_secs,
+        seq,
+        status: state.status,
+        category: state.category,
+        roles: state.roles.clone(),
+        valid_from: state.valid_from,
+        valid_until: state.valid_until,
+        status_reason: state.status_reason.clone(),
+        operator: state.operator.clone(),
+    };
+    sign(key, STATEMENT_TYP, &claims)
+}
+
+/// Verifies a statement of `issuer`. With `allow_expired`, a statement past its freshness still
+/// verifies (the mirror keeps the last known status; freshness is judged when it is used).
+pub fn verify_statement(
+    token: &str,
+    issuer: &str,
+    keys: &JwkSet,
+    allow_expired: bool,
+) -> Result<StatementClaims, JoseError> {
+    let mut validation = Validation::new(ALGORITHM);
+    validation.set_issuer(&[issuer]);
+    validation.validate_aud = false;
+    validation.validate_exp = !allow_expired;
+    validation.set_required_spec_claims(&["iss", "sub", "exp", "iat"]);
+    verify(token, STATEMENT_TYP, keys, validation)
+}
+
+/// The latest position of an issuer's change sequence, signed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckpointClaims {
+    pub iss: String,
+    pub seq: i64,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub fn sign_checkpoint(key: &SigningKey, issuer: &str, seq: i64, ttl_secs: i64) -> anyhow::Result<String> {
+    let iat = Utc::now().timestamp();
+    sign(key, CHECKPOINT_TYP, &CheckpointClaims { iss: issuer.to_owned(), seq, iat, exp: iat + ttl_secs })
+}
+
+pub fn verify_checkpoint(token: &str, issuer: &str, keys: &JwkSet) -> Result<CheckpointClaims, JoseError> {
+    let mut validation = Validation::new(ALGORITHM);
+    validation.set_issuer(&[issuer]);
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["iss", "exp", "iat"]);
+    verify(token, CHECKPOINT_TYP, keys, validation)
+}
+
+/// A recognition answer signed by the administration that gave it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnswerClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// The recognition answer's own fields (`recognized`, `at`, `issuer`, `reasons`, ...).
+    #[serde(flatten)]
+    pub answer: serde_json::Map<String, serde_json::Value>,
+}
+
+pub fn sign_answer(
+    key: &SigningKey,
+    at: &str,
+    audience: &str,
+    answer: serde_json::Map<String, serde_json::Value>,
+    ttl_secs: i64,
+) -> anyhow::Result<String> {
+    let iat = Utc::now().timestamp();
+    sign(
+        key,
+        ANSWER_TYP,
+        &AnswerClaims { iss: at.to_owned(), aud: audience.to_owned(), iat, exp: iat + ttl_secs, answer },
+    )
+}
+
+pub fn verify_answer(token: &str, at: &str, audience: &str, keys: &JwkSet) -> Result<AnswerClaims, JoseError> {
+    let mut validation = Validation::new(ALGORITHM);
+    validation.set_issuer(&[at]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["iss", "aud", "exp", "iat"]);
+    verify(token, ANSWER_TYP, keys, validation)
+}

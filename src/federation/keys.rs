@@ -1,0 +1,244 @@
+//! Each administration's Ed25519 signing keys. A key is made when the administration is
+//! created; its private half is sealed (AES-256-GCM) under a key derived from the node secret
+//! and only opened in memory to sign. A rotation retires the active key, which stays published
+//! until every statement it signed has expired.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, anyhow};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration, Utc};
+use entity::signing_key::{self, Column, Entity};
+use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
+use jsonwebtoken::{Algorithm, EncodingKey};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sha2::{Digest, Sha256};
+
+/// The RFC 7638 thumbprint (SHA-256, base64url) of a public key.
+pub fn thumbprint(jwk: &Jwk) -> String {
+    jwk.thumbprint(ThumbprintHash::SHA256).unwrap_or_default()
+}
+
+/// The public JWK of an Ed25519 public key, with its thumbprint as `kid`.
+pub fn public_jwk(public_key: &[u8]) -> anyhow::Result<Jwk> {
+    let mut jwk: Jwk = serde_json::from_value(serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": URL_SAFE_NO_PAD.encode(public_key),
+        "use": "sig",
+        "alg": "EdDSA",
+    }))?;
+    jwk.common.key_id = Some(thumbprint(&jwk));
+    Ok(jwk)
+}
+
+/// Seals and opens private keys under a key derived from the node secret.
+pub struct KeyVault {
+    key: LessSafeKey,
+    rng: SystemRandom,
+}
+
+impl KeyVault {
+    pub fn new(node_secret: &[u8]) -> anyhow::Result<Self> {
+        let derived = Sha256::new().chain_update(b"aeo-registry key sealing v1").chain_update(node_secret).finalize();
+        let key = UnboundKey::new(&AES_256_GCM, &derived).map_err(|_| anyhow!("cannot make the sealing key"))?;
+        Ok(KeyVault { key: LessSafeKey::new(key), rng: SystemRandom::new() })
+    }
+
+    fn seal(&self, plain: &[u8], context: &str) -> anyhow::Result<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.rng.fill(&mut nonce).map_err(|_| anyhow!("no randomness"))?;
+        let mut sealed = plain.to_vec();
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut sealed)
+            .map_err(|_| anyhow!("sealing failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(STANDARD.encode(out))
+    }
+
+    fn open(&self, sealed: &str, context: &str) -> anyhow::Result<Vec<u8>> {
+        let bytes = STANDARD.decode(sealed).context("sealed key is not base64")?;
+        anyhow::ensure!(bytes.len() > NONCE_LEN, "sealed key is too short");
+        let (nonce, rest) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| anyhow!("bad nonce"))?;
+        let mut buffer = rest.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buffer)
+            .map_err(|_| anyhow!("a sealed key does not open: is this the node key it was made with?"))?;
+        Ok(plain.to_vec())
+    }
+}
+
+/// A key ready to sign.
+pub struct SigningKey {
+    pub kid: String,
+    pub encoding: EncodingKey,
+}
+
+/// Keys in memory: the active signing key of each administration, loaded on first use.
+pub struct Keyring {
+    vault: KeyVault,
+    active: RwLock<HashMap<String, Arc<SigningKey>>>,
+}
+
+impl Keyring {
+    pub fn new(node_secret: &[u8]) -> anyhow::Result<Self> {
+        Ok(Keyring { vault: KeyVault::new(node_secret)?, active: RwLock::new(HashMap::new()) })
+    }
+
+    /// Makes a new key for `administration` and makes it the active one; the previous active
+    /// key is retired and stays published for `publish_for` more.
+    pub async fn create(
+        &self,
+        conn: &impl ConnectionTrait,
+        administration: &str,
+        publish_for: Duration,
+    ) -> anyhow::Result<String> {
+        let rng = SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| anyhow!("key generation failed"))?;
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow!("generated key unreadable"))?;
+        let jwk = public_jwk(pair.public_key().as_ref())?;
+        let kid = jwk.common.key_id.clone().unwrap_or_default();
+        let now = Utc::now();
+        Entity::update_many()
+            .col_expr(Column::RetiredAt, sea_orm::sea_query::Expr::value(now))
+            .col_expr(Column::PublishUntil, sea_orm::sea_query::Expr::value(now + publish_for))
+            .filter(Column::Administration.eq(administration))
+            .filter(Column::RetiredAt.is_null())
+            .exec(conn)
+            .await?;
+        let model = signing_key::ActiveModel {
+            administration: Set(administration.to_owned()),
+            kid: Set(kid.clone()),
+            public_jwk: Set(serde_json::to_string(&jwk)?),
+            sealed_private_key: Set(self.vault.seal(pkcs8.as_ref(), &format!("{administration}/{kid}"))?),
+            created_at: Set(now),
+            retired_at: Set(None),
+            publish_until: Set(None),
+            ..Default::default()
+        };
+        Entity::insert(model).exec_without_returning(conn).await?;
+        self.forget(administration);
+        Ok(kid)
+    }
+
+    /// Drops the cached active key, e.g. after a rotation.
+    pub fn forget(&self, administration: &str) {
+        if let Ok(mut active) = self.active.write() {
+            active.remove(administration);
+        }
+    }
+
+    /// The key `administration` signs with now.
+    pub async fn active(&self, conn: &impl ConnectionTrait, administration: &str) -> anyhow::Result<Arc<SigningKey>> {
+        if let Some(key) = self.active.read().ok().and_then(|active| active.get(administration).cloned()) {
+            return Ok(key);
+        }
+        let row = Entity::find()
+            .filter(Column::Administration.eq(administration))
+            .filter(Column::RetiredAt.is_null())
+            .order_by_desc(Column::Id)
+            .one(conn)
+            .await?
+            .with_context(|| format!("administration {administration} has no signing key"))?;
+        let pkcs8 = self.vault.open(&row.sealed_private_key, &format!("{administration}/{}", row.kid))?;
+        let key = Arc::new(SigningKey { kid: row.kid, encoding: EncodingKey::from_ed_der(&pkcs8) });
+        if let Ok(mut active) = self.active.write() {
+            active.insert(administration.to_owned(), key.clone());
+        }
+        Ok(key)
+    }
+}
+
+/// Gives every administration without a signing key its first one (e.g. after an upgrade).
+pub async fn ensure_all(conn: &impl ConnectionTrait, keyring: &Keyring) -> anyhow::Result<()> {
+    for administration in entity::administration::Entity::find().all(conn).await? {
+        let has_key = Entity::find()
+            .filter(Column::Administration.eq(&administration.code))
+            .filter(Column::RetiredAt.is_null())
+            .one(conn)
+            .await?
+            .is_some();
+        if !has_key {
+            keyring.create(conn, &administration.code, Duration::zero()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The published keys of an administration: the active one and retired ones still in use.
+pub async fn published(conn: &impl ConnectionTrait, administration: &str) -> Result<JwkSet, DbErr> {
+    let now = Utc::now();
+    let rows = Entity::find()
+        .filter(Column::Administration.eq(administration))
+        .filter(sea_orm::Condition::any().add(Column::PublishUntil.is_null()).add(Column::PublishUntil.gt(now)))
+        .order_by_desc(Column::Id)
+        .all(conn)
+        .await?;
+    Ok(JwkSet { keys: rows.iter().filter_map(|row| serde_json::from_str(&row.public_jwk).ok()).collect() })
+}
+
+/// Key facts for administrators: kid, thumbprint, since, retired.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub thumbprint: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+    pub publish_until: Option<DateTime<Utc>>,
+}
+
+pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> Result<Vec<KeyInfo>, DbErr> {
+    let rows =
+        Entity::find().filter(Column::Administration.eq(administration)).order_by_desc(Column::Id).all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let thumbprint =
+                serde_json::from_str::<Jwk>(&row.public_jwk).map(|jwk| thumbprint(&jwk)).unwrap_or_default();
+            KeyInfo {
+                kid: row.kid,
+                thumbprint,
+                created_at: row.created_at,
+                retired_at: row.retired_at,
+                publish_until: row.publish_until,
+            }
+        })
+        .collect())
+}
+
+/// The algorithm every federation signature uses.
+pub const ALGORITHM: Algorithm = Algorithm::EdDSA;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_key_opens_only_with_its_node_key_and_context() {
+        let vault = KeyVault::new(b"node secret one................").expect("vault");
+        let sealed = vault.seal(b"private key bytes", "CL/kid").expect("seal");
+        assert_eq!(vault.open(&sealed, "CL/kid").expect("open"), b"private key bytes");
+        assert!(vault.open(&sealed, "PE/kid").is_err());
+        let other = KeyVault::new(b"node secret two................").expect("vault");
+        assert!(other.open(&sealed, "CL/kid").is_err());
+        assert!(!sealed.contains("private"));
+    }
+
+    #[test]
+    fn a_public_jwk_names_itself_by_its_rfc7638_thumbprint() {
+        let jwk = public_jwk(&[7u8; 32]).expect("jwk");
+        let value = serde_json::to_value(&jwk).expect("json");
+        assert_eq!(value["kty"], "OKP");
+        assert_eq!(value["crv"], "Ed25519");
+        assert_eq!(value["kid"], thumbprint(&jwk));
+        assert_eq!(thumbprint(&jwk).len(), 43);
+    }
+}

@@ -1,0 +1,136 @@
+//! Federation between registry nodes: each administration signs what it says about its own
+//! certificates; peers verify with keys pinned out of band, follow each other's changes, and
+//! keep a mirror for when a partner is down.
+//!
+//! - `keys`: signing keys, sealed at rest, published as JWK Sets
+//! - `jose`: assertions, statements, checkpoints and signed answers
+//! - `client`: calls to peers with timeouts and a circuit breaker
+//! - `routes`: the `/federation/v1` endpoints this node serves
+//! - `delivery`: pushes the outbox to peers, with backoff
+//! - `sync`: keeps each followed issuer's checkpoint fresh and pulls missed changes
+//! - `remote`: answers the border question for an issuer hosted elsewhere
+
+pub mod client;
+pub mod delivery;
+pub mod jose;
+pub mod keys;
+pub mod remote;
+pub mod routes;
+pub mod sync;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use moka::sync::Cache;
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::app::AppState;
+
+/// An audit record of a federation call, written in the background in batches so that calls
+/// between nodes do not wait on the database.
+pub struct CallRecord {
+    pub administration: String,
+    pub actor: String,
+    pub action: &'static str,
+    pub target: String,
+    pub details: serde_json::Value,
+}
+
+pub struct Federation {
+    pub keyring: keys::Keyring,
+    pub client: client::PeerClient,
+    /// `iss:jti` of every assertion accepted in the last two minutes: a replay is refused.
+    seen_assertions: Cache<String, ()>,
+    /// Wakes the delivery worker when a change was committed.
+    pub outbox_ready: Notify,
+    /// Wakes the sync worker when a gap was seen in an issuer's changes.
+    pub sync_needed: Notify,
+    calls: mpsc::UnboundedSender<CallRecord>,
+    /// Taken by the call-log writer when the node starts serving.
+    pub call_log: std::sync::Mutex<Option<mpsc::UnboundedReceiver<CallRecord>>>,
+}
+
+impl Federation {
+    pub fn new(node_secret: &[u8]) -> anyhow::Result<Self> {
+        let (calls, receiver) = mpsc::unbounded_channel();
+        Ok(Federation {
+            keyring: keys::Keyring::new(node_secret)?,
+            client: client::PeerClient::new()?,
+            seen_assertions: Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(Duration::from_secs((jose::ASSERTION_LIFETIME_SECS as u64 + jose::CLOCK_SKEW_SECS) * 2))
+                .build(),
+            outbox_ready: Notify::new(),
+            sync_needed: Notify::new(),
+            calls,
+            call_log: std::sync::Mutex::new(Some(receiver)),
+        })
+    }
+
+    /// True the first time an assertion id is seen from an issuer.
+    pub fn first_use(&self, issuer: &str, jti: &str) -> bool {
+        self.seen_assertions.entry(format!("{issuer}:{jti}")).or_insert(()).is_fresh()
+    }
+
+    pub fn record_call(&self, record: CallRecord) {
+        let _ = self.calls.send(record);
+    }
+}
+
+/// Writes federation call records to the audit log, up to 500 at a time, until `stop`.
+pub async fn write_call_log(state: AppState, mut stop: watch::Receiver<bool>) {
+    use entity::audit_log;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let Some(mut receiver) = state.federation.call_log.lock().ok().and_then(|mut slot| slot.take()) else { return };
+    let mut batch = Vec::new();
+    loop {
+        let stopping = tokio::select! {
+            received = receiver.recv_many(&mut batch, 500) => received == 0,
+            _ = stop.changed() => true,
+        };
+        if stopping {
+            while let Ok(record) = receiver.try_recv() {
+                batch.push(record);
+            }
+        }
+        if !batch.is_empty() {
+            let rows: Vec<_> = batch
+                .drain(..)
+                .map(|record| audit_log::ActiveModel {
+                    administration: Set(Some(record.administration)),
+                    at: Set(Utc::now()),
+                    actor: Set(record.actor),
+                    action: Set(record.action.to_owned()),
+                    target: Set(record.target),
+                    details: Set(record.details.to_string()),
+                    ..Default::default()
+                })
+                .collect();
+            let written = async {
+                let txn = state.store.write().await?;
+                audit_log::Entity::insert_many(rows).exec_without_returning(&*txn).await?;
+                txn.commit().await
+            }
+            .await;
+            if let Err(error) = written {
+                tracing::error!(%error, "could not write federation calls to the audit log");
+            }
+        }
+        if stopping {
+            // Hand the receiver back so a node that serves again keeps logging.
+            if let Ok(mut slot) = state.federation.call_log.lock() {
+                *slot = Some(receiver);
+            }
+            return;
+        }
+    }
+}
+
+/// Starts the background work of a serving node: the call log, outbox delivery and peer sync.
+pub fn start_workers(state: &AppState, stop: &watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(write_call_log(state.clone(), stop.clone())),
+        tokio::spawn(delivery::run(state.clone(), stop.clone())),
+        tokio::spawn(sync::run(state.clone(), stop.clone())),
+    ]
+}

@@ -1,0 +1,174 @@
+//! The border question about an issuer hosted on another node: from a fresh held answer, else
+//! by asking the issuer now, else from what the mirror last knew, marked stale. A stale answer
+//! is never "recognised" once past freshness plus the configured maximum staleness.
+
+use aeo_domain::{AdministrationCode, Reason};
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::CallRecord;
+use super::client::CallError;
+use super::jose::{self, StatementClaims};
+use crate::app::AppState;
+use crate::error::ApiResult;
+use crate::recognition::{Answer, Candidate, Subject, decide};
+use crate::store::mirror::{self, Held};
+use crate::store::peers::Peer;
+use crate::store::{certificates, mras, peers};
+
+pub async fn answer(
+    app: &AppState,
+    at: &AdministrationCode,
+    issuer: &AdministrationCode,
+    subject: &Subject,
+) -> ApiResult<Answer> {
+    let db = &app.store.db;
+    let now = Utc::now();
+    let today = certificates::today();
+    let mra = mras::find(db, at.as_str(), issuer.as_str()).await?;
+    let state = mirror::state(db, issuer.as_str()).await?;
+    let held = match subject {
+        Subject::Certificate(number) => mirror::find(db, issuer.as_str(), number.as_str()).await?.into_iter().collect(),
+        Subject::Identifier(id) => mirror::find_by_identifier(db, issuer.as_str(), id).await?,
+    };
+    let mirror_until = state.current_until();
+    let fresh_until = |held: &Held| -> DateTime<Utc> {
+        mirror_until.map_or(held.statement_exp, |until| until.max(held.statement_exp))
+    };
+
+    // 1. A fresh held answer: every statement found is fresh, or the whole mirror is current
+    //    (then "not found" is an answer too).
+    let all_fresh = held.iter().all(|h| fresh_until(h) > now);
+    if (!held.is_empty() && all_fresh) || (held.is_empty() && mirror_until.is_some_and(|until| until > now)) {
+        let mut answer = decide(at, issuer, &candidates(&held), mra.as_ref(), today);
+        answer.source = if !held.is_empty() && held.iter().all(|h| h.origin == "live") { "cache" } else { "mirror" };
+        answer.as_of = held.iter().map(|h| h.statement_iat).chain(state.checkpoint_iat).max().unwrap_or(now);
+        return Ok(answer);
+    }
+
+    // 2. Ask the issuer now, when this administration has registered it.
+    if let Some(registration) = peers::find(db, at.as_str(), issuer.as_str()).await? {
+        match ask_live(app, &registration, subject).await {
+            Ok(found) => {
+                let txn = app.store.write().await?;
+                for (token, claims) in &found {
+                    mirror::apply(&*txn, token, claims, "live").await?;
+                }
+                txn.commit().await?;
+                let live: Vec<Candidate> = found.iter().map(|(_, claims)| Candidate::from(claims)).collect();
+                let mut answer = decide(at, issuer, &live, mra.as_ref(), today);
+                answer.source = "peer";
+                return Ok(answer);
+            }
+            Err(error) => tracing::warn!(%issuer, %error, "issuer unreachable; answering from the mirror"),
+        }
+    }
+
+    // 3. What the mirror last knew, stale.
+    let mut answer = decide(at, issuer, &candidates(&held), mra.as_ref(), today);
+    answer.source = if !held.is_empty() && held.iter().all(|h| h.origin == "live") { "cache" } else { "mirror" };
+    answer.stale = true;
+    answer.as_of = held.iter().map(|h| h.statement_iat).chain(state.checkpoint_iat).max().unwrap_or(now);
+    let allowance = Duration::seconds(i64::try_from(app.settings.max_staleness).unwrap_or(0));
+    let tolerated = !held.is_empty() && held.iter().all(|h| fresh_until(h) + allowance > now);
+    if held.is_empty() {
+        // Nothing known: "not found" would be a guess.
+        answer.reasons.retain(|reason| *reason != Reason::CertificateNotFound);
+    }
+    if !tolerated {
+        answer.reasons.push(Reason::IssuerUnreachable);
+        answer.reasons.sort();
+        answer.reasons.dedup();
+    }
+    answer.recognized = answer.reasons.is_empty();
+    Ok(answer)
+}
+
+fn candidates(held: &[Held]) -> Vec<Candidate> {
+    held.iter().map(|h| Candidate::from(&h.claims)).collect()
+}
+
+/// Makes an authenticated call from `from` to the peer, recording it and its outcome.
+pub async fn call_peer(
+    app: &AppState,
+    registration: &Peer,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<(StatusCode, Value), CallError> {
+    let from = registration.administration.as_str();
+    let key =
+        app.federation.keyring.active(&app.store.db, from).await.map_err(|e| CallError::Unreachable(e.to_string()))?;
+    let assertion =
+        jose::sign_assertion(&key, from, &registration.peer).map_err(|e| CallError::Unreachable(e.to_string()))?;
+    let url = registration.endpoint(path);
+    let result = app.federation.client.call(method.clone(), &url, Some(&assertion), body).await;
+    let outcome = match &result {
+        Ok((status, _)) => json!({"status": status.as_u16()}),
+        Err(error) => json!({"error": error.to_string()}),
+    };
+    app.federation.record_call(CallRecord {
+        administration: from.to_owned(),
+        actor: "system".into(),
+        action: "federation.called",
+        target: format!("{} {}{path}", method, registration.peer),
+        details: outcome,
+    });
+    let db = &app.store.db;
+    let recorded = match &result {
+        Ok(_) => peers::record_success(db, from, &registration.peer).await,
+        Err(error) => peers::record_error(db, from, &registration.peer, &error.to_string()).await,
+    };
+    if let Err(error) = recorded {
+        tracing::warn!(%error, "could not record the exchange with a peer");
+    }
+    result
+}
+
+/// Asks the issuer for the statements of the subject; every one is verified.
+async fn ask_live(
+    app: &AppState,
+    registration: &Peer,
+    subject: &Subject,
+) -> Result<Vec<(String, StatementClaims)>, CallError> {
+    let path = match subject {
+        Subject::Certificate(number) => format!("/certificates/{}", number.as_str()),
+        Subject::Identifier(id) => format!("/certificates?identifier={}", url_encode(&id.to_pair())),
+    };
+    let (status, body) = call_peer(app, registration, Method::GET, &path, None).await?;
+    if status == StatusCode::NOT_FOUND {
+        return Ok(Vec::new());
+    }
+    let tokens: Vec<String> = match subject {
+        Subject::Certificate(_) => {
+            body["statement"].as_str().map(|s| vec![s.to_owned()]).ok_or(CallError::Unreadable)?
+        }
+        Subject::Identifier(_) => body["statements"]
+            .as_array()
+            .ok_or(CallError::Unreadable)?
+            .iter()
+            .map(|s| s.as_str().map(str::to_owned).ok_or(CallError::Unreadable))
+            .collect::<Result<_, _>>()?,
+    };
+    tokens
+        .into_iter()
+        .map(|token| {
+            let claims =
+                jose::verify_statement(&token, &registration.peer, &registration.jwks, false).map_err(|error| {
+                    tracing::warn!(peer = %registration.peer, %error, "a peer's statement did not verify");
+                    CallError::Unreadable
+                })?;
+            Ok((token, claims))
+        })
+        .collect()
+}
+
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

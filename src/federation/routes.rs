@@ -1,0 +1,318 @@
+//! The `/federation/v1` endpoints this node serves to peer registries, and the discovery
+//! document. Every call but discovery and key sets carries an assertion checked by `PeerCall`.
+
+use aeo_domain::{AdministrationCode, CertificateNumber, MraStatus, OperatorId};
+use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::CallRecord;
+use super::jose::{self, CertificateState};
+use crate::api::extract::{ApiJson, ApiQuery};
+use crate::api::recognition::{RecognitionQuery, parse_question};
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::recognition;
+use crate::store::{administrations, certificates, mirror, mras, peers};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/aeo-registry", get(discovery))
+        .route("/federation/v1/administrations/{code}/jwks.json", get(jwks))
+        .route("/federation/v1/administrations/{code}/certificates", get(statements_by_identifier))
+        .route("/federation/v1/administrations/{code}/certificates/{number}", get(statement))
+        .route("/federation/v1/administrations/{code}/changes", get(changes))
+        .route("/federation/v1/administrations/{code}/checkpoint", get(checkpoint))
+        .route("/federation/v1/administrations/{code}/events", post(receive_events))
+        .route("/federation/v1/administrations/{code}/recognition", get(signed_recognition))
+}
+
+#[derive(Serialize)]
+struct Discovery {
+    administrations: Vec<DiscoveredAdministration>,
+}
+
+#[derive(Serialize)]
+struct DiscoveredAdministration {
+    code: String,
+    name: String,
+    federation_url: String,
+    jwks_uri: String,
+}
+
+/// The administrations hosted here and where to reach them.
+async fn discovery(State(app): State<AppState>) -> ApiResult<Json<Discovery>> {
+    let base = &app.settings.public_url;
+    let administrations = administrations::list(&app.store.db)
+        .await?
+        .into_iter()
+        .map(|a| DiscoveredAdministration {
+            federation_url: format!("{base}/federation/v1/administrations/{}", a.code),
+            jwks_uri: format!("{base}/federation/v1/administrations/{}/jwks.json", a.code),
+            code: a.code,
+            name: a.name,
+        })
+        .collect();
+    Ok(Json(Discovery { administrations }))
+}
+
+/// The administration's public signing keys.
+async fn jwks(
+    State(app): State<AppState>,
+    Path(code): Path<String>,
+) -> ApiResult<([(header::HeaderName, &'static str); 1], Json<Value>)> {
+    let code = hosted(&app, &code).await?;
+    let set = super::keys::published(&app.store.db, code.as_str()).await?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=60")], Json(serde_json::to_value(set).map_err(anyhow::Error::from)?)))
+}
+
+async fn hosted(app: &AppState, raw: &str) -> ApiResult<AdministrationCode> {
+    let code = AdministrationCode::parse(raw).map_err(|_| ApiError::NotFound)?;
+    administrations::find(&app.store.db, code.as_str()).await?.ok_or(ApiError::NotFound)?;
+    Ok(code)
+}
+
+/// A verified call from a peer administration to a hosted one: `asked` is the `{code}` of the
+/// path, `caller` the peer whose key signed the assertion.
+pub struct PeerCall {
+    pub asked: AdministrationCode,
+    pub caller: String,
+}
+
+impl FromRequestParts<AppState> for PeerCall {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, app).await.map_err(|_| ApiError::NotFound)?;
+        let raw = params
+            .iter()
+            .find(|(name, _)| *name == "code")
+            .map(|(_, value)| value.to_owned())
+            .ok_or(ApiError::NotFound)?;
+        let asked = hosted(app, &raw).await?;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .ok_or(ApiError::Unauthorized)?;
+        let caller = jose::claimed_issuer(token).ok_or(ApiError::Unauthorized)?;
+        let registration = peers::find(&app.store.db, asked.as_str(), &caller).await?.ok_or(ApiError::Unauthorized)?;
+        let claims = jose::verify_assertion(token, &caller, asked.as_str(), &registration.jwks).map_err(|error| {
+            tracing::warn!(%caller, asked = %asked, %error, "refused a federation assertion");
+            ApiError::Unauthorized
+        })?;
+        if !app.federation.first_use(&caller, &claims.jti) {
+            tracing::warn!(%caller, asked = %asked, "refused a replayed federation assertion");
+            return Err(ApiError::Unauthorized);
+        }
+        let allowed = mras::find(&app.store.db, asked.as_str(), &caller)
+            .await?
+            .is_some_and(|mra| MraStatus::allows_federation(mra.status));
+        if !allowed {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(PeerCall { asked, caller })
+    }
+}
+
+impl PeerCall {
+    fn record(&self, app: &AppState, target: String, details: Value) {
+        app.federation.record_call(CallRecord {
+            administration: self.asked.as_str().to_owned(),
+            actor: format!("peer:{}", self.caller),
+            action: "federation.served",
+            target,
+            details,
+        });
+    }
+}
+
+fn ttl(app: &AppState) -> i64 {
+    i64::try_from(app.settings.statement_ttl).unwrap_or(300)
+}
+
+#[derive(Serialize)]
+struct StatementBody {
+    statement: String,
+}
+
+/// The signed status of one certificate.
+async fn statement(
+    State(app): State<AppState>,
+    call: PeerCall,
+    Path((_, number)): Path<(String, String)>,
+) -> ApiResult<Json<StatementBody>> {
+    let code = call.asked.as_str();
+    let found = match CertificateNumber::parse(&number) {
+        Ok(number) => certificates::find(&app.store.db, code, number.as_str()).await?,
+        Err(_) => None,
+    };
+    call.record(&app, format!("certificates/{number}"), json!({"found": found.is_some()}));
+    let certificate = found.ok_or(ApiError::NotFound)?;
+    let key = app.federation.keyring.active(&app.store.db, code).await?;
+    let statement = jose::sign_statement(&key, &CertificateState::from(&certificate), certificate.seq, ttl(&app))?;
+    Ok(Json(StatementBody { statement }))
+}
+
+#[derive(Deserialize)]
+struct IdentifierQuery {
+    identifier: Option<String>,
+}
+
+/// The signed statuses of every certificate held under an identifier.
+async fn statements_by_identifier(
+    State(app): State<AppState>,
+    call: PeerCall,
+    ApiQuery(query): ApiQuery<IdentifierQuery>,
+) -> ApiResult<Json<Value>> {
+    let pair = query.identifier.ok_or_else(|| ApiError::field("identifier", "is required"))?;
+    let identifier = OperatorId::parse_pair(&pair).map_err(|error| ApiError::field("identifier", error.to_string()))?;
+    let code = call.asked.as_str();
+    let found = certificates::find_by_identifier(&app.store.db, Some(code), &identifier).await?;
+    call.record(&app, format!("certificates?identifier={}", identifier.to_pair()), json!({"found": found.len()}));
+    let key = app.federation.keyring.active(&app.store.db, code).await?;
+    let statements = found
+        .iter()
+        .map(|certificate| jose::sign_statement(&key, &CertificateState::from(certificate), certificate.seq, ttl(&app)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Json(json!({ "statements": statements })))
+}
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// Every change after `after`, in order, each as a statement of the certificate as it stood.
+async fn changes(
+    State(app): State<AppState>,
+    call: PeerCall,
+    ApiQuery(query): ApiQuery<ChangesQuery>,
+) -> ApiResult<Json<Value>> {
+    let after: i64 = match query.after.as_deref() {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n: &i64| *n >= 0)
+            .ok_or_else(|| ApiError::field("after", "must be a sequence number"))?,
+    };
+    let limit: u64 = match query.limit.as_deref() {
+        None | Some("") => 100,
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| ApiError::field("limit", "must be from 1 to 500"))?,
+    };
+    let code = call.asked.as_str();
+    let rows = certificates::changes(&app.store.db, code, after, limit).await?;
+    call.record(&app, "changes".into(), json!({"after": after, "count": rows.len()}));
+    let items = sign_changes(&app, code, rows).await?;
+    let next = items.last().map_or(after, |item| item.seq);
+    Ok(Json(json!({ "items": items, "next": next })))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChangeItem {
+    pub seq: i64,
+    pub statement: String,
+}
+
+/// Statements for stored changes (seq, snapshot), signed now by the administration's key.
+pub async fn sign_changes(app: &AppState, code: &str, rows: Vec<(i64, String)>) -> anyhow::Result<Vec<ChangeItem>> {
+    let key = app.federation.keyring.active(&app.store.db, code).await?;
+    rows.into_iter()
+        .map(|(seq, snapshot)| {
+            let state: CertificateState = serde_json::from_str(&snapshot)?;
+            Ok(ChangeItem { seq, statement: jose::sign_statement(&key, &state, seq, ttl(app))? })
+        })
+        .collect()
+}
+
+/// The latest position of the administration's changes, signed.
+async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Json<Value>> {
+    let code = call.asked.as_str();
+    let seq = administrations::last_seq(&app.store.db, code).await?.ok_or(ApiError::NotFound)?;
+    call.record(&app, "checkpoint".into(), json!({"seq": seq}));
+    let key = app.federation.keyring.active(&app.store.db, code).await?;
+    Ok(Json(json!({ "checkpoint": jose::sign_checkpoint(&key, code, seq, ttl(&app))? })))
+}
+
+#[derive(Deserialize)]
+pub struct EventsBody {
+    pub items: Vec<ChangeItem>,
+}
+
+/// Changes pushed by an issuer: every statement is verified before anything is applied.
+async fn receive_events(
+    State(app): State<AppState>,
+    call: PeerCall,
+    ApiJson(body): ApiJson<EventsBody>,
+) -> ApiResult<Json<Value>> {
+    let issuer = call.caller.clone();
+    let registration = peers::find(&app.store.db, call.asked.as_str(), &issuer).await?.ok_or(ApiError::Unauthorized)?;
+    let mut verified = Vec::with_capacity(body.items.len());
+    for (index, item) in body.items.iter().enumerate() {
+        let claims = jose::verify_statement(&item.statement, &issuer, &registration.jwks, false)
+            .map_err(|error| ApiError::field(format!("items[{index}].statement"), error.to_string()))?;
+        if claims.seq != item.seq {
+            return Err(ApiError::field(format!("items[{index}].seq"), "differs from the statement's seq"));
+        }
+        verified.push((item, claims));
+    }
+    verified.sort_by_key(|(item, _)| item.seq);
+    let synced = apply_changes(&app, &issuer, &verified).await?;
+    call.record(&app, "events".into(), json!({"received": verified.len(), "synced_seq": synced}));
+    Ok(Json(json!({ "accepted": verified.len(), "synced_seq": synced })))
+}
+
+/// Applies verified changes of `issuer` in `seq` order and advances the synced position over
+/// every contiguous one; a gap wakes the sync worker to pull what is missing.
+pub async fn apply_changes(
+    app: &AppState,
+    issuer: &str,
+    verified: &[(&ChangeItem, jose::StatementClaims)],
+) -> ApiResult<i64> {
+    let txn = app.store.write().await?;
+    let mut synced = mirror::state(&*txn, issuer).await?.synced_seq;
+    let mut gap = false;
+    for (item, claims) in verified {
+        mirror::apply(&*txn, &item.statement, claims, "feed").await?;
+        if item.seq == synced + 1 {
+            synced = item.seq;
+        } else if item.seq > synced {
+            gap = true;
+        }
+    }
+    mirror::set_synced(&*txn, issuer, synced).await?;
+    txn.commit().await?;
+    if gap {
+        app.federation.sync_needed.notify_one();
+    }
+    Ok(synced)
+}
+
+/// The recognition answer of the asked administration, signed: how a trader's home registry
+/// learns whether a partner recognises the trader.
+async fn signed_recognition(
+    State(app): State<AppState>,
+    call: PeerCall,
+    ApiQuery(query): ApiQuery<RecognitionQuery>,
+) -> ApiResult<Json<Value>> {
+    let (issuer, subject) = parse_question(&query)?;
+    let answer = recognition::answer(&app, &call.asked, &issuer, &subject).await?;
+    call.record(&app, format!("recognition?issuer={issuer}"), json!({"recognized": answer.recognized}));
+    let Value::Object(fields) = serde_json::to_value(&answer).map_err(anyhow::Error::from)? else {
+        return Err(ApiError::Internal(anyhow::anyhow!("an answer is an object")));
+    };
+    let key = app.federation.keyring.active(&app.store.db, call.asked.as_str()).await?;
+    let signed = jose::sign_answer(&key, call.asked.as_str(), &call.caller, fields, ttl(&app))?;
+    Ok(Json(json!({ "answer": signed })))
+}

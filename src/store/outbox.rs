@@ -1,0 +1,99 @@
+//! The outbox: every certificate change to push to each peer, written in the same transaction
+//! as the change, so nothing is lost when a peer or this node goes down.
+
+use aeo_domain::MraStatus;
+use chrono::{DateTime, Duration, Utc};
+use entity::outbox::{self, Column, Entity};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::{mras, peers};
+
+/// Queues change `seq` of `administration` for every registered peer whose MRA record allows
+/// federation.
+pub async fn enqueue(conn: &impl ConnectionTrait, administration: &str, seq: i64) -> Result<(), DbErr> {
+    let registered = peers::list(conn, administration).await?;
+    if registered.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for peer in registered {
+        let allowed = mras::find(conn, administration, &peer.peer)
+            .await?
+            .is_some_and(|mra| MraStatus::allows_federation(mra.status));
+        if allowed {
+            rows.push(outbox::ActiveModel {
+                administration: Set(administration.to_owned()),
+                peer: Set(peer.peer),
+                seq: Set(seq),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                created_at: Set(now),
+                ..Default::default()
+            });
+        }
+    }
+    if !rows.is_empty() {
+        Entity::insert_many(rows).exec_without_returning(conn).await?;
+    }
+    Ok(())
+}
+
+/// Items due for delivery, oldest first per peer.
+pub async fn due(conn: &impl ConnectionTrait, limit: u64) -> Result<Vec<outbox::Model>, DbErr> {
+    Entity::find()
+        .filter(Column::NextAttemptAt.lte(Utc::now()))
+        .order_by_asc(Column::Administration)
+        .order_by_asc(Column::Peer)
+        .order_by_asc(Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+pub async fn delivered(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<(), DbErr> {
+    Entity::delete_many().filter(Column::Id.is_in(ids.iter().copied())).exec(conn).await.map(|_| ())
+}
+
+/// Puts the items off: exponential backoff from half a second up to a minute, with jitter.
+pub async fn postpone(conn: &impl ConnectionTrait, ids: &[i64], attempts: i32) -> Result<DateTime<Utc>, DbErr> {
+    let next = Utc::now() + backoff(attempts);
+    Entity::update_many()
+        .col_expr(Column::Attempts, Expr::value(attempts + 1))
+        .col_expr(Column::NextAttemptAt, Expr::value(next))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(next)
+}
+
+pub fn backoff(attempts: i32) -> Duration {
+    let base_ms = 500f64 * 2f64.powi(attempts.clamp(0, 10));
+    let capped = base_ms.min(60_000.0);
+    // Full jitter between half and all of the delay: peers coming back are not stampeded.
+    let jittered = capped * (0.5 + rand::random::<f64>() * 0.5);
+    Duration::milliseconds(jittered as i64)
+}
+
+/// Undelivered changes for one peer.
+pub async fn backlog(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> Result<u64, DbErr> {
+    Entity::find().filter(Column::Administration.eq(administration)).filter(Column::Peer.eq(peer)).count(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_grows_and_is_capped_at_a_minute() {
+        for attempts in 0..20 {
+            let delay = backoff(attempts).num_milliseconds();
+            let ceiling = (500f64 * 2f64.powi(attempts.min(10))).min(60_000.0) as i64;
+            assert!(delay >= ceiling / 2 && delay <= ceiling, "attempt {attempts}: {delay}");
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! The real `aeo-registry` binary: help, migrate, serve (with and without the demo data), the
+//! platform administrator's bootstrap, graceful shutdown and the precedence of settings. Each
+//! test runs the binary in a temporary directory of its own, on SQLite.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_aeo-registry");
+const DEMO_PASSWORD: &str = "demo-password-2026";
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const SERVING: &str = "aeo-registry is serving on http://";
+
+/// The binary, run in `dir`, with no `AEO_*` setting inherited from the test's environment.
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(BINARY);
+    command.args(args).current_dir(dir);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AEO_") {
+            command.env_remove(name);
+        }
+    }
+    // What an operator sees by default: no backtraces requested by the test's environment.
+    command.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE");
+    command.env("AEO_NODE_KEY_FILE", dir.join("node.key"));
+    command.env("NO_COLOR", "1");
+    command
+}
+
+/// A child process that is killed when the guard goes, even when the test panics.
+struct Running {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    /// Every stdout line read so far.
+    lines: Vec<String>,
+}
+
+impl Running {
+    fn spawn(mut command: Command) -> Running {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start aeo-registry");
+        let (out_tx, stdout) = channel();
+        let out = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if out_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (err_tx, stderr) = channel();
+        let mut err = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = err.read_to_string(&mut text);
+            let _ = err_tx.send(text);
+        });
+        Running { child, stdout, stderr, lines: Vec::new() }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Reads stdout until a line contains `needle`; returns that line.
+    fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) => {
+                    self.lines.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no line with {needle:?} in time; stdout so far:\n{}", self.output())
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().ok();
+                    let stderr = self.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+                    panic!(
+                        "exited ({status:?}) before printing {needle:?}; stdout:\n{}\nstderr:\n{stderr}",
+                        self.output()
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits for the serving line and returns the base URL it names.
+    fn wait_until_serving(&mut self) -> String {
+        let line = self.wait_for_line(SERVING);
+        let rest = &line[line.find(SERVING).expect("serving") + SERVING.len()..];
+        let address = rest.split_whitespace().next().expect("address");
+        format!("http://{address}")
+    }
+
+    fn output(&self) -> String {
+        self.lines.join("\n")
+    }
+
+    /// SIGTERM, then the exit status (panics when it does not stop within `limit`).
+    fn terminate(&mut self, limit: Duration) -> ExitStatus {
+        let sent = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        self.wait_exit(limit)
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                // Collect what is left of stdout.
+                while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(2)) {
+                    self.lines.push(line);
+                }
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "aeo-registry did not exit within {limit:?}; stdout:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stderr_text(&self) -> String {
+        self.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command that is expected to end by itself: (status, stdout, stderr).
+fn run_to_exit(command: Command) -> (ExitStatus, String, String) {
+    let mut running = Running::spawn(command);
+    let status = running.wait_exit(Duration::from_secs(60));
+    let stderr = running.stderr_text();
+    (status, running.output(), stderr)
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client")
+}
+
+async fn login(base: &str, email: &str, password: &str) -> Result<String, reqwest::StatusCode> {
+    let response = client()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login request");
+    if !response.status().is_success() {
+        return Err(response.status());
+    }
+    let body: Value = response.json().await.expect("login body");
+    Ok(body["access_token"].as_str().expect("access_token").to_owned())
+}
+
+async fn get_json(base: &str, path: &str, token: &str) -> Value {
+    let response = client().get(format!("{base}{path}")).bearer_auth(token).send().await.expect("request");
+    assert!(response.status().is_success(), "{path}: {}", response.status());
+    response.json().await.expect("json")
+}
+
+#[test]
+fn help_lists_the_commands_and_flags() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (status, stdout, stderr) = run_to_exit(command(dir.path(), &["--help"]));
+    assert!(status.success(), "{stderr}");
+    for word in ["serve", "migrate"] {
+        assert!(stdout.contains(word), "--help lacks {word}:\n{stdout}");
+    }
+    let (status, stdout, stderr) = run_to_exit(command(dir.path(), &["serve", "--help"]));
+    assert!(status.success(), "{stderr}");
+    for flag in ["--bind", "--database-url", "--public-url", "--config", "--demo"] {
+        assert!(stdout.contains(flag), "serve --help lacks {flag}:\n{stdout}");
+    }
+    let (status, stdout, stderr) = run_to_exit(command(dir.path(), &["migrate", "--help"]));
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("--database-url"), "{stdout}");
+    // Nothing was created by asking for help.
+    assert!(!dir.path().join("data").exists());
+}
+
+#[test]
+fn an_unknown_command_fails() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (status, _, stderr) = run_to_exit(command(dir.path(), &["frobnicate"]));
+    assert!(!status.success());
+    assert!(stderr.contains("frobnicate"), "{stderr}");
+}
+
+#[test]
+fn migrate_creates_the_database() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("nested").join("x.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let (status, stdout, stderr) = run_to_exit(command(dir.path(), &["migrate", "--database-url", &url]));
+    assert!(status.success(), "migrate failed:\n{stdout}\n{stderr}");
+    assert!(file.exists(), "no database at {}", file.display());
+    assert!(stdout.contains("migrations applied"), "{stdout}");
+    // Again, on the migrated database: nothing to do, still fine.
+    let (status, _, stderr) = run_to_exit(command(dir.path(), &["migrate", "--database-url", &url]));
+    assert!(status.success(), "second migrate failed: {stderr}");
+    // The default database is untouched.
+    assert!(!dir.path().join("data").join("aeo-registry.db").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_then_stop_and_start_again() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+
+    let mut server = Running::spawn(command(dir.path(), &["serve", "--demo", "--bind", &bind]));
+    let base = server.wait_until_serving();
+    assert_eq!(base, format!("http://{bind}"));
+    let printed = server.output();
+    assert!(dir.path().join("data").join("aeo-registry.db").exists(), "the default database was not created");
+    for account in [
+        "admin@pe.demo.aeo",
+        "officer@pe.demo.aeo",
+        "border@pe.demo.aeo",
+        "auditor@pe.demo.aeo",
+        "admin@cl.demo.aeo",
+        "border@mx.demo.aeo",
+    ] {
+        assert!(printed.contains(account), "{account} not printed:\n{printed}");
+    }
+    assert!(printed.contains(DEMO_PASSWORD), "{printed}");
+    assert!(printed.contains("120 certificates"), "{printed}");
+    assert!(printed.contains(&format!("{base}/api/docs")), "{printed}");
+
+    login(&base, "border@pe.demo.aeo", DEMO_PASSWORD).await.expect("the demo border officer logs in");
+    let health = client().get(format!("{base}/health")).send().await.expect("health");
+    assert_eq!(health.status(), 200);
+
+    let started = Instant::now();
+    let status = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "SIGTERM should end cleanly: {status:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(client().get(format!("{base}/health")).send().await.is_err(), "still answering after shutdown");
+    drop(server);
+
+    // Again on the same directory: the demo data is already there.
+    let mut again = Running::spawn(command(dir.path(), &["serve", "--demo", "--bind", &bind]));
+    let base = again.wait_until_serving();
+    let printed = again.output();
+    assert!(
+        printed.contains("0 administrations, 0 certificates, 0 MRA records added"),
+        "the second start added certificates:\n{printed}"
+    );
+    assert!(!printed.contains("120 certificates"), "{printed}");
+    let mut total = 0;
+    for code in ["CL", "CO", "MX", "PE"] {
+        let email = format!("admin@{}.demo.aeo", code.to_lowercase());
+        let token = login(&base, &email, DEMO_PASSWORD).await.expect("demo admin");
+        let page = get_json(&base, &format!("/api/v1/administrations/{code}/certificates?limit=500"), &token).await;
+        let count = page["items"].as_array().expect("items").len();
+        assert_eq!(count, 30, "{code} has {count} certificates");
+        assert!(page["next_cursor"].is_null());
+        total += count;
+    }
+    assert_eq!(total, 120);
+    let status = again.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_admin_from_the_environment() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]);
+    command.env("AEO_ADMIN_EMAIL", "Root@Example.org").env("AEO_ADMIN_PASSWORD", "correct-horse-battery");
+    let mut server = Running::spawn(command);
+    let base = server.wait_until_serving();
+    let printed = server.output();
+    assert!(!printed.contains("correct-horse-battery"), "the given password was printed:\n{printed}");
+    let token =
+        login(&base, "root@example.org", "correct-horse-battery").await.expect("the configured administrator logs in");
+    let me = get_json(&base, "/api/v1/me", &token).await;
+    assert_eq!(me["role"], "platform_admin", "{me}");
+    assert_eq!(me["email"], "root@example.org", "{me}");
+    assert!(me["administration"].is_null());
+    assert_eq!(login(&base, "admin@localhost", "correct-horse-battery").await, Err(reqwest::StatusCode::UNAUTHORIZED));
+    let status = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_password_is_printed_once() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut server = Running::spawn(command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]));
+    let line = server.wait_for_line("with the password ");
+    let base = server.wait_until_serving();
+    let rest = &line[line.find("Created the platform administrator ").expect("created line")
+        + "Created the platform administrator ".len()..];
+    let (email, password) = rest.split_once(" with the password ").expect("email and password");
+    let password = password.trim();
+    assert_eq!(email, "admin@localhost");
+    assert!(password.len() >= 12, "weak generated password {password:?}");
+    let token = login(&base, email, password).await.expect("the generated password works");
+    let me = get_json(&base, "/api/v1/me", &token).await;
+    assert_eq!(me["role"], "platform_admin", "{me}");
+    let status = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+
+    // A second start keeps the administrator and prints no password.
+    let mut again = Running::spawn(command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]));
+    let base = again.wait_until_serving();
+    let printed = again.output();
+    assert!(!printed.contains(password), "{printed}");
+    assert!(!printed.contains("password"), "{printed}");
+    login(&base, email, password).await.expect("still the same password");
+    let status = again.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}
+
+/// The address a `serve` started with `command` actually listens on.
+async fn listening_address(command: Command) -> String {
+    let mut server = Running::spawn(command);
+    let base = server.wait_until_serving();
+    let health = client().get(format!("{base}/health")).send().await.expect("health at the printed address");
+    assert_eq!(health.status(), 200);
+    let status = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+    base.trim_start_matches("http://").to_owned()
+}
+
+fn ip_of(address: &str) -> &str {
+    address.rsplit_once(':').map_or(address, |(ip, _)| ip)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flag_beats_environment_beats_file() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // Distinct loopback addresses tell the three sources apart without racing for ports.
+    let file = dir.path().join("settings.toml");
+    std::fs::write(&file, "bind = \"127.0.0.2:0\"\nstatement_ttl = 120\n").expect("write file");
+    let config = file.to_str().expect("path");
+
+    let from_file = listening_address(command(dir.path(), &["serve", "--config", config])).await;
+    assert_eq!(ip_of(&from_file), "127.0.0.2", "{from_file}");
+
+    let mut with_env = command(dir.path(), &["serve", "--config", config]);
+    with_env.env("AEO_BIND", "127.0.0.3:0");
+    let from_env = listening_address(with_env).await;
+    assert_eq!(ip_of(&from_env), "127.0.0.3", "{from_env}");
+
+    let mut with_flag = command(dir.path(), &["serve", "--config", config, "--bind", "127.0.0.4:0"]);
+    with_flag.env("AEO_BIND", "127.0.0.3:0");
+    let from_flag = listening_address(with_flag).await;
+    assert_eq!(ip_of(&from_flag), "127.0.0.4", "{from_flag}");
+
+    // The file may also be named by AEO_CONFIG.
+    let mut by_env = command(dir.path(), &["serve"]);
+    by_env.env("AEO_CONFIG", config);
+    let named = listening_address(by_env).await;
+    assert_eq!(ip_of(&named), "127.0.0.2", "{named}");
+
+    // config/default.toml in the working directory is read when present.
+    std::fs::create_dir_all(dir.path().join("config")).expect("config dir");
+    std::fs::write(dir.path().join("config").join("default.toml"), "bind = \"127.0.0.5:0\"\n").expect("write default");
+    let default = listening_address(command(dir.path(), &["serve"])).await;
+    assert_eq!(ip_of(&default), "127.0.0.5", "{default}");
+}
+
+/// An error for a person: one `Error:` message, no backtrace or panic.
+#[track_caller]
+fn assert_clear(stderr: &str) {
+    assert!(stderr.starts_with("Error: "), "{stderr}");
+    for word in ["backtrace", "panicked", "RUST_BACKTRACE"] {
+        assert!(!stderr.contains(word), "stderr shows {word:?}:\n{stderr}");
+    }
+}
+
+#[test]
+fn invalid_settings_stop_the_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "bind = \n").expect("write");
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(&unknown, "colour = \"blue\"\n").expect("write");
+    let wrong_type = dir.path().join("wrong.toml");
+    std::fs::write(&wrong_type, "statement_ttl = \"soon\"\n").expect("write");
+    let missing = dir.path().join("missing.toml");
+
+    let cases = [
+        (broken.clone(), vec!["broken.toml"]),
+        (unknown.clone(), vec!["unknown.toml", "colour"]),
+        (wrong_type.clone(), vec!["wrong.toml", "statement_ttl"]),
+        (missing.clone(), vec!["missing.toml"]),
+    ];
+    for (file, words) in cases {
+        let path = file.to_str().expect("path");
+        let (status, stdout, stderr) =
+            run_to_exit(command(dir.path(), &["serve", "--config", path, "--bind", "127.0.0.1:0"]));
+        assert!(!status.success(), "{path} was accepted:\n{stdout}");
+        assert!(!stdout.contains(SERVING), "{path}: served anyway");
+        for word in &words {
+            assert!(stderr.contains(word), "{path}: stderr lacks {word:?}:\n{stderr}");
+        }
+        assert_clear(&stderr);
+    }
+
+    for (name, value) in [("AEO_STATEMENT_TTL", "abc"), ("AEO_MAX_STALENESS", "-1"), ("AEO_TOKEN_TTL", "ten")] {
+        let mut bad = command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]);
+        bad.env(name, value);
+        let (status, stdout, stderr) = run_to_exit(bad);
+        assert!(!status.success(), "{name}={value} was accepted:\n{stdout}");
+        assert!(!stdout.contains(SERVING), "{name}: served anyway");
+        assert!(stderr.contains(name), "stderr does not name {name}:\n{stderr}");
+        assert_clear(&stderr);
+    }
+    // Nothing was started: no database was made along the way.
+    assert!(!dir.path().join("data").join("aeo-registry.db").exists());
+}
