@@ -44,7 +44,12 @@ impl AppState {
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
-        let secret = load_or_create_node_key(&settings.node_key_file)?;
+        let secret = match &settings.node_key {
+            Some(hex) => hex_decode(hex.trim())
+                .filter(|key| key.len() >= 32)
+                .context("AEO_NODE_KEY must be at least 64 hex characters")?,
+            None => load_or_create_node_key(&settings.node_key_file)?,
+        };
         let tokens = TokenKeys::new(&secret, &settings.public_url, settings.token_ttl);
         let per_minute = NonZeroU32::new(settings.public_rate_limit).unwrap_or(NonZeroU32::MIN);
         let federation = Federation::new(&secret)?;

@@ -50,6 +50,8 @@ pub struct Settings {
     /// Never printed: `Debug` of this struct is only used in tests.
     pub admin_password: Option<String>,
     pub node_key_file: PathBuf,
+    /// The node secret given directly (hex); never printed.
+    pub node_key: Option<String>,
     pub statement_ttl: u64,
     pub max_staleness: u64,
     pub token_ttl: u64,
@@ -92,6 +94,7 @@ impl Settings {
             bind,
             admin_email: env("AEO_ADMIN_EMAIL").or(file.admin_email),
             admin_password: env("AEO_ADMIN_PASSWORD"),
+            node_key: env("AEO_NODE_KEY"),
             node_key_file: env("AEO_NODE_KEY_FILE")
                 .map(PathBuf::from)
                 .or(file.node_key_file)
@@ -116,6 +119,7 @@ impl Settings {
             admin_email: None,
             admin_password: None,
             node_key_file,
+            node_key: None,
             statement_ttl: 300,
             max_staleness: 0,
             token_ttl: 900,

@@ -278,7 +278,7 @@ fn tenant_routes() -> Vec<Route> {
             need: Need::Audit,
             success: &[200],
         },
-        Route { method: "GET", template: USERS, query: "", body: none, need: Need::Manage, success: &[200] },
+        Route { method: "GET", template: USERS, query: "", body: none, need: Need::Audit, success: &[200] },
         Route {
             method: "POST",
             template: USERS,
@@ -839,7 +839,7 @@ async fn a_trader_registered_by_an_administration_logs_in_with_its_normalised_id
     node.get(ME, Some(&trader)).await.problem(401);
 }
 
-async fn only_the_customs_admin_lists_the_administrations_users(backend: Backend) {
+async fn the_customs_admin_and_the_auditor_list_the_administrations_users(backend: Backend) {
     let node = Node::start(backend).await;
     let admin = node.token("admin@cl.demo.aeo").await;
     create_user(&node, &admin, "CL", new_user("listed@cl.example.test", "border_officer")).await.ok();
@@ -859,7 +859,10 @@ async fn only_the_customs_admin_lists_the_administrations_users(backend: Backend
         assert!(user.get("password").is_none() && user.get("password_hash").is_none(), "{user}");
         assert!(user["id"].is_i64(), "{user}");
     }
-    for email in ["officer@cl.demo.aeo", "border@cl.demo.aeo", "auditor@cl.demo.aeo"] {
+    // The auditor reads everything of its administration, users included.
+    let auditor = node.token("auditor@cl.demo.aeo").await;
+    assert_eq!(list_items(node.get("/api/v1/administrations/CL/users", Some(&auditor)).await.ok()).len(), users.len());
+    for email in ["officer@cl.demo.aeo", "border@cl.demo.aeo"] {
         let token = node.token(email).await;
         node.get("/api/v1/administrations/CL/users", Some(&token)).await.problem(403);
     }
@@ -1193,7 +1196,7 @@ both_backends!(
     users_are_created_by_the_platform_or_the_administrations_own_admin,
     invalid_new_users_are_refused_naming_the_field,
     a_trader_registered_by_an_administration_logs_in_with_its_normalised_identifier,
-    only_the_customs_admin_lists_the_administrations_users,
+    the_customs_admin_and_the_auditor_list_the_administrations_users,
     anyone_lists_the_hosted_administrations,
     the_platform_administrator_creates_administrations,
     the_route_table_covers_every_tenant_route_of_the_openapi_document,

@@ -423,19 +423,20 @@ async fn wrong_json_types_name_the_field_without_rust_type_names(backend: Backen
     let node = Node::start(backend).await;
     let officer = node.token(OFFICER).await;
     let base = certificate(Some("T-TYPES"), "Tipos SpA", tin("TYPES"));
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("roles", Box::new(|b| b["roles"] = json!("exporter"))),
-        ("category", Box::new(|b| b["category"] = json!(["security"]))),
-        ("valid_from", Box::new(|b| b["valid_from"] = json!(20250301))),
-        ("operator", Box::new(|b| b["operator"] = json!("Tipos SpA"))),
-        ("operator.public", Box::new(|b| b["operator"]["public"] = json!("yes"))),
-        ("operator.identifiers", Box::new(|b| b["operator"]["identifiers"] = json!({"scheme": "CL-TIN"}))),
-        ("operator.identifiers[0].value", Box::new(|b| b["operator"]["identifiers"][0]["value"] = json!(76086428))),
-        ("operator.address", Box::new(|b| b["operator"]["address"] = json!(["Calle 1"]))),
+    // (field named in the answer, where in the body, the wrongly typed value)
+    let cases = [
+        ("roles", "/roles", json!("exporter")),
+        ("category", "/category", json!(["security"])),
+        ("valid_from", "/valid_from", json!(20250301)),
+        ("operator", "/operator", json!("Tipos SpA")),
+        ("operator.public", "/operator/public", json!("yes")),
+        ("operator.identifiers", "/operator/identifiers", json!({"scheme": "CL-TIN"})),
+        ("operator.identifiers[0].value", "/operator/identifiers/0/value", json!(76086428)),
+        ("operator.address", "/operator/address", json!(["Calle 1"])),
     ];
-    for (field, mutate) in cases {
+    for (field, pointer, wrong) in cases {
         let mut body = base.clone();
-        mutate(&mut body);
+        *body.pointer_mut(pointer).expect("pointer") = wrong;
         let reply = create(&node, &officer, body).await;
         reply.problem(422);
         assert_eq!(reply.fields(), vec![field], "{}", reply.body);

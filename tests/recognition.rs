@@ -145,7 +145,7 @@ async fn a_trader_sees_where_it_is_recognised(backend: Backend) {
     let node = Node::start(backend).await;
     let trader = node.token("trader@andina.demo.aeo").await;
     let reply = node.get("/api/v1/me/certificates", Some(&trader)).await;
-    let items = reply.ok().as_array().expect("list").clone();
+    let items = reply.ok()["items"].as_array().expect("list").clone();
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0]["number"], "CL-OEA-0001");
     let places: Vec<&str> =

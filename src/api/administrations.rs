@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery, Page, Paged};
 use crate::app::AppState;
 use crate::auth::{Caller, UserRole};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -16,9 +16,12 @@ use crate::store::audit;
 
 /// Every administration hosted on this node (no authentication needed).
 #[utoipa::path(get, path = "/api/v1/administrations", tag = "administrations",
-    responses((status = 200, body = Vec<Administration>)))]
-pub async fn list_administrations(State(app): State<AppState>) -> ApiResult<Json<Vec<Administration>>> {
-    Ok(Json(administrations::list(&app.store.db).await?))
+    params(Page), responses((status = 200, body = Paged<Administration>)))]
+pub async fn list_administrations(
+    State(app): State<AppState>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<Paged<Administration>>> {
+    Ok(Json(Paged::of(administrations::list(&app.store.db).await?, &page)?))
 }
 
 #[derive(Deserialize, ToSchema)]

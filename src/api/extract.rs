@@ -130,4 +130,17 @@ impl<T> Paged<T> {
     pub fn new(items: Vec<T>, next: Option<i64>) -> Self {
         Paged { items, next_cursor: next.map(crate::store::cursor::encode) }
     }
+
+    /// A page of a short list held in memory, in its given (stable) order; the cursor is a
+    /// position in it.
+    pub fn of(all: Vec<T>, page: &Page) -> Result<Self, ApiError> {
+        let (limit, after) = page.parse()?;
+        let start = usize::try_from(after.unwrap_or(0))
+            .map_err(|_| ApiError::field("cursor", "is not a cursor this list returned"))?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let total = all.len();
+        let items: Vec<T> = all.into_iter().skip(start).take(limit).collect();
+        let end = start + items.len();
+        Ok(Paged::new(items, (end < total).then(|| i64::try_from(end).unwrap_or(i64::MAX))))
+    }
 }

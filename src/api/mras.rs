@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery, Page, Paged};
 use crate::app::AppState;
 use crate::auth::{ManageAdministration, ReadRegistry, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -19,9 +19,13 @@ fn partner(raw: &str) -> ApiResult<AdministrationCode> {
 
 /// Every MRA record of the administration.
 #[utoipa::path(get, path = "/api/v1/administrations/{code}/mras", tag = "mras", security(("bearer" = [])),
-    params(("code" = String, Path)), responses((status = 200, body = Vec<Mra>), (status = 404, body = Problem)))]
-pub async fn list_mras(State(app): State<AppState>, tenant: Tenant<ReadRegistry>) -> ApiResult<Json<Vec<Mra>>> {
-    Ok(Json(mras::list(&app.store.db, tenant.code()).await?))
+    params(("code" = String, Path), Page), responses((status = 200, body = Paged<Mra>), (status = 404, body = Problem)))]
+pub async fn list_mras(
+    State(app): State<AppState>,
+    tenant: Tenant<ReadRegistry>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<Paged<Mra>>> {
+    Ok(Json(Paged::of(mras::list(&app.store.db, tenant.code()).await?, &page)?))
 }
 
 /// The record of the arrangement with one partner.

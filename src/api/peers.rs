@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery, Page, Paged};
 use crate::app::AppState;
 use crate::auth::{ManageAdministration, ReadAudit, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -185,13 +185,17 @@ pub async fn put_peer(
 
 /// The administration's peers, with the health of the exchange with each.
 #[utoipa::path(get, path = "/api/v1/administrations/{code}/peers", tag = "federation", security(("bearer" = [])),
-    params(("code" = String, Path)), responses((status = 200, body = Vec<PeerView>), (status = 404, body = Problem)))]
-pub async fn list_peers(State(app): State<AppState>, tenant: Tenant<ReadAudit>) -> ApiResult<Json<Vec<PeerView>>> {
+    params(("code" = String, Path), Page), responses((status = 200, body = Paged<PeerView>), (status = 404, body = Problem)))]
+pub async fn list_peers(
+    State(app): State<AppState>,
+    tenant: Tenant<ReadAudit>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<Paged<PeerView>>> {
     let mut out = Vec::new();
     for peer in peers::list(&app.store.db, tenant.code()).await? {
         out.push(view(&app, peer).await?);
     }
-    Ok(Json(out))
+    Ok(Json(Paged::of(out, &page)?))
 }
 
 /// One peer.
@@ -247,23 +251,27 @@ pub async fn accept_peer_keys(
 
 /// This administration's signing keys (public facts only).
 #[utoipa::path(get, path = "/api/v1/administrations/{code}/keys", tag = "federation", security(("bearer" = [])),
-    params(("code" = String, Path)), responses((status = 200, body = Vec<KeyInfo>), (status = 404, body = Problem)))]
-pub async fn list_keys(State(app): State<AppState>, tenant: Tenant<ReadAudit>) -> ApiResult<Json<Vec<KeyInfo>>> {
-    Ok(Json(keys::list(&app.store.db, tenant.code()).await?))
+    params(("code" = String, Path), Page), responses((status = 200, body = Paged<KeyInfo>), (status = 404, body = Problem)))]
+pub async fn list_keys(
+    State(app): State<AppState>,
+    tenant: Tenant<ReadAudit>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<Paged<KeyInfo>>> {
+    Ok(Json(Paged::of(keys::list(&app.store.db, tenant.code()).await?, &page)?))
 }
 
 /// Make a new signing key; the old one stays published until what it signed has expired.
 #[utoipa::path(post, path = "/api/v1/administrations/{code}/keys/rotate", tag = "federation", security(("bearer" = [])),
-    params(("code" = String, Path)), responses((status = 200, body = Vec<KeyInfo>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("code" = String, Path)), responses((status = 200, body = Paged<KeyInfo>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn rotate_key(
     State(app): State<AppState>,
     tenant: Tenant<ManageAdministration>,
-) -> ApiResult<Json<Vec<KeyInfo>>> {
+) -> ApiResult<Json<Paged<KeyInfo>>> {
     let publish_for = Duration::seconds(i64::try_from(app.settings.statement_ttl).unwrap_or(300) + 120);
     let txn = app.store.write().await?;
     let kid = app.federation.keyring.create(&*txn, tenant.code(), publish_for).await?;
     audit::record(&*txn, Some(tenant.code()), tenant.actor(), "key.rotated", "keys", json!({"kid": kid})).await?;
     txn.commit().await?;
     app.federation.keyring.forget(tenant.code());
-    Ok(Json(keys::list(&app.store.db, tenant.code()).await?))
+    Ok(Json(Paged::new(keys::list(&app.store.db, tenant.code()).await?, None)))
 }

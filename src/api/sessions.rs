@@ -89,12 +89,18 @@ pub struct PasswordChange {
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_password(
     State(app): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     caller: Caller,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     password::check_rules(&change.new_password).map_err(|message| ApiError::field("new_password", message))?;
     let user = users::find(&app.store.db, caller.id).await?.ok_or(ApiError::Unauthorized)?;
+    // Guessing the current password with a stolen token is throttled like logins.
+    app.login_throttle
+        .check(&user.email, client.ip())
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
     if !password::verify(change.current_password, Some(user.password_hash)).await {
+        app.login_throttle.record_failure(&user.email, client.ip());
         return Err(ApiError::field("current_password", "is not your current password"));
     }
     let hash = password::hash(change.new_password).await?;

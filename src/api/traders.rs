@@ -6,6 +6,7 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::extract::{ApiQuery, Page, Paged};
 use crate::app::AppState;
 use crate::auth::{Caller, UserRole};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -37,8 +38,13 @@ pub struct TraderCertificate {
 /// The certificates held under the caller's identifier, each with its recognition at every
 /// administration that has an MRA record with the issuer.
 #[utoipa::path(get, path = "/api/v1/me/certificates", tag = "traders", security(("bearer" = [])),
-    responses((status = 200, body = Vec<TraderCertificate>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn my_certificates(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TraderCertificate>>> {
+    params(Page),
+    responses((status = 200, body = Paged<TraderCertificate>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn my_certificates(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<Paged<TraderCertificate>>> {
     let (UserRole::Trader, Some(identifier)) = (caller.role, caller.operator.as_ref()) else {
         return Err(ApiError::Forbidden);
     };
@@ -61,7 +67,7 @@ pub async fn my_certificates(State(app): State<AppState>, caller: Caller) -> Api
         recognition.extend(ask_partners(&app, &issuer, &certificate.number).await?);
         out.push(TraderCertificate { certificate, recognition });
     }
-    Ok(Json(out))
+    Ok(Json(Paged::of(out, &page)?))
 }
 
 /// Asks each partner on another node with which the issuer has an MRA record whether it

@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery, Page, Paged};
 use crate::app::AppState;
-use crate::auth::{ManageAdministration, ManageUsers, Tenant, UserRole, password};
+use crate::auth::{ManageAdministration, ManageUsers, ReadAudit, Tenant, UserRole, password};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{administrations, audit, users};
 
@@ -65,14 +65,15 @@ fn valid_email(email: &str) -> bool {
 
 /// The administration's users, including the traders it registered.
 #[utoipa::path(get, path = "/api/v1/administrations/{code}/users", tag = "users", security(("bearer" = [])),
-    params(("code" = String, Path)),
-    responses((status = 200, body = Vec<UserView>), (status = 404, body = Problem)))]
+    params(("code" = String, Path), Page),
+    responses((status = 200, body = Paged<UserView>), (status = 404, body = Problem)))]
 pub async fn list_users(
     State(app): State<AppState>,
-    tenant: Tenant<ManageAdministration>,
-) -> ApiResult<Json<Vec<UserView>>> {
+    tenant: Tenant<ReadAudit>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<Paged<UserView>>> {
     let rows = users::list_for_administration(&app.store.db, tenant.code()).await?;
-    Ok(Json(rows.into_iter().map(Into::into).collect()))
+    Ok(Json(Paged::of(rows.into_iter().map(Into::into).collect(), &page)?))
 }
 
 /// Create a user of the administration, or a trader it registers.

@@ -483,7 +483,18 @@ pub async fn create(
         ..Default::default()
     };
     detail_columns(&mut model, draft);
-    let id = certificate::Entity::insert(model).exec(conn).await?.last_insert_id;
+    // A concurrent create of the same number may commit between the check above and this
+    // insert (PostgreSQL); the unique index then decides, and the loser is a conflict too.
+    let id = certificate::Entity::insert(model)
+        .exec(conn)
+        .await
+        .map_err(|error| match error.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                ApiError::Conflict(format!("certificate {number} already exists"))
+            }
+            _ => error.into(),
+        })?
+        .last_insert_id;
     replace_identifiers(conn, id, administration, draft).await?;
     let certificate = find(conn, administration, &number)
         .await?
