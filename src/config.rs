@@ -36,6 +36,7 @@ struct FileSettings {
     max_staleness: Option<u64>,
     token_ttl: Option<u64>,
     request_timeout: Option<u64>,
+    import_timeout: Option<u64>,
     public_rate_limit: Option<u32>,
     log_format: Option<String>,
 }
@@ -56,6 +57,8 @@ pub struct Settings {
     pub max_staleness: u64,
     pub token_ttl: u64,
     pub request_timeout: u64,
+    /// Seconds an import may take (large bodies, many rows).
+    pub import_timeout: u64,
     pub public_rate_limit: u32,
     pub log_format: String,
 }
@@ -103,6 +106,7 @@ impl Settings {
             max_staleness: number("AEO_MAX_STALENESS", file.max_staleness, 0)?,
             token_ttl: number("AEO_TOKEN_TTL", file.token_ttl, 900)?,
             request_timeout: number("AEO_REQUEST_TIMEOUT", file.request_timeout, 30)?,
+            import_timeout: number("AEO_IMPORT_TIMEOUT", file.import_timeout, 600)?,
             public_rate_limit: number("AEO_PUBLIC_RATE_LIMIT", file.public_rate_limit.map(u64::from), 60)?
                 .try_into()
                 .context("AEO_PUBLIC_RATE_LIMIT is too large")?,
@@ -124,6 +128,7 @@ impl Settings {
             max_staleness: 0,
             token_ttl: 900,
             request_timeout: 30,
+            import_timeout: 600,
             public_rate_limit: 60,
             log_format: "text".into(),
         }

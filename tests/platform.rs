@@ -289,7 +289,7 @@ async fn mra_records(backend: Backend) {
 
     // The demo records of PE.
     let demo = node.get(list_path, Some(&border)).await.ok().clone();
-    let demo = demo.as_array().expect("list");
+    let demo = demo["items"].as_array().expect("list");
     let partners: Vec<&str> = demo.iter().filter_map(|m| m["partner"].as_str()).collect();
     assert_eq!(partners, vec!["CL", "CO", "KR", "MX"]);
     for record in demo {
@@ -329,7 +329,8 @@ async fn mra_records(backend: Backend) {
     // Read by every role of PE that may read.
     for token in [&admin, &officer, &border, &auditor] {
         let list = node.get(list_path, Some(token)).await.ok().clone();
-        let partners: Vec<&str> = list.as_array().expect("list").iter().filter_map(|m| m["partner"].as_str()).collect();
+        let partners: Vec<&str> =
+            list["items"].as_array().expect("list").iter().filter_map(|m| m["partner"].as_str()).collect();
         assert_eq!(partners, vec!["BR", "CL", "CO", "KR", "MX"]);
     }
     for token in [&border, &auditor] {

@@ -340,17 +340,8 @@ pub async fn import_certificates(
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (index, row) in rows.into_iter().enumerate() {
         let row_number = index + 1;
-        let input = match row {
-            Ok(input) => input,
-            Err(row_errors) => {
-                errors.extend(row_errors.into_iter().map(|e| RowError {
-                    row: row_number,
-                    field: e.field,
-                    message: e.message,
-                }));
-                continue;
-            }
-        };
+        errors.extend(row.errors.into_iter().map(|e| RowError { row: row_number, field: e.field, message: e.message }));
+        let Some(input) = row.input else { continue };
         match CertificateDraft::parse(&input) {
             Ok(draft) => {
                 if let Some(number) = &draft.number {
@@ -415,7 +406,17 @@ pub async fn import_certificates(
     Ok(Json(report))
 }
 
-type RowInput = Result<CertificateInput, Vec<FieldError>>;
+/// One row as read: its input (when it could be read at all) and the errors found reading it.
+struct RowInput {
+    input: Option<CertificateInput>,
+    errors: Vec<FieldError>,
+}
+
+impl RowInput {
+    fn unreadable(error: FieldError) -> Self {
+        RowInput { input: None, errors: vec![error] }
+    }
+}
 
 fn json_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
     let values: Vec<Value> = match parse_json::<Value>(body)? {
@@ -426,11 +427,15 @@ fn json_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
     };
     Ok(values
         .into_iter()
-        .map(|value| {
-            serde_path_to_error::deserialize::<_, CertificateInput>(value).map_err(|error| {
+        .map(|value| match serde_path_to_error::deserialize::<_, CertificateInput>(value) {
+            Ok(input) => RowInput { input: Some(input), errors: Vec::new() },
+            Err(error) => {
                 let path = error.path().to_string();
-                vec![FieldError::new(if path == "." { "row".to_string() } else { path }, "has the wrong type")]
-            })
+                RowInput::unreadable(FieldError::new(
+                    if path == "." { "row".to_string() } else { path },
+                    "has the wrong type",
+                ))
+            }
         })
         .collect())
 }
@@ -455,7 +460,7 @@ fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
                     }
                     _ => "could not be read as CSV".into(),
                 };
-                rows.push(Err(vec![FieldError::new("row", message)]));
+                rows.push(RowInput::unreadable(FieldError::new("row", message)));
                 continue;
             }
         };
@@ -464,12 +469,13 @@ fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
         let list = |text: String| -> Vec<String> {
             text.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
         };
+        let mut errors = Vec::new();
         let public = match get(11).to_ascii_lowercase().as_str() {
             "true" => Some(true),
             "false" | "" => Some(false),
             _ => {
-                rows.push(Err(vec![FieldError::new("public", "must be true or false")]));
-                continue;
+                errors.push(FieldError::new("public", "must be true or false"));
+                Some(false)
             }
         };
         let identifiers = list(get(6))
@@ -481,7 +487,7 @@ fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
                 None => IdentifierInput { scheme: None, value: Some(pair) },
             })
             .collect();
-        rows.push(Ok(CertificateInput {
+        let input = CertificateInput {
             number: optional(get(0)),
             category: optional(get(1)),
             roles: Some(list(get(2))),
@@ -498,7 +504,8 @@ fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
                 }),
                 public,
             }),
-        }));
+        };
+        rows.push(RowInput { input: Some(input), errors });
     }
     Ok(rows)
 }

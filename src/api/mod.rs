@@ -38,10 +38,13 @@ pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every `/api/v1` and federation route with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
+/// Every `/api/v1` route with its OpenAPI description. Requests time out after `timeout`,
+/// imports (large bodies, many rows) after `import_timeout`.
+pub fn routes(timeout: Duration, import_timeout: Duration) -> OpenApiRouter<AppState> {
     let imports = OpenApiRouter::new()
         .routes(routes!(certificates::import_certificates))
-        .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT))
+        .layer(timeout_after(import_timeout));
     OpenApiRouter::with_openapi(docs::api_doc())
         .routes(routes!(sessions::login))
         .routes(routes!(sessions::me))
@@ -64,21 +67,25 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(peers::accept_peer_keys))
         .routes(routes!(peers::list_keys))
         .routes(routes!(peers::rotate_key))
+        .layer(timeout_after(timeout))
         .merge(imports)
 }
 
+fn timeout_after(limit: Duration) -> TimeoutLayer {
+    TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limit)
+}
+
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = routes().split_for_parts();
     let timeout = Duration::from_secs(state.settings.request_timeout);
+    let (api, openapi) = routes(timeout, Duration::from_secs(state.settings.import_timeout)).split_for_parts();
     Router::new()
         .merge(api)
-        .merge(docs::router(openapi))
-        .merge(health::router())
-        .merge(crate::federation::routes::router())
+        .merge(docs::router(openapi).layer(timeout_after(timeout)))
+        .merge(health::router().layer(timeout_after(timeout)))
+        .merge(crate::federation::routes::router().layer(timeout_after(timeout)))
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::map_response(ensure_problem))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn(security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(

@@ -115,11 +115,16 @@ pub async fn call_peer(
         target: format!("{} {}{path}", method, registration.peer),
         details: outcome,
     });
-    let db = &app.store.db;
-    let recorded = match &result {
-        Ok(_) => peers::record_success(db, from, &registration.peer).await,
-        Err(error) => peers::record_error(db, from, &registration.peer, &error.to_string()).await,
-    };
+    // Through the writer slot: a write beside it makes SQLite refuse a concurrent transaction.
+    let recorded = async {
+        let txn = app.store.write().await?;
+        match &result {
+            Ok(_) => peers::record_success(&*txn, from, &registration.peer).await?,
+            Err(error) => peers::record_error(&*txn, from, &registration.peer, &error.to_string()).await?,
+        }
+        txn.commit().await
+    }
+    .await;
     if let Err(error) = recorded {
         tracing::warn!(%error, "could not record the exchange with a peer");
     }

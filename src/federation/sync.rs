@@ -98,8 +98,13 @@ async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> 
             return Err(FollowError::Invalid("the change feed does not continue the sequence".into()));
         }
     }
-    mirror::set_checkpoint(&app.store.db, issuer, token, checkpoint.seq, checkpoint.iat, checkpoint.exp)
-        .await
-        .map_err(|e| FollowError::Invalid(e.to_string()))?;
+    // Through the writer slot: a write beside it makes SQLite refuse a concurrent transaction.
+    async {
+        let txn = app.store.write().await?;
+        mirror::set_checkpoint(&*txn, issuer, token, checkpoint.seq, checkpoint.iat, checkpoint.exp).await?;
+        txn.commit().await
+    }
+    .await
+    .map_err(|e| FollowError::Invalid(e.to_string()))?;
     Ok(())
 }

@@ -1,0 +1,926 @@
+//! Federation between real registry nodes. Each test starts the `aeo-registry` binary several
+//! times, each process in a temporary directory of its own hosting different administrations,
+//! links them through the API the way administrators would (MRA records, peer registrations with
+//! pinned keys) and watches what crosses the network: recognition answered by a partner's node,
+//! pushed changes, a mirror that answers while the issuer is down and catches up after downtime,
+//! hostile assertions, statements checked by an independent verifier (Python `cryptography`), a
+//! peer that never answers, and a key change that waits for an administrator's consent.
+//!
+//! SQLite only: these tests are about processes and the network. How the store behaves on
+//! PostgreSQL is covered by the in-process suites, which run every test on both backends.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_aeo-registry");
+const SERVING: &str = "aeo-registry is serving on http://";
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const PLATFORM_EMAIL: &str = "platform@federation.test";
+const PASSWORD: &str = "federation-password-2026";
+const TRADER_IDENTIFIER: &str = "CL-RUT:76086428-5";
+
+// ---------------------------------------------------------------------------------------------
+// Nodes: the real binary, killed when the guard goes.
+
+/// A port that was free a moment ago. A node keeps its port across restarts, since its peers
+/// pinned its base URL.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+struct Node {
+    name: &'static str,
+    dir: tempfile::TempDir,
+    port: u16,
+    base: String,
+    env: Vec<(&'static str, String)>,
+    child: Option<Child>,
+    /// Everything the process printed, stdout and stderr, for the report of a failed test.
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Node {
+    /// Starts a node on a fresh SQLite database with a platform administrator and `env` (e.g.
+    /// `AEO_STATEMENT_TTL`) on top of a clean environment.
+    fn start(name: &'static str, env: &[(&'static str, &str)]) -> Node {
+        let port = free_port();
+        let mut node = Node {
+            name,
+            dir: tempfile::tempdir().expect("temporary directory"),
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            child: None,
+            output: Arc::default(),
+        };
+        node.launch();
+        node
+    }
+
+    fn launch(&mut self) {
+        assert!(self.child.is_none(), "{} is already running", self.name);
+        let database = format!("sqlite://{}?mode=rwc", self.dir.path().join("x.db").display());
+        let bind = format!("127.0.0.1:{}", self.port);
+        let mut command = Command::new(BINARY);
+        command.args(["serve", "--bind", &bind, "--database-url", &database]).current_dir(self.dir.path());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("AEO_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
+            .env("RUST_LOG", "warn,aeo_registry=info")
+            .env("NO_COLOR", "1")
+            .env("AEO_ADMIN_EMAIL", PLATFORM_EMAIL)
+            .env("AEO_ADMIN_PASSWORD", PASSWORD)
+            .env("AEO_NODE_KEY_FILE", self.dir.path().join("node.key"));
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start aeo-registry");
+        let (serving_tx, serving) = channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let output = self.output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.contains(SERVING) {
+                    let _ = serving_tx.send(());
+                }
+                output.lock().expect("output").push(line);
+            }
+        });
+        let stderr = child.stderr.take().expect("stderr");
+        let output = self.output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                output.lock().expect("output").push(line);
+            }
+        });
+        self.child = Some(child);
+        match serving.recv_timeout(START_TIMEOUT) {
+            Ok(()) => {}
+            Err(RecvTimeoutError::Timeout) => panic!("{} did not serve in time:\n{}", self.name, self.logs()),
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = self.child.as_mut().and_then(|c| c.wait().ok());
+                panic!("{} exited ({status:?}) before serving:\n{}", self.name, self.logs())
+            }
+        }
+    }
+
+    /// SIGKILL: no graceful shutdown, as when a machine dies.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the node again on the same directory, database, node key and port.
+    fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    fn logs(&self) -> String {
+        let lines = self.output.lock().map(|l| l.clone()).unwrap_or_default();
+        let skip = lines.len().saturating_sub(80);
+        lines[skip..].join("\n")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("----- last output of node {} ({}) -----\n{}", self.name, self.base, self.logs());
+        }
+    }
+}
+
+/// Starts nodes side by side (each start runs migrations): `(name, env)` each.
+fn start_nodes(specs: &[(&'static str, &[(&'static str, &str)])]) -> Vec<Node> {
+    std::thread::scope(|scope| {
+        let started: Vec<_> = specs.iter().map(|(name, env)| scope.spawn(move || Node::start(name, env))).collect();
+        started.into_iter().map(|handle| handle.join().expect("node start")).collect()
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP.
+
+async fn send(method: Method, url: &str, token: Option<&str>, body: Option<&Value>) -> (StatusCode, Value) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    let mut request = client.request(method.clone(), url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap_or_else(|error| panic!("{method} {url}: {error}"));
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn login(base: &str, email: &str) -> String {
+    let (status, body) = send(
+        Method::POST,
+        &format!("{base}/api/v1/auth/login"),
+        None,
+        Some(&json!({"email": email, "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "login {email} at {base}: {body}");
+    body["access_token"].as_str().expect("access_token").to_owned()
+}
+
+/// A hosted administration, seen through its customs administrator's session.
+struct Admin {
+    code: String,
+    base: String,
+    email: String,
+    token: String,
+}
+
+impl Admin {
+    /// Creates the administration on `node` (which makes its signing key) and its customs
+    /// administrator, and logs in as that administrator.
+    async fn create(node: &Node, code: &str) -> Admin {
+        let platform = login(&node.base, PLATFORM_EMAIL).await;
+        let (status, body) = send(
+            Method::POST,
+            &format!("{}/api/v1/administrations", node.base),
+            Some(&platform),
+            Some(&json!({"code": code, "name": format!("Customs {code}"), "country": code, "programme": "AEO"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "create {code}: {body}");
+        let email = format!("admin@{}.federation.test", code.to_lowercase());
+        let (status, body) = send(
+            Method::POST,
+            &format!("{}/api/v1/administrations/{code}/users", node.base),
+            Some(&platform),
+            Some(&json!({"email": email, "password": PASSWORD, "role": "customs_admin"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "create the customs administrator of {code}: {body}");
+        let token = login(&node.base, &email).await;
+        Admin { code: code.to_owned(), base: node.base.clone(), email, token }
+    }
+
+    /// A new session, e.g. after the node restarted.
+    async fn relogin(&mut self) {
+        self.token = login(&self.base, &self.email).await;
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1/administrations/{}{path}", self.base, self.code)
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+        send(method, &self.url(path), Some(&self.token), body).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "GET {}: {body}", self.url(path));
+        body
+    }
+
+    async fn mra(&self, partner: &str, status: &str) {
+        let record = json!({
+            "title": format!("{} - {partner} AEO MRA", self.code),
+            "status": status,
+            "signed_on": "2018-07-21",
+            "in_force_from": "2019-01-01",
+            "categories": ["security", "full"],
+            "roles": [],
+        });
+        let (code, body) = self.call(Method::PUT, &format!("/mras/{partner}"), Some(&record)).await;
+        assert!(code == StatusCode::OK || code == StatusCode::CREATED, "MRA {} -> {partner}: {code} {body}", self.code);
+    }
+
+    /// Registers a peer administration; without `jwks` its keys are fetched from `base_url`.
+    async fn register_peer(&self, partner: &str, base_url: &str, jwks: Option<&Value>) -> (StatusCode, Value) {
+        let mut registration = json!({"base_url": base_url});
+        if let Some(jwks) = jwks {
+            registration["jwks"] = jwks.clone();
+        }
+        self.call(Method::PUT, &format!("/peers/{partner}"), Some(&registration)).await
+    }
+
+    async fn peer(&self, partner: &str) -> Value {
+        self.get(&format!("/peers/{partner}")).await
+    }
+
+    async fn issue(&self, number: &str) {
+        let certificate = json!({
+            "number": number,
+            "category": "security",
+            "roles": ["exporter", "importer"],
+            "valid_from": "2024-01-01",
+            "valid_until": "2099-12-31",
+            "operator": {
+                "name": format!("Operator of {number}"),
+                "identifiers": [{"scheme": "CL-RUT", "value": "76.086.428-5"}],
+                "address": {"street": "Av. Apoquindo 3000", "city": "Santiago", "postal_code": "7550000", "country": "CL"},
+            },
+        });
+        let (status, body) = self.call(Method::POST, "/certificates", Some(&certificate)).await;
+        assert_eq!(status, StatusCode::CREATED, "issue {number} at {}: {body}", self.code);
+    }
+
+    async fn set_status(&self, number: &str, status: &str) {
+        let change = json!({"status": status, "reason": format!("{status} by the federation test")});
+        let (code, body) = self.call(Method::POST, &format!("/certificates/{number}/status"), Some(&change)).await;
+        assert_eq!(code, StatusCode::OK, "{status} {number}: {body}");
+    }
+
+    /// The border question asked at this administration, and how long the answer took.
+    async fn recognition(&self, issuer: &str, number: &str) -> (Value, Duration) {
+        let started = Instant::now();
+        let answer = self.get(&format!("/recognition?issuer={issuer}&certificate={number}")).await;
+        (answer, started.elapsed())
+    }
+
+    /// The position of this administration's latest change, from a certificate's history.
+    async fn seq_of(&self, number: &str) -> i64 {
+        let history = self.get(&format!("/certificates/{number}/history")).await;
+        let entries = history.as_array().or_else(|| history["items"].as_array()).expect("history entries").clone();
+        entries.iter().filter_map(|entry| entry["seq"].as_i64()).max().expect("a seq in the history")
+    }
+}
+
+/// MRA records in force both ways and peer registrations both ways (keys fetched and pinned).
+async fn link(a: &Admin, b: &Admin) {
+    a.mra(&b.code, "in_force").await;
+    b.mra(&a.code, "in_force").await;
+    for (from, to) in [(a, b), (b, a)] {
+        let (status, body) = from.register_peer(&to.code, &to.base, None).await;
+        assert_eq!(status, StatusCode::CREATED, "register {} at {}: {body}", to.code, from.code);
+        assert!(!body["keys"].as_array().expect("keys").is_empty(), "{body}");
+    }
+}
+
+/// Polls `probe` every 100 ms until it succeeds; fails with its last complaint at the deadline.
+async fn eventually<T>(limit: Duration, what: &str, mut probe: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(last) if Instant::now() >= deadline => panic!("{what}: not within {limit:?}; last: {last}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+fn reasons(answer: &Value) -> Vec<String> {
+    answer["reasons"].as_array().expect("reasons").iter().map(|r| r.as_str().expect("reason").to_owned()).collect()
+}
+
+fn has_reason(answer: &Value, reason: &str) -> bool {
+    reasons(answer).iter().any(|r| r == reason)
+}
+
+#[track_caller]
+fn assert_source(answer: &Value, allowed: &[&str]) {
+    let source = answer["source"].as_str().unwrap_or_default();
+    assert!(allowed.contains(&source), "source {source:?} is not one of {allowed:?}: {answer}");
+}
+
+/// Waits until `at`'s mirror of `issuer` has applied every change up to `seq`.
+async fn mirror_reaches(at: &Admin, issuer: &str, seq: i64, limit: Duration) {
+    eventually(limit, &format!("{}'s mirror of {issuer} reaches seq {seq}", at.code), async || {
+        let view = at.peer(issuer).await;
+        if view["mirror_synced_seq"].as_i64() >= Some(seq) { Ok(()) } else { Err(view.to_string()) }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions made by the test itself, with keys of its own.
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+struct TestKey {
+    pkcs8: Vec<u8>,
+    public: Vec<u8>,
+}
+
+impl TestKey {
+    fn generate() -> TestKey {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).expect("generate a key");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("read the key");
+        TestKey { pkcs8: pkcs8.as_ref().to_vec(), public: pair.public_key().as_ref().to_vec() }
+    }
+
+    /// The public key as a JWK Set with the given kid.
+    fn jwks(&self, kid: &str) -> Value {
+        json!({"keys": [{
+            "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(&self.public),
+            "kid": kid, "alg": "EdDSA", "use": "sig",
+        }]})
+    }
+
+    fn sign(&self, kid: &str, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.to_owned());
+        header.typ = Some("JWT".into());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8)).expect("sign")
+    }
+}
+
+/// Assertion claims from `iss` to `aud`, issued now, living `lifetime` seconds, with a new jti.
+fn claims(iss: &str, aud: &str, lifetime: i64) -> Value {
+    let iat = now();
+    json!({"iss": iss, "sub": iss, "aud": aud, "iat": iat, "exp": iat + lifetime, "jti": uuid::Uuid::new_v4().to_string()})
+}
+
+/// A federation GET on `node` with `assertion` as the bearer (or no Authorization at all).
+async fn federation_get(base: &str, path: &str, assertion: Option<&str>) -> (StatusCode, Value) {
+    send(Method::GET, &format!("{base}/federation/v1/administrations/{path}"), assertion, None).await
+}
+
+/// A peer `ZX` registered at `admin` with a key the test holds, and an MRA record with it in
+/// force: the test can then make assertions the node accepts. Its base URL is a closed port.
+async fn register_test_peer(admin: &Admin, key: &TestKey) {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let (status, body) = admin.register_peer("ZX", &closed, Some(&key.jwks("k1"))).await;
+    assert_eq!(status, StatusCode::CREATED, "register ZX: {body}");
+    admin.mra("ZX", "in_force").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Topology.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_answer_recognition_across_the_federation_and_locally_on_the_hub() {
+    let nodes = start_nodes(&[("A", &[]), ("B", &[]), ("H", &[])]);
+    let (a, b, h) = (&nodes[0], &nodes[1], &nodes[2]);
+    let cl = Admin::create(a, "CL").await;
+    let pe = Admin::create(b, "PE").await;
+    let co = Admin::create(h, "CO").await;
+    let mx = Admin::create(h, "MX").await;
+    for (x, y) in [(&cl, &pe), (&cl, &co), (&cl, &mx), (&pe, &co), (&pe, &mx)] {
+        link(x, y).await;
+    }
+    // Both on the hub: MRA records only, no peer registration.
+    co.mra("MX", "in_force").await;
+    mx.mra("CO", "in_force").await;
+
+    cl.issue("CL-1").await;
+    mx.issue("MX-1").await;
+    // A partner whose mirror is current answers "not found" for a certificate issued after the
+    // mirror's checkpoint until the push arrives: wait for the pushes.
+    let (cl_seq, mx_seq) = (cl.seq_of("CL-1").await, mx.seq_of("MX-1").await);
+    for at in [&pe, &co, &mx] {
+        mirror_reaches(at, "CL", cl_seq, Duration::from_secs(10)).await;
+    }
+    mirror_reaches(&pe, "MX", mx_seq, Duration::from_secs(10)).await;
+
+    for at in [&pe, &co, &mx] {
+        let (answer, _) = at.recognition("CL", "CL-1").await;
+        assert_eq!(answer["recognized"], true, "at {}: {answer}", at.code);
+        assert_eq!(answer["at"], at.code.as_str(), "{answer}");
+        assert_eq!(answer["issuer"], "CL", "{answer}");
+        assert_eq!(answer["certificate"]["number"], "CL-1", "{answer}");
+        assert_eq!(answer["stale"], false, "{answer}");
+        assert_source(&answer, &["peer", "mirror", "cache"]);
+    }
+    let (answer, _) = co.recognition("MX", "MX-1").await;
+    assert_eq!(answer["recognized"], true, "{answer}");
+    assert_eq!(answer["source"], "local", "{answer}");
+    // An MX certificate asked at PE crosses to the hub.
+    let (answer, _) = pe.recognition("MX", "MX-1").await;
+    assert_eq!(answer["recognized"], true, "{answer}");
+    assert_source(&answer, &["peer", "mirror", "cache"]);
+
+    // The trader's view at its home registry: each partner answered, signed, over the network.
+    let (status, body) = cl
+        .call(
+            Method::POST,
+            "/users",
+            Some(&json!({"email": "trader@federation.test", "password": PASSWORD, "role": "trader",
+                "operator_identifier": TRADER_IDENTIFIER})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let trader = login(&a.base, "trader@federation.test").await;
+    let (status, mine) = send(Method::GET, &format!("{}/api/v1/me/certificates", a.base), Some(&trader), None).await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    let certificates = mine.as_array().or_else(|| mine["items"].as_array()).expect("certificates");
+    let held = certificates.iter().find(|c| c["number"] == "CL-1").unwrap_or_else(|| panic!("no CL-1: {mine}"));
+    let recognition = held["recognition"].as_array().expect("recognition");
+    for partner in ["PE", "CO", "MX"] {
+        let entry = recognition
+            .iter()
+            .find(|r| r["at"] == partner)
+            .unwrap_or_else(|| panic!("no recognition at {partner}: {held}"));
+        assert_eq!(entry["recognized"], true, "{entry}");
+        assert_eq!(entry["source"], "peer", "{entry}");
+        assert_eq!(entry["reasons"], json!([]), "{entry}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Push.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspension_is_pushed_to_partner_nodes_within_two_seconds() {
+    let nodes = start_nodes(&[("A", &[]), ("B", &[]), ("H", &[])]);
+    let cl = Admin::create(&nodes[0], "CL").await;
+    let pe = Admin::create(&nodes[1], "PE").await;
+    let co = Admin::create(&nodes[2], "CO").await;
+    link(&cl, &pe).await;
+    link(&cl, &co).await;
+    cl.issue("CL-1").await;
+    let seq = cl.seq_of("CL-1").await;
+    mirror_reaches(&pe, "CL", seq, Duration::from_secs(10)).await;
+    mirror_reaches(&co, "CL", seq, Duration::from_secs(10)).await;
+    for at in [&pe, &co] {
+        let (answer, _) = at.recognition("CL", "CL-1").await;
+        assert_eq!(answer["recognized"], true, "{answer}");
+    }
+
+    cl.set_status("CL-1", "suspended").await;
+    let suspended_at = Instant::now();
+    for at in [&pe, &co] {
+        let answer = eventually(Duration::from_secs(5), &format!("{} sees the suspension", at.code), async || {
+            let (answer, _) = at.recognition("CL", "CL-1").await;
+            if has_reason(&answer, "certificate_suspended") { Ok(answer) } else { Err(answer.to_string()) }
+        })
+        .await;
+        let took = suspended_at.elapsed();
+        assert!(took < Duration::from_secs(2), "{} saw the suspension only after {took:?}", at.code);
+        assert_eq!(answer["recognized"], false, "{answer}");
+        assert_eq!(answer["certificate"]["status"], "suspended", "{answer}");
+        assert_source(&answer, &["mirror", "cache", "peer"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Issuer down.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_issuer_down_partners_answer_from_the_mirror_then_stale() {
+    // CL's statements and checkpoints stay fresh 5 s. The followers use the same TTL, which also
+    // makes them refresh CL's checkpoint every second or so.
+    let ttl: &[(&str, &str)] = &[("AEO_STATEMENT_TTL", "5")];
+    let tolerant: &[(&str, &str)] = &[("AEO_STATEMENT_TTL", "5"), ("AEO_MAX_STALENESS", "60")];
+    let mut nodes = start_nodes(&[("A", ttl), ("B", ttl), ("C", tolerant)]);
+    let cl = Admin::create(&nodes[0], "CL").await;
+    // PE (node B) tolerates no staleness; CO (node C) tolerates 60 s.
+    let pe = Admin::create(&nodes[1], "PE").await;
+    let co = Admin::create(&nodes[2], "CO").await;
+    link(&cl, &pe).await;
+    link(&cl, &co).await;
+    cl.issue("CL-1").await;
+    let seq = cl.seq_of("CL-1").await;
+    for at in [&pe, &co] {
+        mirror_reaches(at, "CL", seq, Duration::from_secs(10)).await;
+        eventually(Duration::from_secs(10), "a current mirror", async || {
+            let view = at.peer("CL").await;
+            let until =
+                view["mirror_current_until"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+            match until {
+                Some(until) if until.timestamp() > now() + 2 => Ok(()),
+                _ => Err(view.to_string()),
+            }
+        })
+        .await;
+    }
+
+    nodes[0].kill();
+    let killed = Instant::now();
+    for at in [&pe, &co] {
+        let (answer, took) = at.recognition("CL", "CL-1").await;
+        assert!(took < Duration::from_secs(3), "{} took {took:?} with CL down", at.code);
+        assert_eq!(answer["recognized"], true, "{answer}");
+        assert_eq!(answer["stale"], false, "{answer}");
+        assert_source(&answer, &["mirror", "cache"]);
+    }
+
+    // Past the checkpoint's freshness (5 s from its last refresh, before the kill).
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(killed.elapsed())).await;
+    let answer = eventually(Duration::from_secs(8), "PE's answer turns stale", async || {
+        let (answer, took) = pe.recognition("CL", "CL-1").await;
+        assert!(took < Duration::from_secs(3), "PE took {took:?} with CL down");
+        if answer["stale"] == true { Ok(answer) } else { Err(answer.to_string()) }
+    })
+    .await;
+    assert_eq!(answer["recognized"], false, "{answer}");
+    assert!(has_reason(&answer, "issuer_unreachable"), "{answer}");
+    assert_eq!(answer["certificate"]["status"], "active", "the last known status is shown: {answer}");
+    assert_source(&answer, &["mirror", "cache"]);
+
+    // CO allows 60 s of staleness: still recognised, and says it is stale.
+    let answer = eventually(Duration::from_secs(5), "CO's answer turns stale", async || {
+        let (answer, _) = co.recognition("CL", "CL-1").await;
+        if answer["stale"] == true { Ok(answer) } else { Err(answer.to_string()) }
+    })
+    .await;
+    assert_eq!(answer["recognized"], true, "{answer}");
+    assert_eq!(answer["reasons"], json!([]), "{answer}");
+    assert_eq!(answer["certificate"]["status"], "active", "{answer}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Catch-up.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_node_back_from_downtime_catches_up_on_every_change() {
+    let mut nodes = start_nodes(&[("A", &[]), ("B", &[])]);
+    let cl = Admin::create(&nodes[0], "CL").await;
+    let mut pe = Admin::create(&nodes[1], "PE").await;
+    link(&cl, &pe).await;
+    for number in ["CL-1", "CL-2", "CL-3"] {
+        cl.issue(number).await;
+    }
+    let before = cl.seq_of("CL-3").await;
+    mirror_reaches(&pe, "CL", before, Duration::from_secs(10)).await;
+
+    nodes[1].kill();
+    cl.set_status("CL-1", "suspended").await;
+    cl.set_status("CL-2", "revoked").await;
+    cl.issue("CL-4").await;
+    let last = cl.seq_of("CL-4").await;
+    assert_eq!(last, before + 3, "three changes while PE was down");
+    let backlog = cl.peer("PE").await["backlog"].as_u64().expect("backlog");
+    assert!(backlog > 0, "nothing waits for PE");
+
+    nodes[1].restart();
+    let back = Instant::now();
+    pe.relogin().await;
+    mirror_reaches(&pe, "CL", last, Duration::from_secs(10)).await;
+    eprintln!("PE's mirror caught up {:?} after the restart", back.elapsed());
+    eventually(Duration::from_secs(30), "CL's backlog for PE drains", async || {
+        let view = cl.peer("PE").await;
+        if view["backlog"] == 0 { Ok(()) } else { Err(view.to_string()) }
+    })
+    .await;
+    eprintln!("CL's backlog drained {:?} after the restart", back.elapsed());
+
+    // Everything PE says now comes from its own mirror.
+    nodes[0].kill();
+    let expected = [
+        ("CL-1", false, Some("certificate_suspended"), "suspended"),
+        ("CL-2", false, Some("certificate_revoked"), "revoked"),
+        ("CL-3", true, None, "active"),
+        ("CL-4", true, None, "active"),
+    ];
+    for (number, recognized, reason, status) in expected {
+        let (answer, took) = pe.recognition("CL", number).await;
+        assert!(took < Duration::from_secs(3), "{number}: {took:?}");
+        assert_eq!(answer["recognized"], recognized, "{number}: {answer}");
+        assert_eq!(answer["stale"], false, "{number}: {answer}");
+        assert_eq!(answer["certificate"]["status"], status, "{number}: {answer}");
+        assert_source(&answer, &["mirror", "cache"]);
+        if let Some(reason) = reason {
+            assert!(has_reason(&answer, reason), "{number}: {answer}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Hostile assertions.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_federation_api_refuses_every_assertion_that_is_not_fresh_signed_and_pinned() {
+    let nodes = start_nodes(&[("A", &[]), ("B", &[])]);
+    let a = &nodes[0];
+    let cl = Admin::create(a, "CL").await;
+    let pe = Admin::create(&nodes[1], "PE").await;
+    link(&cl, &pe).await;
+    cl.issue("CL-1").await;
+    let own = TestKey::generate();
+    register_test_peer(&cl, &own).await;
+    let checkpoint = "CL/checkpoint";
+    let refused = async |assertion: Option<&str>, what: &str| {
+        let (status, body) = federation_get(&a.base, checkpoint, assertion).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+    };
+
+    refused(None, "no Authorization").await;
+    refused(Some("garbage"), "garbage").await;
+    refused(Some("a.b.c"), "three dots of garbage").await;
+
+    // PE's real kid, but signed with a key PE never published.
+    let (_, pe_keys) =
+        send(Method::GET, &format!("{}/federation/v1/administrations/PE/jwks.json", pe.base), None, None).await;
+    let pe_jwk = pe_keys["keys"][0].clone();
+    let pe_kid = pe_jwk["kid"].as_str().expect("PE's kid");
+    refused(Some(&own.sign(pe_kid, &claims("PE", "CL", 60))), "PE's kid, another key").await;
+    refused(Some(&own.sign("k1", &claims("ZZ", "CL", 60))), "an unknown issuer").await;
+    refused(Some(&own.sign("k1", &claims("ZX", "PE", 60))), "another audience").await;
+    refused(Some(&own.sign("nope", &claims("ZX", "CL", 60))), "an unknown kid").await;
+    let mut old = claims("ZX", "CL", 60);
+    old["iat"] = json!(now() - 600);
+    old["exp"] = json!(now() - 540);
+    refused(Some(&own.sign("k1", &old)), "expired").await;
+    let mut subject = claims("ZX", "CL", 60);
+    subject["sub"] = json!("PE");
+    refused(Some(&own.sign("k1", &subject)), "sub differs from iss").await;
+    refused(Some(&own.sign("k1", &claims("ZX", "CL", 300))), "a five-minute assertion").await;
+
+    // alg none: an unsigned token.
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT", "kid": "k1"}).to_string()),
+        URL_SAFE_NO_PAD.encode(claims("ZX", "CL", 60).to_string())
+    );
+    refused(Some(&unsigned), "alg none").await;
+    // Algorithm confusion: HS256 keyed with the public key's bytes (raw and as the JWK's x).
+    for secret in [own.public.clone(), URL_SAFE_NO_PAD.encode(&own.public).into_bytes()] {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let token =
+            jsonwebtoken::encode(&header, &claims("ZX", "CL", 60), &EncodingKey::from_secret(&secret)).expect("HS256");
+        refused(Some(&token), "HS256 with the public key").await;
+    }
+
+    // A genuinely valid assertion works once.
+    let valid = own.sign("k1", &claims("ZX", "CL", 60));
+    let (status, body) = federation_get(&a.base, checkpoint, Some(&valid)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["checkpoint"].is_string(), "{body}");
+    refused(Some(&valid), "a replay").await;
+    let (status, body) = federation_get(&a.base, checkpoint, Some(&own.sign("k1", &claims("ZX", "CL", 60)))).await;
+    assert_eq!(status, StatusCode::OK, "a fresh assertion: {body}");
+
+    // Authenticated, but the MRA record decides whether CL talks to ZX.
+    for (mra, expected) in [
+        ("negotiating", StatusCode::FORBIDDEN),
+        ("terminated", StatusCode::FORBIDDEN),
+        ("suspended", StatusCode::OK),
+        ("signed", StatusCode::OK),
+        ("in_force", StatusCode::OK),
+    ] {
+        cl.mra("ZX", mra).await;
+        let (status, body) = federation_get(&a.base, checkpoint, Some(&own.sign("k1", &claims("ZX", "CL", 60)))).await;
+        assert_eq!(status, expected, "MRA {mra}: {body}");
+    }
+    // Every endpoint is guarded alike.
+    for path in ["CL/certificates/CL-1", "CL/certificates?identifier=CL-RUT:76086428-5", "CL/changes?after=0"] {
+        let (status, _) = federation_get(&a.base, path, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        let (status, body) = federation_get(&a.base, path, Some(&own.sign("k1", &claims("ZX", "CL", 60)))).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let (status, _) = send(
+        Method::POST,
+        &format!("{}/federation/v1/administrations/CL/events", a.base),
+        None,
+        Some(&json!({"items": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Statements verified by another implementation.
+
+const VERIFIER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/verify_statement.py");
+
+/// Runs the Python verifier on `request`: (passed, what it printed).
+fn python_verifies(request: &Value) -> (bool, String) {
+    let mut child = Command::new("python3")
+        .arg(VERIFIER)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (with the cryptography package) is needed for this test");
+    child.stdin.take().expect("stdin").write_all(request.to_string().as_bytes()).expect("write to python3");
+    let output = child.wait_with_output().expect("python3 runs");
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success() && printed.trim() == "OK", printed)
+}
+
+/// The same token with its payload changed by `tamper` and the signature kept.
+fn tampered(token: &str, tamper: impl FnOnce(&mut Value)) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("payload")).expect("payload json");
+    tamper(&mut payload);
+    format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_and_checkpoints_verify_with_an_independent_implementation() {
+    let nodes = start_nodes(&[("A", &[])]);
+    let a = &nodes[0];
+    let cl = Admin::create(a, "CL").await;
+    cl.issue("CL-1").await;
+    let own = TestKey::generate();
+    register_test_peer(&cl, &own).await;
+    let (status, jwks) =
+        send(Method::GET, &format!("{}/federation/v1/administrations/CL/jwks.json", a.base), None, None).await;
+    assert_eq!(status, StatusCode::OK, "{jwks}");
+
+    let (status, body) =
+        federation_get(&a.base, "CL/certificates/CL-1", Some(&own.sign("k1", &claims("ZX", "CL", 60)))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let statement = body["statement"].as_str().expect("statement").to_owned();
+    let request = |token: &str, kind: &str| json!({"token": token, "jwks": jwks, "kind": kind, "issuer": "CL", "subject": "CL-1"});
+    let (ok, printed) = python_verifies(&request(&statement, "statement"));
+    assert!(ok, "a genuine statement: {printed}");
+    let forged = tampered(&statement, |claims| claims["status"] = json!("revoked"));
+    let (ok, printed) = python_verifies(&request(&forged, "statement"));
+    assert!(!ok && printed.contains("signature"), "a tampered statement passed: {printed}");
+    let (ok, printed) =
+        python_verifies(&json!({"token": statement, "jwks": jwks, "kind": "statement", "issuer": "PE"}));
+    assert!(!ok, "a statement of CL passed as PE's: {printed}");
+    let (ok, printed) = python_verifies(&request(&statement, "checkpoint"));
+    assert!(!ok, "a statement passed as a checkpoint: {printed}");
+
+    let (status, body) = federation_get(&a.base, "CL/checkpoint", Some(&own.sign("k1", &claims("ZX", "CL", 60)))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let checkpoint = body["checkpoint"].as_str().expect("checkpoint").to_owned();
+    let (ok, printed) = python_verifies(&request(&checkpoint, "checkpoint"));
+    assert!(ok, "a genuine checkpoint: {printed}");
+    let forged = tampered(&checkpoint, |claims| claims["seq"] = json!(claims["seq"].as_i64().unwrap_or(0) + 1));
+    let (ok, printed) = python_verifies(&request(&forged, "checkpoint"));
+    assert!(!ok && printed.contains("signature"), "a tampered checkpoint passed: {printed}");
+    // Another key set (the test's own key under CL's kid) does not verify CL's checkpoint.
+    let kid = jwks["keys"][0]["kid"].as_str().expect("kid");
+    let (ok, printed) =
+        python_verifies(&json!({"token": checkpoint, "jwks": own.jwks(kid), "kind": "checkpoint", "issuer": "CL"}));
+    assert!(!ok, "verified with the wrong key: {printed}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. A peer that never answers.
+
+/// A listener that accepts connections and never writes a byte; its base URL.
+fn silent_peer() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            match stream {
+                Ok(stream) => held.push(stream),
+                Err(_) => break,
+            }
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_never_answers_costs_the_border_two_seconds_then_nothing() {
+    let nodes = start_nodes(&[("B", &[])]);
+    let pe = Admin::create(&nodes[0], "PE").await;
+    let silent = silent_peer();
+    let (status, body) = pe.register_peer("XX", &silent, Some(&TestKey::generate().jwks("x1"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    pe.mra("XX", "in_force").await;
+
+    let (answer, took) = pe.recognition("XX", "X-1").await;
+    assert!(took < Duration::from_secs(3), "the first question took {took:?}");
+    assert_eq!(answer["recognized"], false, "{answer}");
+    assert!(has_reason(&answer, "issuer_unreachable"), "{answer}");
+    assert_eq!(answer["stale"], true, "{answer}");
+
+    // After three failures the circuit opens: questions no longer wait for the peer.
+    let mut timings = vec![took];
+    for _ in 0..6 {
+        let (answer, took) = pe.recognition("XX", "X-1").await;
+        assert!(took < Duration::from_secs(3), "a question took {took:?}");
+        assert_eq!(answer["recognized"], false, "{answer}");
+        assert!(has_reason(&answer, "issuer_unreachable"), "{answer}");
+        timings.push(took);
+    }
+    let fast = timings.iter().rev().take(3).all(|t| *t < Duration::from_millis(500));
+    assert!(fast, "the circuit did not open: {timings:?}");
+    let view = pe.peer("XX").await;
+    assert!(view["last_error"].is_string(), "{view}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Key change at a peer.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_change_at_a_peer_waits_for_the_administrators_consent() {
+    let nodes = start_nodes(&[("A", &[]), ("B", &[])]);
+    let cl = Admin::create(&nodes[0], "CL").await;
+    let pe = Admin::create(&nodes[1], "PE").await;
+    link(&cl, &pe).await;
+    cl.issue("CL-1").await;
+    cl.issue("CL-2").await;
+    let seq = cl.seq_of("CL-2").await;
+    mirror_reaches(&pe, "CL", seq, Duration::from_secs(10)).await;
+    let pinned = pe.peer("CL").await["keys"].clone();
+    assert_eq!(pinned.as_array().map(Vec::len), Some(1), "{pinned}");
+
+    let (status, body) = cl.call(Method::POST, "/keys/rotate", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Re-registering fetches the new keys but keeps them pending.
+    let (status, view) = pe.register_peer("CL", &cl.base, None).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["keys"], pinned, "the pinned keys changed without consent: {view}");
+    let pending = view["pending_keys"].as_array().expect("pending keys").clone();
+    assert!(!pending.is_empty(), "{view}");
+    let thumbprints: Vec<String> =
+        pending.iter().map(|k| k["thumbprint"].as_str().expect("thumbprint").to_owned()).collect();
+    assert!(pending.len() > pinned.as_array().map_or(0, Vec::len), "the new and the retired key: {view}");
+
+    // Until then, what CL signs with its new key is not taken: PE keeps the old status.
+    cl.set_status("CL-2", "suspended").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (answer, _) = pe.recognition("CL", "CL-2").await;
+    assert_eq!(answer["certificate"]["status"], "active", "a statement under an unaccepted key was used: {answer}");
+
+    let accept = async |thumbprints: Value| {
+        pe.call(Method::POST, "/peers/CL/keys/accept", Some(&json!({"thumbprints": thumbprints}))).await
+    };
+    let (status, body) = accept(json!(["not-a-thumbprint"])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = accept(json!(thumbprints[..1])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "only some of the keys: {body}");
+    assert_eq!(pe.peer("CL").await["keys"], pinned);
+    let (status, view) = accept(json!(thumbprints)).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert!(view["pending_keys"].is_null(), "{view}");
+    let now_pinned: Vec<&str> =
+        view["keys"].as_array().expect("keys").iter().filter_map(|k| k["thumbprint"].as_str()).collect();
+    assert_eq!(now_pinned.len(), thumbprints.len(), "{view}");
+    assert!(thumbprints.iter().all(|t| now_pinned.contains(&t.as_str())), "{view}");
+
+    // CL's statements verify again: the held-back change and a new one reach PE.
+    cl.set_status("CL-1", "revoked").await;
+    for (number, reason) in [("CL-2", "certificate_suspended"), ("CL-1", "certificate_revoked")] {
+        eventually(Duration::from_secs(15), &format!("PE sees {number} change"), async || {
+            let (answer, _) = pe.recognition("CL", number).await;
+            if has_reason(&answer, reason) { Ok(()) } else { Err(answer.to_string()) }
+        })
+        .await;
+    }
+    let last = cl.seq_of("CL-1").await;
+    mirror_reaches(&pe, "CL", last, Duration::from_secs(15)).await;
+}
