@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod federation;
+pub mod import;
 pub mod recognition;
 pub mod store;
 

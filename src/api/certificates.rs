@@ -1,24 +1,22 @@
 //! An administration's certificates: publish, read, search, change, status lifecycle, history
 //! and bulk import.
 
-use std::collections::HashMap;
-
 use aeo_domain::{
-    AddressInput, CertificateDraft, CertificateInput, CertificateNumber, FieldError, IdentifierInput, OperatorInput,
-    Status, TransitionError, check_transition,
+    CertificateDraft, CertificateInput, CertificateNumber, FieldError, Status, TransitionError, check_transition,
 };
 use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiJson, ApiQuery, Page, Paged, is_json, parse_json, read_body};
 use crate::app::AppState;
 use crate::auth::{PublishCertificates, ReadRegistry, Tenant};
-use crate::error::{ApiError, ApiResult, Problem, RowError};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::import::{self, Format, ImportReport};
 use crate::store::audit;
 use crate::store::certificates::{self, Certificate, Change, HistoryEntry, ListFilter};
 
@@ -282,31 +280,6 @@ pub struct ImportQuery {
     pub dry_run: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize, ToSchema)]
-pub struct ImportReport {
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub errors: Vec<RowError>,
-    pub dry_run: bool,
-}
-
-/// The header an import in CSV must have.
-pub const CSV_COLUMNS: [&str; 12] = [
-    "number",
-    "category",
-    "roles",
-    "valid_from",
-    "valid_until",
-    "operator_name",
-    "identifiers",
-    "street",
-    "city",
-    "postal_code",
-    "country",
-    "public",
-];
-
 /// Import certificates from CSV or a JSON array, all or nothing: rows are matched by `number`,
 /// new ones are created `active`, status is never changed. Any invalid row: 422 with every error.
 #[utoipa::path(post, path = "/api/v1/administrations/{code}/certificates/import", tag = "certificates", security(("bearer" = [])),
@@ -333,61 +306,10 @@ pub async fn import_certificates(
         return Err(ApiError::UnsupportedMediaType("send text/csv or a JSON array (application/json)".into()));
     }
     let body = read_body(request, &()).await?;
-    let rows = if is_csv { csv_rows(&body)? } else { json_rows(&body)? };
-
-    let mut errors = Vec::new();
-    let mut drafts = Vec::with_capacity(rows.len());
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (index, row) in rows.into_iter().enumerate() {
-        let row_number = index + 1;
-        errors.extend(row.errors.into_iter().map(|e| RowError { row: row_number, field: e.field, message: e.message }));
-        let Some(input) = row.input else { continue };
-        match CertificateDraft::parse(&input) {
-            Ok(draft) => {
-                if let Some(number) = &draft.number {
-                    if let Some(first) = seen.insert(number.as_str().to_owned(), row_number) {
-                        errors.push(RowError {
-                            row: row_number,
-                            field: "number".into(),
-                            message: format!("appears already in row {first}"),
-                        });
-                    }
-                }
-                drafts.push(draft);
-            }
-            Err(row_errors) => errors.extend(row_errors.into_iter().map(|e| RowError {
-                row: row_number,
-                field: if is_csv { csv_field(&e.field) } else { e.field },
-                message: e.message,
-            })),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::InvalidRows(errors));
-    }
-
+    let drafts = import::validate(if is_csv { Format::Csv } else { Format::Json }, &body)?;
     let txn = app.store.write().await?;
-    let mut report = ImportReport { dry_run, ..Default::default() };
-    for draft in &drafts {
-        let existing = match &draft.number {
-            Some(number) => certificates::find_for_update(&*txn, tenant.code(), number.as_str()).await?,
-            None => None,
-        };
-        match existing {
-            Some(current) => {
-                let change = Change { actor: tenant.actor(), action: "imported", reason: None };
-                match certificates::update(&*txn, &current, draft, &change).await? {
-                    Some(_) => report.updated += 1,
-                    None => report.unchanged += 1,
-                }
-            }
-            None => {
-                let change = Change { actor: tenant.actor(), action: "imported", reason: None };
-                certificates::create(&*txn, tenant.code(), draft, &change).await?;
-                report.created += 1;
-            }
-        }
-    }
+    let mut report = import::apply(&*txn, tenant.code(), tenant.actor(), &drafts).await?;
+    report.dry_run = dry_run;
     if dry_run {
         txn.txn.rollback().await?;
     } else {
@@ -397,128 +319,12 @@ pub async fn import_certificates(
             tenant.actor(),
             "certificate.imported",
             "certificates/import",
-            json!({"created": report.created, "updated": report.updated, "unchanged": report.unchanged, "format": if is_csv { "csv" } else { "json" }}),
+            json!({"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
+                   "format": if is_csv { "csv" } else { "json" }}),
         )
         .await?;
         txn.commit().await?;
         app.federation.outbox_ready.notify_one();
     }
     Ok(Json(report))
-}
-
-/// One row as read: its input (when it could be read at all) and the errors found reading it.
-struct RowInput {
-    input: Option<CertificateInput>,
-    errors: Vec<FieldError>,
-}
-
-impl RowInput {
-    fn unreadable(error: FieldError) -> Self {
-        RowInput { input: None, errors: vec![error] }
-    }
-}
-
-fn json_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
-    let values: Vec<Value> = match parse_json::<Value>(body)? {
-        Value::Array(values) => values,
-        _ => {
-            return Err(ApiError::field("body", "must be a JSON array of certificates"));
-        }
-    };
-    Ok(values
-        .into_iter()
-        .map(|value| match serde_path_to_error::deserialize::<_, CertificateInput>(value) {
-            Ok(input) => RowInput { input: Some(input), errors: Vec::new() },
-            Err(error) => {
-                let path = error.path().to_string();
-                RowInput::unreadable(FieldError::new(
-                    if path == "." { "row".to_string() } else { path },
-                    "has the wrong type",
-                ))
-            }
-        })
-        .collect())
-}
-
-fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(body);
-    let headers = reader.headers().map_err(|_| ApiError::field("header", "the CSV header could not be read"))?.clone();
-    let position = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let missing: Vec<&str> = CSV_COLUMNS.iter().copied().filter(|c| position(c).is_none()).collect();
-    if !missing.is_empty() {
-        return Err(ApiError::field("header", format!("missing columns: {}", missing.join(", "))));
-    }
-    let columns: Vec<usize> = CSV_COLUMNS.iter().filter_map(|c| position(c)).collect();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                let message = match error.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        format!("has {len} fields; the header has {expected_len}")
-                    }
-                    _ => "could not be read as CSV".into(),
-                };
-                rows.push(RowInput::unreadable(FieldError::new("row", message)));
-                continue;
-            }
-        };
-        let get = |i: usize| record.get(columns[i]).unwrap_or_default().to_owned();
-        let optional = |text: String| (!text.is_empty()).then_some(text);
-        let list = |text: String| -> Vec<String> {
-            text.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
-        };
-        let mut errors = Vec::new();
-        let public = match get(11).to_ascii_lowercase().as_str() {
-            "true" => Some(true),
-            "false" | "" => Some(false),
-            _ => {
-                errors.push(FieldError::new("public", "must be true or false"));
-                Some(false)
-            }
-        };
-        let identifiers = list(get(6))
-            .into_iter()
-            .map(|pair| match pair.split_once(':') {
-                Some((scheme, value)) => {
-                    IdentifierInput { scheme: Some(scheme.trim().into()), value: Some(value.trim().into()) }
-                }
-                None => IdentifierInput { scheme: None, value: Some(pair) },
-            })
-            .collect();
-        let input = CertificateInput {
-            number: optional(get(0)),
-            category: optional(get(1)),
-            roles: Some(list(get(2))),
-            valid_from: optional(get(3)),
-            valid_until: optional(get(4)),
-            operator: Some(OperatorInput {
-                name: optional(get(5)),
-                identifiers: Some(identifiers),
-                address: Some(AddressInput {
-                    street: optional(get(7)),
-                    city: optional(get(8)),
-                    postal_code: optional(get(9)),
-                    country: optional(get(10)),
-                }),
-                public,
-            }),
-        };
-        rows.push(RowInput { input: Some(input), errors });
-    }
-    Ok(rows)
-}
-
-/// The CSV column that holds a certificate field.
-fn csv_field(path: &str) -> String {
-    let head = path.split('[').next().unwrap_or(path);
-    match head {
-        "operator.name" => "operator_name",
-        "operator.identifiers" => "identifiers",
-        "operator.public" => "public",
-        "operator.address" | "operator" => "street",
-        _ => head.strip_prefix("operator.address.").unwrap_or(head),
-    }
-    .to_owned()
 }

@@ -80,6 +80,11 @@ impl PeerClient {
         }
     }
 
+    /// Closes the circuit of the peer at `url`, e.g. when that peer has just called this node.
+    pub fn revive(&self, url: &str) {
+        self.settle(&Self::breaker_key(url), true);
+    }
+
     /// Sends a request and reads a JSON answer. 2xx and 404 are answers; anything else is an
     /// error. Network failures and 5xx count against the peer's circuit.
     pub async fn call(

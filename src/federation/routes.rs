@@ -17,7 +17,7 @@ use crate::api::recognition::{RecognitionQuery, parse_question};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::recognition;
-use crate::store::{administrations, certificates, mirror, mras, peers};
+use crate::store::{administrations, certificates, mirror, mras, outbox, peers};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -241,6 +241,19 @@ async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Js
     let code = call.asked.as_str();
     let seq = administrations::last_seq(&app.store.db, code).await?.ok_or(ApiError::NotFound)?;
     call.record(&app, "checkpoint".into(), json!({"seq": seq}));
+    // A peer that follows this administration is reachable again: what waits for it goes out
+    // now rather than after the backoff or an open circuit.
+    if outbox::backlog(&app.store.db, code, &call.caller).await? > 0 {
+        if let Some(registration) = peers::find(&app.store.db, code, &call.caller).await? {
+            app.federation.client.revive(&registration.base_url);
+        }
+        let txn = app.store.write().await?;
+        let postponed = outbox::retry_now(&*txn, code, &call.caller).await?;
+        txn.commit().await?;
+        if postponed {
+            app.federation.outbox_ready.notify_one();
+        }
+    }
     let key = app.federation.keyring.active(&app.store.db, code).await?;
     Ok(Json(json!({ "checkpoint": jose::sign_checkpoint(&key, code, seq, ttl(&app))? })))
 }

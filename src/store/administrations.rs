@@ -54,8 +54,31 @@ pub async fn next_number(conn: &impl ConnectionTrait, code: &str) -> Result<i64,
     bump(conn, code, Column::LastNumber).await.map(|row| row.last_number)
 }
 
+/// Takes the next `count` positions of the change sequence; returns the last one.
+pub async fn reserve_seqs(conn: &impl ConnectionTrait, code: &str, count: i64) -> Result<i64, DbErr> {
+    bump_by(conn, code, Column::LastSeq, count).await.map(|row| row.last_seq)
+}
+
+/// Takes the next `count` assigned certificate numbers; returns the last one.
+pub async fn reserve_numbers(conn: &impl ConnectionTrait, code: &str, count: i64) -> Result<i64, DbErr> {
+    bump_by(conn, code, Column::LastNumber, count).await.map(|row| row.last_number)
+}
+
 async fn bump(conn: &impl ConnectionTrait, code: &str, column: Column) -> Result<administration::Model, DbErr> {
-    Entity::update_many().col_expr(column, Expr::col(column).add(1)).filter(Column::Code.eq(code)).exec(conn).await?;
+    bump_by(conn, code, column, 1).await
+}
+
+async fn bump_by(
+    conn: &impl ConnectionTrait,
+    code: &str,
+    column: Column,
+    count: i64,
+) -> Result<administration::Model, DbErr> {
+    Entity::update_many()
+        .col_expr(column, Expr::col(column).add(count))
+        .filter(Column::Code.eq(code))
+        .exec(conn)
+        .await?;
     Entity::find_by_id(code.to_owned())
         .one(conn)
         .await?

@@ -426,7 +426,20 @@ async fn record_event(
         .filter(certificate::Column::Id.eq(certificate.id))
         .exec(conn)
         .await?;
-    let event = certificate_event::ActiveModel {
+    let event = event_row(certificate, seq, change, &changes)?;
+    certificate_event::Entity::insert(event).exec_without_returning(conn).await?;
+    super::outbox::enqueue(conn, &certificate.administration, seq).await?;
+    Ok(seq)
+}
+
+/// The history event of change `seq`, with the certificate as it stands after it.
+fn event_row(
+    certificate: &Certificate,
+    seq: i64,
+    change: &Change<'_>,
+    changes: &Value,
+) -> Result<certificate_event::ActiveModel, DbErr> {
+    Ok(certificate_event::ActiveModel {
         administration: Set(certificate.administration.clone()),
         seq: Set(seq),
         certificate_id: Set(certificate.id),
@@ -439,10 +452,7 @@ async fn record_event(
         changes: Set(changes.to_string()),
         snapshot: Set(serde_json::to_string(certificate).map_err(|e| DbErr::Custom(e.to_string()))?),
         ..Default::default()
-    };
-    certificate_event::Entity::insert(event).exec_without_returning(conn).await?;
-    super::outbox::enqueue(conn, &certificate.administration, seq).await?;
-    Ok(seq)
+    })
 }
 
 /// Creates an `active` certificate; assigns a number when the draft has none.
@@ -609,4 +619,162 @@ pub async fn changes_at(
         .into_iter()
         .map(|event| (event.seq, event.snapshot))
         .collect())
+}
+
+/// Existing certificates among `numbers`, rows locked until the transaction ends.
+pub async fn find_many_for_update(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    numbers: &[String],
+) -> Result<HashMap<String, Certificate>, DbErr> {
+    let mut found = HashMap::new();
+    for chunk in numbers.chunks(BATCH) {
+        let models = certificate::Entity::find()
+            .filter(certificate::Column::Administration.eq(administration))
+            .filter(certificate::Column::Number.is_in(chunk.iter().cloned()))
+            .lock_exclusive()
+            .all(conn)
+            .await?;
+        for certificate in with_identifiers(conn, models).await? {
+            found.insert(certificate.number.clone(), certificate);
+        }
+    }
+    Ok(found)
+}
+
+/// Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits.
+const BATCH: usize = 500;
+
+/// Creates `active` certificates in batches (a handful of statements per batch), each with its
+/// identifiers, its history event, its position in the change sequence and its outbox entries.
+/// Numbers must not exist yet; missing ones are assigned.
+pub async fn create_many(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    drafts: &[&CertificateDraft],
+    change: &Change<'_>,
+) -> ApiResult<usize> {
+    let mut assigned =
+        assign_numbers(conn, administration, drafts.iter().filter(|d| d.number.is_none()).count()).await?;
+    let recipients = super::outbox::recipients(conn, administration).await?;
+    let today = today();
+    for chunk in drafts.chunks(BATCH) {
+        let count = i64::try_from(chunk.len()).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let first_seq = administrations::reserve_seqs(conn, administration, count).await? - count + 1;
+        let now = Utc::now();
+        let numbers: Vec<String> = chunk
+            .iter()
+            .map(|draft| match &draft.number {
+                Some(number) => number.as_str().to_owned(),
+                None => assigned.pop().unwrap_or_default(),
+            })
+            .collect();
+        let rows = chunk.iter().zip(&numbers).zip(first_seq..).map(|((draft, number), seq)| {
+            let mut model = certificate::ActiveModel {
+                administration: Set(administration.to_owned()),
+                number: Set(number.clone()),
+                status: Set(Status::Active.as_str().to_owned()),
+                status_reason: Set(None),
+                status_changed_at: Set(None),
+                version: Set(1),
+                seq: Set(seq),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            };
+            detail_columns(&mut model, draft);
+            model
+        });
+        certificate::Entity::insert_many(rows).exec_without_returning(conn).await.map_err(|error| {
+            match error.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    ApiError::Conflict("a certificate number was taken meanwhile".into())
+                }
+                _ => error.into(),
+            }
+        })?;
+        let ids: HashMap<String, i64> = certificate::Entity::find()
+            .select_only()
+            .column(certificate::Column::Number)
+            .column(certificate::Column::Id)
+            .filter(certificate::Column::Administration.eq(administration))
+            .filter(certificate::Column::Number.is_in(numbers.iter().cloned()))
+            .into_tuple()
+            .all(conn)
+            .await?
+            .into_iter()
+            .collect();
+        let mut identifiers = Vec::new();
+        let mut events = Vec::with_capacity(chunk.len());
+        let mut deliveries = Vec::new();
+        for ((draft, number), seq) in chunk.iter().zip(&numbers).zip(first_seq..) {
+            let id =
+                *ids.get(number).ok_or_else(|| DbErr::RecordNotFound(format!("certificate {number} just created")))?;
+            identifiers.extend(draft.operator.identifiers.iter().map(|identifier| {
+                certificate_identifier::ActiveModel {
+                    certificate_id: Set(id),
+                    administration: Set(administration.to_owned()),
+                    scheme: Set(identifier.scheme.as_str()),
+                    value: Set(identifier.value.clone()),
+                    compact: Set(identifier.compact()),
+                    ..Default::default()
+                }
+            }));
+            let created = Certificate {
+                number: number.clone(),
+                administration: administration.to_owned(),
+                status: Status::effective(Status::Active, draft.valid_until, today),
+                category: draft.category,
+                roles: draft.roles.clone(),
+                valid_from: draft.valid_from,
+                valid_until: draft.valid_until,
+                status_reason: None,
+                operator: operator_view(draft),
+                version: 1,
+                updated_at: now,
+                stored_status: Status::Active,
+                id,
+                seq,
+            };
+            events.push(event_row(&created, seq, change, &draft_details(draft))?);
+            deliveries.extend(recipients.iter().map(|peer| super::outbox::entry(administration, peer, seq, now)));
+        }
+        for batch in identifiers.chunks(BATCH) {
+            certificate_identifier::Entity::insert_many(batch.to_vec()).exec_without_returning(conn).await?;
+        }
+        certificate_event::Entity::insert_many(events).exec_without_returning(conn).await?;
+        for batch in deliveries.chunks(BATCH) {
+            entity::outbox::Entity::insert_many(batch.to_vec()).exec_without_returning(conn).await?;
+        }
+    }
+    Ok(drafts.len())
+}
+
+/// `count` numbers for certificates that came without one, none of them taken.
+async fn assign_numbers(conn: &impl ConnectionTrait, administration: &str, count: usize) -> Result<Vec<String>, DbErr> {
+    let mut free = Vec::with_capacity(count);
+    while free.len() < count {
+        let wanted = count - free.len();
+        let last =
+            administrations::reserve_numbers(conn, administration, i64::try_from(wanted).unwrap_or(i64::MAX)).await?;
+        let candidates: Vec<String> =
+            (last - wanted as i64 + 1..=last).map(|n| format!("{administration}-AEO-{n:06}")).collect();
+        let mut taken = std::collections::HashSet::new();
+        for chunk in candidates.chunks(BATCH) {
+            taken.extend(
+                certificate::Entity::find()
+                    .select_only()
+                    .column(certificate::Column::Number)
+                    .filter(certificate::Column::Administration.eq(administration))
+                    .filter(certificate::Column::Number.is_in(chunk.iter().cloned()))
+                    .into_tuple::<String>()
+                    .all(conn)
+                    .await?,
+            );
+        }
+        free.extend(candidates.into_iter().filter(|c| !taken.contains(c)));
+    }
+    // Handed out from the end: reverse so the lowest numbers go to the first rows.
+    free.reverse();
+    Ok(free)
 }

@@ -12,31 +12,39 @@ use sea_orm::{
 
 use super::{mras, peers};
 
-/// Queues change `seq` of `administration` for every registered peer whose MRA record allows
-/// federation.
-pub async fn enqueue(conn: &impl ConnectionTrait, administration: &str, seq: i64) -> Result<(), DbErr> {
-    let registered = peers::list(conn, administration).await?;
-    if registered.is_empty() {
-        return Ok(());
-    }
-    let now = Utc::now();
-    let mut rows = Vec::new();
-    for peer in registered {
-        let allowed = mras::find(conn, administration, &peer.peer)
+/// The registered peers of `administration` whose MRA record allows federation: they get its
+/// changes.
+pub async fn recipients(conn: &impl ConnectionTrait, administration: &str) -> Result<Vec<String>, DbErr> {
+    let mut out = Vec::new();
+    for peer in peers::list(conn, administration).await? {
+        if mras::find(conn, administration, &peer.peer)
             .await?
-            .is_some_and(|mra| MraStatus::allows_federation(mra.status));
-        if allowed {
-            rows.push(outbox::ActiveModel {
-                administration: Set(administration.to_owned()),
-                peer: Set(peer.peer),
-                seq: Set(seq),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                created_at: Set(now),
-                ..Default::default()
-            });
+            .is_some_and(|mra| MraStatus::allows_federation(mra.status))
+        {
+            out.push(peer.peer);
         }
     }
+    Ok(out)
+}
+
+/// An outbox entry: change `seq` of `administration`, due for `peer` now.
+pub fn entry(administration: &str, peer: &str, seq: i64, now: DateTime<Utc>) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        administration: Set(administration.to_owned()),
+        peer: Set(peer.to_owned()),
+        seq: Set(seq),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Queues change `seq` of `administration` for every recipient.
+pub async fn enqueue(conn: &impl ConnectionTrait, administration: &str, seq: i64) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let rows: Vec<_> =
+        recipients(conn, administration).await?.iter().map(|peer| entry(administration, peer, seq, now)).collect();
     if !rows.is_empty() {
         Entity::insert_many(rows).exec_without_returning(conn).await?;
     }
@@ -77,6 +85,20 @@ pub fn backoff(attempts: i32) -> Duration {
     // Full jitter between half and all of the delay: peers coming back are not stampeded.
     let jittered = capped * (0.5 + rand::random::<f64>() * 0.5);
     Duration::milliseconds(jittered as i64)
+}
+
+/// Makes the postponed items for one peer due now, e.g. when the peer has shown it is back;
+/// true when there were any.
+pub async fn retry_now(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    let result = Entity::update_many()
+        .col_expr(Column::NextAttemptAt, Expr::value(now))
+        .filter(Column::Administration.eq(administration))
+        .filter(Column::Peer.eq(peer))
+        .filter(Column::NextAttemptAt.gt(now))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
 }
 
 /// Undelivered changes for one peer.

@@ -1,0 +1,225 @@
+//! Bulk import of certificates from CSV or a JSON array: every row is read and validated first,
+//! and every error reported with its row; only a fully valid import is applied, in one
+//! transaction, matching rows to certificates by `number`. New certificates are created in
+//! batches; status is never changed by an import.
+
+use std::collections::HashMap;
+
+use aeo_domain::{AddressInput, CertificateDraft, CertificateInput, FieldError, IdentifierInput, OperatorInput};
+use sea_orm::ConnectionTrait;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::api::extract::parse_json;
+use crate::error::{ApiError, ApiResult, RowError};
+use crate::store::certificates::{self, Change};
+
+/// The header an import in CSV must have (in any order).
+pub const CSV_COLUMNS: [&str; 12] = [
+    "number",
+    "category",
+    "roles",
+    "valid_from",
+    "valid_until",
+    "operator_name",
+    "identifiers",
+    "street",
+    "city",
+    "postal_code",
+    "country",
+    "public",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub errors: Vec<RowError>,
+    pub dry_run: bool,
+}
+
+/// Reads and validates every row; any error anywhere → 422 with all of them.
+pub fn validate(format: Format, body: &[u8]) -> ApiResult<Vec<CertificateDraft>> {
+    let rows = match format {
+        Format::Csv => csv_rows(body)?,
+        Format::Json => json_rows(body)?,
+    };
+    let mut errors = Vec::new();
+    let mut drafts = Vec::with_capacity(rows.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, row) in rows.into_iter().enumerate() {
+        let row_number = index + 1;
+        errors.extend(row.errors.into_iter().map(|e| RowError { row: row_number, field: e.field, message: e.message }));
+        let Some(input) = row.input else { continue };
+        match CertificateDraft::parse(&input) {
+            Ok(draft) => {
+                if let Some(number) = &draft.number {
+                    if let Some(first) = seen.insert(number.as_str().to_owned(), row_number) {
+                        errors.push(RowError {
+                            row: row_number,
+                            field: "number".into(),
+                            message: format!("appears already in row {first}"),
+                        });
+                    }
+                }
+                drafts.push(draft);
+            }
+            Err(row_errors) => errors.extend(row_errors.into_iter().map(|e| RowError {
+                row: row_number,
+                field: if format == Format::Csv { csv_field(&e.field) } else { e.field },
+                message: e.message,
+            })),
+        }
+    }
+    if errors.is_empty() { Ok(drafts) } else { Err(ApiError::InvalidRows(errors)) }
+}
+
+/// Applies validated rows: existing numbers are updated where they differ, the rest created.
+pub async fn apply(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    actor: &str,
+    drafts: &[CertificateDraft],
+) -> ApiResult<ImportReport> {
+    let numbers: Vec<String> = drafts.iter().filter_map(|d| d.number.as_ref().map(|n| n.as_str().to_owned())).collect();
+    let existing = certificates::find_many_for_update(conn, administration, &numbers).await?;
+    let change = Change { actor, action: "imported", reason: None };
+    let mut report = ImportReport::default();
+    let mut new = Vec::new();
+    for draft in drafts {
+        match draft.number.as_ref().and_then(|n| existing.get(n.as_str())) {
+            Some(current) => match certificates::update(conn, current, draft, &change).await? {
+                Some(_) => report.updated += 1,
+                None => report.unchanged += 1,
+            },
+            None => new.push(draft),
+        }
+    }
+    report.created = certificates::create_many(conn, administration, &new, &change).await?;
+    Ok(report)
+}
+
+/// One row as read: its input (when it could be read at all) and the errors found reading it.
+struct RowInput {
+    input: Option<CertificateInput>,
+    errors: Vec<FieldError>,
+}
+
+impl RowInput {
+    fn unreadable(error: FieldError) -> Self {
+        RowInput { input: None, errors: vec![error] }
+    }
+}
+
+fn json_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
+    let values: Vec<Value> = match parse_json::<Value>(body)? {
+        Value::Array(values) => values,
+        _ => {
+            return Err(ApiError::field("body", "must be a JSON array of certificates"));
+        }
+    };
+    Ok(values
+        .into_iter()
+        .map(|value| match serde_path_to_error::deserialize::<_, CertificateInput>(value) {
+            Ok(input) => RowInput { input: Some(input), errors: Vec::new() },
+            Err(error) => {
+                let path = error.path().to_string();
+                RowInput::unreadable(FieldError::new(
+                    if path == "." { "row".to_string() } else { path },
+                    "has the wrong type",
+                ))
+            }
+        })
+        .collect())
+}
+
+fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(body);
+    let headers = reader.headers().map_err(|_| ApiError::field("header", "the CSV header could not be read"))?.clone();
+    let position = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let missing: Vec<&str> = CSV_COLUMNS.iter().copied().filter(|c| position(c).is_none()).collect();
+    if !missing.is_empty() {
+        return Err(ApiError::field("header", format!("missing columns: {}", missing.join(", "))));
+    }
+    let columns: Vec<usize> = CSV_COLUMNS.iter().filter_map(|c| position(c)).collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                let message = match error.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("has {len} fields; the header has {expected_len}")
+                    }
+                    _ => "could not be read as CSV".into(),
+                };
+                rows.push(RowInput::unreadable(FieldError::new("row", message)));
+                continue;
+            }
+        };
+        let get = |i: usize| record.get(columns[i]).unwrap_or_default().to_owned();
+        let optional = |text: String| (!text.is_empty()).then_some(text);
+        let list = |text: String| -> Vec<String> {
+            text.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        };
+        let mut errors = Vec::new();
+        let public = match get(11).to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" | "" => Some(false),
+            _ => {
+                errors.push(FieldError::new("public", "must be true or false"));
+                Some(false)
+            }
+        };
+        let identifiers = list(get(6))
+            .into_iter()
+            .map(|pair| match pair.split_once(':') {
+                Some((scheme, value)) => {
+                    IdentifierInput { scheme: Some(scheme.trim().into()), value: Some(value.trim().into()) }
+                }
+                None => IdentifierInput { scheme: None, value: Some(pair) },
+            })
+            .collect();
+        let input = CertificateInput {
+            number: optional(get(0)),
+            category: optional(get(1)),
+            roles: Some(list(get(2))),
+            valid_from: optional(get(3)),
+            valid_until: optional(get(4)),
+            operator: Some(OperatorInput {
+                name: optional(get(5)),
+                identifiers: Some(identifiers),
+                address: Some(AddressInput {
+                    street: optional(get(7)),
+                    city: optional(get(8)),
+                    postal_code: optional(get(9)),
+                    country: optional(get(10)),
+                }),
+                public,
+            }),
+        };
+        rows.push(RowInput { input: Some(input), errors });
+    }
+    Ok(rows)
+}
+
+/// The CSV column that holds a certificate field.
+fn csv_field(path: &str) -> String {
+    let head = path.split('[').next().unwrap_or(path);
+    match head {
+        "operator.name" => "operator_name",
+        "operator.identifiers" => "identifiers",
+        "operator.public" => "public",
+        "operator.address" | "operator" => "street",
+        _ => head.strip_prefix("operator.address.").unwrap_or(head),
+    }
+    .to_owned()
+}
