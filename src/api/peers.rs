@@ -245,6 +245,8 @@ pub async fn accept_peer_keys(
     )
     .await?;
     txn.commit().await?;
+    // What the peer signed with its new keys can be followed now.
+    app.federation.sync_needed.notify_one();
     let updated = peers::find(&app.store.db, tenant.code(), peer.as_str()).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(view(&app, updated).await?))
 }
