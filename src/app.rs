@@ -10,6 +10,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
+use crate::cache::HotFacts;
 use crate::config::Settings;
 use crate::federation::Federation;
 use crate::store::Store;
@@ -27,6 +28,8 @@ pub struct App {
     pub public_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Keys, peer client, replay cache and background work of the federation.
     pub federation: Federation,
+    /// Users, hosted administrations and MRA records the hot path reads on every request.
+    pub hot: HotFacts,
 }
 
 #[derive(Clone)]
@@ -60,6 +63,7 @@ impl AppState {
             login_throttle: LoginThrottle::default(),
             public_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             federation,
+            hot: HotFacts::default(),
             settings,
         })))
     }

@@ -180,5 +180,6 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
         }
     }
     txn.commit().await?;
+    state.hot.forget_all();
     Ok(report)
 }

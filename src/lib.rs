@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bootstrap;
+pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod error;

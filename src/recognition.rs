@@ -3,15 +3,14 @@
 
 use aeo_domain::{AdministrationCode, CertificateFacts, CertificateNumber, OperatorId, Reason, Status, recognize};
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DbErr;
 use serde::Serialize;
 
 use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::federation::jose::StatementClaims;
-use crate::store::administrations;
-use crate::store::certificates::{self, Certificate};
-use crate::store::mras::{self, Mra};
+use crate::store::certificates::{self, Certificate, Summary};
+use crate::store::mras::Mra;
 
 /// What the question names: a certificate number or an operator identifier.
 #[derive(Debug, Clone)]
@@ -99,6 +98,30 @@ impl From<&Certificate> for Candidate {
     }
 }
 
+impl From<&Summary> for Candidate {
+    fn from(summary: &Summary) -> Self {
+        Candidate {
+            facts: CertificateFacts {
+                status: summary.stored_status,
+                category: summary.category,
+                roles: summary.roles.clone(),
+                valid_from: summary.valid_from,
+                valid_until: summary.valid_until,
+            },
+            summary: CertificateSummary {
+                number: summary.number.clone(),
+                status: Status::effective(summary.stored_status, summary.valid_until, certificates::today()),
+                category: summary.category,
+                roles: summary.roles.clone(),
+                valid_from: summary.valid_from,
+                valid_until: summary.valid_until,
+                status_reason: summary.status_reason.clone(),
+                operator: OperatorName { name: summary.operator_name.clone() },
+            },
+        }
+    }
+}
+
 impl From<&StatementClaims> for Candidate {
     fn from(claims: &StatementClaims) -> Self {
         let today = certificates::today();
@@ -171,19 +194,22 @@ pub fn decide(
 
 /// Answers from this node's own records (the issuer is hosted here).
 pub async fn answer_locally(
-    conn: &impl ConnectionTrait,
+    app: &AppState,
     at: &AdministrationCode,
     issuer: &AdministrationCode,
     subject: &Subject,
 ) -> Result<Answer, DbErr> {
-    let mra = if at == issuer { None } else { mras::find(conn, at.as_str(), issuer.as_str()).await? };
-    let found = match subject {
+    let db = &app.store.db;
+    let mra = if at == issuer { None } else { app.hot.mra(db, at.as_str(), issuer.as_str()).await? };
+    let candidates: Vec<Candidate> = match subject {
+        // The hot path: one indexed lookup of only the columns the answer needs.
         Subject::Certificate(number) => {
-            certificates::find(conn, issuer.as_str(), number.as_str()).await?.into_iter().collect()
+            certificates::summary(db, issuer.as_str(), number.as_str()).await?.iter().map(Candidate::from).collect()
         }
-        Subject::Identifier(id) => certificates::find_by_identifier(conn, Some(issuer.as_str()), id).await?,
+        Subject::Identifier(id) => {
+            certificates::find_by_identifier(db, Some(issuer.as_str()), id).await?.iter().map(Candidate::from).collect()
+        }
     };
-    let candidates: Vec<Candidate> = found.iter().map(Candidate::from).collect();
     Ok(decide(at, issuer, &candidates, mra.as_ref(), certificates::today()))
 }
 
@@ -194,8 +220,8 @@ pub async fn answer(
     issuer: &AdministrationCode,
     subject: &Subject,
 ) -> ApiResult<Answer> {
-    if administrations::find(&app.store.db, issuer.as_str()).await?.is_some() {
-        return Ok(answer_locally(&app.store.db, at, issuer, subject).await?);
+    if app.hot.is_hosted(&app.store.db, issuer.as_str()).await? {
+        return Ok(answer_locally(app, at, issuer, subject).await?);
     }
     crate::federation::remote::answer(app, at, issuer, subject).await
 }

@@ -104,12 +104,14 @@ async fn every_reason_code_is_reported(backend: Backend) {
         assert_eq!(reasons(&answer), expected, "{query}");
     }
 
-    // KR is only negotiating with PE (PE's record), and CO has no record with KR at all.
+    // KR is only negotiating with PE (PE's record), and CO has no record with KR at all. KR is
+    // neither hosted here nor a registered peer: its certificates cannot be known.
     let kr = ask(&node, &border, "PE", "issuer=KR&certificate=KR-1").await;
-    assert_eq!(reasons(&kr), vec!["certificate_not_found", "mra_not_in_force"]);
+    assert_eq!(reasons(&kr), vec!["mra_not_in_force", "issuer_unreachable"]);
+    assert_eq!(kr["stale"], true);
     let co_border = node.token("border@co.demo.aeo").await;
     let none = ask(&node, &co_border, "CO", "issuer=KR&certificate=KR-1").await;
-    assert_eq!(reasons(&none), vec!["certificate_not_found", "no_mra"]);
+    assert_eq!(reasons(&none), vec!["no_mra", "issuer_unreachable"]);
 
     // An MRA signed but not yet in force, and one in force only from a future date.
     let future = json!({"title": "Arrangement", "status": "in_force", "signed_on": "2026-01-01", "in_force_from": "2099-01-01",

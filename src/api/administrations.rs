@@ -91,5 +91,6 @@ pub async fn create_administration(
     )
     .await?;
     txn.commit().await?;
+    app.hot.forget_hosted(&administration.code);
     Ok((StatusCode::CREATED, Json(administration)))
 }

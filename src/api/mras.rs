@@ -70,5 +70,6 @@ pub async fn put_mra(
     )
     .await?;
     txn.commit().await?;
+    app.hot.forget_mra(tenant.code(), partner.as_str());
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(mra)))
 }

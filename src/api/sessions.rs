@@ -117,5 +117,6 @@ pub async fn change_password(
     )
     .await?;
     txn.commit().await?;
+    app.hot.forget_user(caller.id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -217,5 +217,6 @@ pub async fn update_user(
     .await?;
     let user = users::find(&*txn, id).await?.ok_or(ApiError::NotFound)?;
     txn.commit().await?;
+    app.hot.forget_user(id);
     Ok(Json(user.into()))
 }

@@ -58,13 +58,12 @@ impl FromRequestParts<AppState> for Caller {
         let token = credentials(parts).ok_or(ApiError::Unauthorized)?;
         let claims = state.tokens.verify(token).ok_or(ApiError::Unauthorized)?;
         let id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthorized)?;
-        let user = store::users::find(&state.store.db, id).await?.ok_or(ApiError::Unauthorized)?;
+        let user = state.hot.user(&state.store.db, id).await?.ok_or(ApiError::Unauthorized)?;
         if user.disabled || user.token_version != claims.ver {
             return Err(ApiError::Unauthorized);
         }
-        let caller = caller_of(user)?;
-        parts.extensions.insert(caller.clone());
-        Ok(caller)
+        parts.extensions.insert(user.caller.clone());
+        Ok(user.caller)
     }
 }
 

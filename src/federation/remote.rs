@@ -15,7 +15,7 @@ use crate::error::ApiResult;
 use crate::recognition::{Answer, Candidate, Subject, decide};
 use crate::store::mirror::{self, Held};
 use crate::store::peers::Peer;
-use crate::store::{certificates, mras, peers};
+use crate::store::{certificates, peers};
 
 pub async fn answer(
     app: &AppState,
@@ -26,28 +26,32 @@ pub async fn answer(
     let db = &app.store.db;
     let now = Utc::now();
     let today = certificates::today();
-    let mra = mras::find(db, at.as_str(), issuer.as_str()).await?;
+    let mra = app.hot.mra(db, at.as_str(), issuer.as_str()).await?;
     let state = mirror::state(db, issuer.as_str()).await?;
     let held = match subject {
         Subject::Certificate(number) => mirror::find(db, issuer.as_str(), number.as_str()).await?.into_iter().collect(),
         Subject::Identifier(id) => mirror::find_by_identifier(db, issuer.as_str(), id).await?,
     };
     let mirror_until = state.current_until();
+    let mirror_current = mirror_until.is_some_and(|until| until > now);
     let fresh_until = |held: &Held| -> DateTime<Utc> {
         mirror_until.map_or(held.statement_exp, |until| until.max(held.statement_exp))
     };
-
-    // 1. A fresh held answer: every statement found is fresh, or the whole mirror is current
-    //    (then "not found" is an answer too).
-    let all_fresh = held.iter().all(|h| fresh_until(h) > now);
-    if (!held.is_empty() && all_fresh) || (held.is_empty() && mirror_until.is_some_and(|until| until > now)) {
+    let from_held = |stale: bool| {
         let mut answer = decide(at, issuer, &candidates(&held), mra.as_ref(), today);
         answer.source = if !held.is_empty() && held.iter().all(|h| h.origin == "live") { "cache" } else { "mirror" };
         answer.as_of = held.iter().map(|h| h.statement_iat).chain(state.checkpoint_iat).max().unwrap_or(now);
-        return Ok(answer);
+        answer.stale = stale;
+        answer
+    };
+
+    // 1. A fresh held answer for every certificate found.
+    if !held.is_empty() && held.iter().all(|h| fresh_until(h) > now) {
+        return Ok(from_held(false));
     }
 
-    // 2. Ask the issuer now, when this administration has registered it.
+    // 2. Ask the issuer now, when this administration has registered it. Nothing held is asked
+    //    too: a certificate issued a moment ago may not have been pushed yet.
     if let Some(registration) = peers::find(db, at.as_str(), issuer.as_str()).await? {
         match ask_live(app, &registration, subject).await {
             Ok(found) => {
@@ -65,11 +69,13 @@ pub async fn answer(
         }
     }
 
-    // 3. What the mirror last knew, stale.
-    let mut answer = decide(at, issuer, &candidates(&held), mra.as_ref(), today);
-    answer.source = if !held.is_empty() && held.iter().all(|h| h.origin == "live") { "cache" } else { "mirror" };
-    answer.stale = true;
-    answer.as_of = held.iter().map(|h| h.statement_iat).chain(state.checkpoint_iat).max().unwrap_or(now);
+    // 3. Nothing held, but the mirror is current: "not found" is the mirror's answer.
+    if held.is_empty() && mirror_current {
+        return Ok(from_held(false));
+    }
+
+    // 4. What the mirror last knew, stale: never "recognised" past freshness plus the allowance.
+    let mut answer = from_held(true);
     let allowance = Duration::seconds(i64::try_from(app.settings.max_staleness).unwrap_or(0));
     let tolerated = !held.is_empty() && held.iter().all(|h| fresh_until(h) + allowance > now);
     if held.is_empty() {

@@ -17,7 +17,7 @@ use crate::api::recognition::{RecognitionQuery, parse_question};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::recognition;
-use crate::store::{administrations, certificates, mirror, mras, outbox, peers};
+use crate::store::{administrations, certificates, mirror, outbox, peers};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -72,7 +72,9 @@ async fn jwks(
 
 async fn hosted(app: &AppState, raw: &str) -> ApiResult<AdministrationCode> {
     let code = AdministrationCode::parse(raw).map_err(|_| ApiError::NotFound)?;
-    administrations::find(&app.store.db, code.as_str()).await?.ok_or(ApiError::NotFound)?;
+    if !app.hot.is_hosted(&app.store.db, code.as_str()).await? {
+        return Err(ApiError::NotFound);
+    }
     Ok(code)
 }
 
@@ -110,7 +112,9 @@ impl FromRequestParts<AppState> for PeerCall {
             tracing::warn!(%caller, asked = %asked, "refused a replayed federation assertion");
             return Err(ApiError::Unauthorized);
         }
-        let allowed = mras::find(&app.store.db, asked.as_str(), &caller)
+        let allowed = app
+            .hot
+            .mra(&app.store.db, asked.as_str(), &caller)
             .await?
             .is_some_and(|mra| MraStatus::allows_federation(mra.status));
         if !allowed {
@@ -294,7 +298,7 @@ pub async fn apply_changes(
     verified: &[(&ChangeItem, jose::StatementClaims)],
 ) -> ApiResult<i64> {
     let txn = app.store.write().await?;
-    let mut synced = mirror::state(&*txn, issuer).await?.synced_seq;
+    let mut synced = mirror::lock_state(&*txn, issuer).await?.synced_seq;
     let mut gap = false;
     for (item, claims) in verified {
         mirror::apply(&*txn, &item.statement, claims, "feed").await?;

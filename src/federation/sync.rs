@@ -20,12 +20,31 @@ pub async fn run(app: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_secs((app.settings.statement_ttl / 3).clamp(1, 60));
     loop {
         follow_all(&app).await;
+        let wait = next_refresh(&app).await.map_or(every, |due| due.min(every));
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = app.federation.sync_needed.notified() => {}
             _ = stop.changed() => return,
         }
     }
+}
+
+/// How long until the first held checkpoint that is still current reaches two thirds of its
+/// life: an issuer's checkpoints may live shorter than this node's own statements, and the mirror
+/// should stay current while the issuer is up. At least a second.
+async fn next_refresh(app: &AppState) -> Option<Duration> {
+    use sea_orm::EntityTrait;
+    let states = entity::mirror_state::Entity::find().all(&app.store.db).await.ok()?;
+    let now = chrono::Utc::now();
+    states
+        .iter()
+        .filter_map(|state| {
+            let (iat, exp) = (state.checkpoint_iat?, state.checkpoint_exp?);
+            let due = iat + (exp - iat) * 2 / 3;
+            (exp > now).then(|| (due - now).to_std().unwrap_or(Duration::ZERO))
+        })
+        .min()
+        .map(|due| due.max(Duration::from_secs(1)))
 }
 
 /// One round over every followed issuer; each is followed through the first registration that

@@ -778,3 +778,59 @@ async fn assign_numbers(conn: &impl ConnectionTrait, administration: &str, count
     free.reverse();
     Ok(free)
 }
+
+/// What the border question needs of a certificate, and nothing more.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub number: String,
+    pub stored_status: Status,
+    pub category: Category,
+    pub roles: Vec<Role>,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status_reason: Option<String>,
+    pub operator_name: String,
+}
+
+type SummaryRow = (String, String, String, String, NaiveDate, NaiveDate, Option<String>, String);
+
+/// One indexed lookup of the columns a recognition answer needs.
+pub async fn summary(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    number: &str,
+) -> Result<Option<Summary>, DbErr> {
+    use certificate::Column as C;
+    let row: Option<SummaryRow> = certificate::Entity::find()
+        .select_only()
+        .columns([
+            C::Number,
+            C::Status,
+            C::Category,
+            C::Roles,
+            C::ValidFrom,
+            C::ValidUntil,
+            C::StatusReason,
+            C::OperatorName,
+        ])
+        .filter(C::Administration.eq(administration))
+        .filter(C::Number.eq(number))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let Some((number, status, category, roles, valid_from, valid_until, status_reason, operator_name)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Summary {
+        stored_status: status.parse().map_err(|_| corrupt("status", &status))?,
+        category: category.parse().map_err(|_| corrupt("category", &category))?,
+        roles: split_list(&roles)
+            .map(|role| role.parse::<Role>().map_err(|_| corrupt("role", role)))
+            .collect::<Result<_, _>>()?,
+        number,
+        valid_from,
+        valid_until,
+        status_reason,
+        operator_name,
+    }))
+}

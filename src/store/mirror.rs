@@ -5,8 +5,8 @@
 use aeo_domain::OperatorId;
 use chrono::{DateTime, TimeZone, Utc};
 use entity::{mirror_certificate, mirror_identifier, mirror_state};
-use sea_orm::sea_query::Query;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::federation::jose::StatementClaims;
 
@@ -58,6 +58,36 @@ pub async fn state(conn: &impl ConnectionTrait, issuer: &str) -> Result<State, D
             checkpoint_exp: row.checkpoint_exp,
         })
         .unwrap_or_default())
+}
+
+/// The issuer's follow state, its row locked until the transaction ends (made when missing):
+/// a pushed batch and a pulled page of the same issuer take turns instead of overwriting each
+/// other's progress.
+pub async fn lock_state(conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
+    let fresh = mirror_state::ActiveModel {
+        issuer: Set(issuer.to_owned()),
+        synced_seq: Set(0),
+        checkpoint: Set(None),
+        checkpoint_seq: Set(0),
+        checkpoint_iat: Set(None),
+        checkpoint_exp: Set(None),
+        updated_at: Set(Utc::now()),
+    };
+    mirror_state::Entity::insert(fresh)
+        .on_conflict(OnConflict::column(mirror_state::Column::Issuer).do_nothing().to_owned())
+        .exec_without_returning(conn)
+        .await?;
+    let row = mirror_state::Entity::find_by_id(issuer.to_owned())
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("mirror state of {issuer}")))?;
+    Ok(State {
+        synced_seq: row.synced_seq,
+        checkpoint_seq: row.checkpoint_seq,
+        checkpoint_iat: row.checkpoint_iat,
+        checkpoint_exp: row.checkpoint_exp,
+    })
 }
 
 pub async fn find(conn: &impl ConnectionTrait, issuer: &str, number: &str) -> Result<Option<Held>, DbErr> {

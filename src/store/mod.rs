@@ -59,6 +59,9 @@ impl Store {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(10))
+            // A ping before every query doubles the cost of the hot path; a dead connection
+            // fails its query and is replaced instead.
+            .test_before_acquire(false)
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(SqliteJournalMode::Wal)
