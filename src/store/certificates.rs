@@ -592,16 +592,7 @@ pub async fn changes(
     after: i64,
     limit: u64,
 ) -> Result<Vec<(i64, String)>, DbErr> {
-    Ok(certificate_event::Entity::find()
-        .filter(certificate_event::Column::Administration.eq(administration))
-        .filter(certificate_event::Column::Seq.gt(after))
-        .order_by_asc(certificate_event::Column::Seq)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|event| (event.seq, event.snapshot))
-        .collect())
+    events(conn, administration, certificate_event::Column::Seq.gt(after), Some(limit)).await
 }
 
 /// The changes with these positions, in order: (seq, the certificate as it stood).
@@ -610,10 +601,20 @@ pub async fn changes_at(
     administration: &str,
     seqs: &[i64],
 ) -> Result<Vec<(i64, String)>, DbErr> {
+    events(conn, administration, certificate_event::Column::Seq.is_in(seqs.iter().copied()), None).await
+}
+
+async fn events(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    which: sea_orm::sea_query::SimpleExpr,
+    limit: Option<u64>,
+) -> Result<Vec<(i64, String)>, DbErr> {
     Ok(certificate_event::Entity::find()
         .filter(certificate_event::Column::Administration.eq(administration))
-        .filter(certificate_event::Column::Seq.is_in(seqs.iter().copied()))
+        .filter(which)
         .order_by_asc(certificate_event::Column::Seq)
+        .limit(limit)
         .all(conn)
         .await?
         .into_iter()

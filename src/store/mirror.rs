@@ -47,23 +47,23 @@ fn decode(model: mirror_certificate::Model) -> Option<Held> {
     Some(Held { claims, origin: model.origin, statement_exp: model.statement_exp, statement_iat: model.statement_iat })
 }
 
-pub async fn state(conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
-    Ok(mirror_state::Entity::find_by_id(issuer.to_owned())
-        .one(conn)
-        .await?
-        .map(|row| State {
+impl From<mirror_state::Model> for State {
+    fn from(row: mirror_state::Model) -> Self {
+        State {
             synced_seq: row.synced_seq,
             checkpoint_seq: row.checkpoint_seq,
             checkpoint_iat: row.checkpoint_iat,
             checkpoint_exp: row.checkpoint_exp,
-        })
-        .unwrap_or_default())
+        }
+    }
 }
 
-/// The issuer's follow state, its row locked until the transaction ends (made when missing):
-/// a pushed batch and a pulled page of the same issuer take turns instead of overwriting each
-/// other's progress.
-pub async fn lock_state(conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
+pub async fn state(conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
+    Ok(mirror_state::Entity::find_by_id(issuer.to_owned()).one(conn).await?.map(State::from).unwrap_or_default())
+}
+
+/// Makes the issuer's follow state when it has none yet.
+async fn ensure_state(conn: &impl ConnectionTrait, issuer: &str) -> Result<(), DbErr> {
     let fresh = mirror_state::ActiveModel {
         issuer: Set(issuer.to_owned()),
         synced_seq: Set(0),
@@ -76,18 +76,20 @@ pub async fn lock_state(conn: &impl ConnectionTrait, issuer: &str) -> Result<Sta
     mirror_state::Entity::insert(fresh)
         .on_conflict(OnConflict::column(mirror_state::Column::Issuer).do_nothing().to_owned())
         .exec_without_returning(conn)
-        .await?;
-    let row = mirror_state::Entity::find_by_id(issuer.to_owned())
+        .await
+        .map(|_| ())
+}
+
+/// The issuer's follow state, its row locked until the transaction ends: a pushed batch and a
+/// pulled page of the same issuer take turns instead of overwriting each other's progress.
+pub async fn lock_state(conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
+    ensure_state(conn, issuer).await?;
+    mirror_state::Entity::find_by_id(issuer.to_owned())
         .lock_exclusive()
         .one(conn)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("mirror state of {issuer}")))?;
-    Ok(State {
-        synced_seq: row.synced_seq,
-        checkpoint_seq: row.checkpoint_seq,
-        checkpoint_iat: row.checkpoint_iat,
-        checkpoint_exp: row.checkpoint_exp,
-    })
+        .map(State::from)
+        .ok_or_else(|| DbErr::RecordNotFound(format!("mirror state of {issuer}")))
 }
 
 pub async fn find(conn: &impl ConnectionTrait, issuer: &str, number: &str) -> Result<Option<Held>, DbErr> {
@@ -188,30 +190,14 @@ async fn save_state(
     issuer: &str,
     update: impl FnOnce(&mut mirror_state::ActiveModel),
 ) -> Result<(), DbErr> {
-    let existing = mirror_state::Entity::find_by_id(issuer.to_owned()).one(conn).await?;
-    let mut model = match &existing {
-        Some(row) => mirror_state::ActiveModel {
-            issuer: sea_orm::ActiveValue::Unchanged(row.issuer.clone()),
-            ..Default::default()
-        },
-        None => mirror_state::ActiveModel {
-            issuer: Set(issuer.to_owned()),
-            synced_seq: Set(0),
-            checkpoint: Set(None),
-            checkpoint_seq: Set(0),
-            checkpoint_iat: Set(None),
-            checkpoint_exp: Set(None),
-            ..Default::default()
-        },
+    ensure_state(conn, issuer).await?;
+    let mut model = mirror_state::ActiveModel {
+        issuer: sea_orm::ActiveValue::Unchanged(issuer.to_owned()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
     };
     update(&mut model);
-    model.updated_at = Set(Utc::now());
-    if existing.is_some() {
-        mirror_state::Entity::update(model).exec(conn).await?;
-    } else {
-        mirror_state::Entity::insert(model).exec_without_returning(conn).await?;
-    }
-    Ok(())
+    mirror_state::Entity::update(model).exec(conn).await.map(|_| ())
 }
 
 /// Records that every change of `issuer` up to `seq` has been applied.
