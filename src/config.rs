@@ -114,6 +114,11 @@ impl Settings {
         })
     }
 
+    /// How long a signed statement or checkpoint stays fresh, for claims arithmetic.
+    pub fn statement_ttl_secs(&self) -> i64 {
+        i64::try_from(self.statement_ttl).unwrap_or(i64::MAX / 2)
+    }
+
     /// Settings for tests and embedding: defaults, nothing read from files or the environment.
     pub fn for_database(database_url: &str, node_key_file: PathBuf) -> Self {
         Settings {

@@ -269,7 +269,7 @@ pub async fn rotate_key(
     State(app): State<AppState>,
     tenant: Tenant<ManageAdministration>,
 ) -> ApiResult<Json<Paged<KeyInfo>>> {
-    let publish_for = Duration::seconds(i64::try_from(app.settings.statement_ttl).unwrap_or(300) + 120);
+    let publish_for = Duration::seconds(app.settings.statement_ttl_secs() + 120);
     let txn = app.store.write().await?;
     let kid = app.federation.keyring.create(&*txn, tenant.code(), publish_for).await?;
     audit::record(&*txn, Some(tenant.code()), tenant.actor(), "key.rotated", "keys", json!({"kid": kid})).await?;

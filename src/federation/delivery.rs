@@ -7,8 +7,8 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::sync::watch;
 
+use super::feed::sign_changes;
 use super::remote::call_peer;
-use super::routes::sign_changes;
 use crate::app::AppState;
 use crate::store::{certificates, outbox, peers};
 

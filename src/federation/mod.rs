@@ -6,12 +6,14 @@
 //! - `jose`: assertions, statements, checkpoints and signed answers
 //! - `client`: calls to peers with timeouts and a circuit breaker
 //! - `routes`: the `/federation/v1` endpoints this node serves
+//! - `feed`: changes as signed statements, and applying them to the mirror in order
 //! - `delivery`: pushes the outbox to peers, with backoff
 //! - `sync`: keeps each followed issuer's checkpoint fresh and pulls missed changes
 //! - `remote`: answers the border question for an issuer hosted elsewhere
 
 pub mod client;
 pub mod delivery;
+pub mod feed;
 pub mod jose;
 pub mod keys;
 pub mod remote;

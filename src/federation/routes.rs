@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::CallRecord;
+use super::feed::{ChangeItem, apply_changes, sign_changes};
 use super::jose::{self, CertificateState};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::recognition::{RecognitionQuery, parse_question};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::recognition;
-use crate::store::{administrations, certificates, mirror, outbox, peers};
+use crate::store::{administrations, certificates, outbox, peers};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -136,10 +137,6 @@ impl PeerCall {
     }
 }
 
-fn ttl(app: &AppState) -> i64 {
-    i64::try_from(app.settings.statement_ttl).unwrap_or(300)
-}
-
 #[derive(Serialize)]
 struct StatementBody {
     statement: String,
@@ -159,7 +156,12 @@ async fn statement(
     call.record(&app, format!("certificates/{number}"), json!({"found": found.is_some()}));
     let certificate = found.ok_or(ApiError::NotFound)?;
     let key = app.federation.keyring.active(&app.store.db, code).await?;
-    let statement = jose::sign_statement(&key, &CertificateState::from(&certificate), certificate.seq, ttl(&app))?;
+    let statement = jose::sign_statement(
+        &key,
+        &CertificateState::from(&certificate),
+        certificate.seq,
+        app.settings.statement_ttl_secs(),
+    )?;
     Ok(Json(StatementBody { statement }))
 }
 
@@ -182,7 +184,14 @@ async fn statements_by_identifier(
     let key = app.federation.keyring.active(&app.store.db, code).await?;
     let statements = found
         .iter()
-        .map(|certificate| jose::sign_statement(&key, &CertificateState::from(certificate), certificate.seq, ttl(&app)))
+        .map(|certificate| {
+            jose::sign_statement(
+                &key,
+                &CertificateState::from(certificate),
+                certificate.seq,
+                app.settings.statement_ttl_secs(),
+            )
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Json(json!({ "statements": statements })))
 }
@@ -223,23 +232,6 @@ async fn changes(
     Ok(Json(json!({ "items": items, "next": next })))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ChangeItem {
-    pub seq: i64,
-    pub statement: String,
-}
-
-/// Statements for stored changes (seq, snapshot), signed now by the administration's key.
-pub async fn sign_changes(app: &AppState, code: &str, rows: Vec<(i64, String)>) -> anyhow::Result<Vec<ChangeItem>> {
-    let key = app.federation.keyring.active(&app.store.db, code).await?;
-    rows.into_iter()
-        .map(|(seq, snapshot)| {
-            let state: CertificateState = serde_json::from_str(&snapshot)?;
-            Ok(ChangeItem { seq, statement: jose::sign_statement(&key, &state, seq, ttl(app))? })
-        })
-        .collect()
-}
-
 /// The latest position of the administration's changes, signed.
 async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Json<Value>> {
     let code = call.asked.as_str();
@@ -259,7 +251,7 @@ async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Js
         }
     }
     let key = app.federation.keyring.active(&app.store.db, code).await?;
-    Ok(Json(json!({ "checkpoint": jose::sign_checkpoint(&key, code, seq, ttl(&app))? })))
+    Ok(Json(json!({ "checkpoint": jose::sign_checkpoint(&key, code, seq, app.settings.statement_ttl_secs())? })))
 }
 
 #[derive(Deserialize)]
@@ -290,32 +282,6 @@ async fn receive_events(
     Ok(Json(json!({ "accepted": verified.len(), "synced_seq": synced })))
 }
 
-/// Applies verified changes of `issuer` in `seq` order and advances the synced position over
-/// every contiguous one; a gap wakes the sync worker to pull what is missing.
-pub async fn apply_changes(
-    app: &AppState,
-    issuer: &str,
-    verified: &[(&ChangeItem, jose::StatementClaims)],
-) -> ApiResult<i64> {
-    let txn = app.store.write().await?;
-    let mut synced = mirror::lock_state(&*txn, issuer).await?.synced_seq;
-    let mut gap = false;
-    for (item, claims) in verified {
-        mirror::apply(&*txn, &item.statement, claims, "feed").await?;
-        if item.seq == synced + 1 {
-            synced = item.seq;
-        } else if item.seq > synced {
-            gap = true;
-        }
-    }
-    mirror::set_synced(&*txn, issuer, synced).await?;
-    txn.commit().await?;
-    if gap {
-        app.federation.sync_needed.notify_one();
-    }
-    Ok(synced)
-}
-
 /// The recognition answer of the asked administration, signed: how a trader's home registry
 /// learns whether a partner recognises the trader.
 async fn signed_recognition(
@@ -330,6 +296,6 @@ async fn signed_recognition(
         return Err(ApiError::Internal(anyhow::anyhow!("an answer is an object")));
     };
     let key = app.federation.keyring.active(&app.store.db, call.asked.as_str()).await?;
-    let signed = jose::sign_answer(&key, call.asked.as_str(), &call.caller, fields, ttl(&app))?;
+    let signed = jose::sign_answer(&key, call.asked.as_str(), &call.caller, fields, app.settings.statement_ttl_secs())?;
     Ok(Json(json!({ "answer": signed })))
 }

@@ -9,9 +9,9 @@ use reqwest::Method;
 use tokio::sync::watch;
 
 use super::client::CallError;
+use super::feed::{ChangeItem, apply_changes};
 use super::jose;
 use super::remote::call_peer;
-use super::routes::{ChangeItem, apply_changes};
 use crate::app::AppState;
 use crate::store::peers::Peer;
 use crate::store::{administrations, mirror, peers};
