@@ -1,6 +1,7 @@
 //! Short-lived in-memory copies of small, hot facts that rarely change: who a token's user is,
 //! which administrations this node hosts, and MRA records. The border question reads them on
-//! every request. A write on this node forgets the copy at once; the time-to-live bounds how
+//! every request, and peer registrations, which every federation call reads. A write on this
+//! node forgets the copy at once; the time-to-live bounds how
 //! long another node sharing the same database may answer from an older copy.
 
 use std::time::Duration;
@@ -10,7 +11,8 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::auth::Caller;
 use crate::store::mras::Mra;
-use crate::store::{administrations, mras, users};
+use crate::store::peers::Peer;
+use crate::store::{administrations, mras, peers, users};
 
 pub const TIME_TO_LIVE: Duration = Duration::from_secs(10);
 
@@ -26,6 +28,7 @@ pub struct HotFacts {
     users: Cache<i64, KnownUser>,
     hosted: Cache<String, bool>,
     mras: Cache<(String, String), Option<Mra>>,
+    peers: Cache<(String, String), Option<Peer>>,
 }
 
 impl Default for HotFacts {
@@ -34,6 +37,7 @@ impl Default for HotFacts {
             users: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
             hosted: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
             mras: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
+            peers: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
         }
     }
 }
@@ -93,10 +97,31 @@ impl HotFacts {
         self.mras.invalidate(&(administration.to_owned(), partner.to_owned()));
     }
 
+    /// `administration`'s registration of the peer `peer` (its pinned keys and base URL).
+    pub async fn peer(
+        &self,
+        conn: &impl ConnectionTrait,
+        administration: &str,
+        peer: &str,
+    ) -> Result<Option<Peer>, DbErr> {
+        let key = (administration.to_owned(), peer.to_owned());
+        if let Some(found) = self.peers.get(&key) {
+            return Ok(found);
+        }
+        let found = peers::find(conn, administration, peer).await?;
+        self.peers.insert(key, found.clone());
+        Ok(found)
+    }
+
+    pub fn forget_peer(&self, administration: &str, peer: &str) {
+        self.peers.invalidate(&(administration.to_owned(), peer.to_owned()));
+    }
+
     /// Forgets everything, e.g. after loading data behind the API's back.
     pub fn forget_all(&self) {
         self.users.invalidate_all();
         self.hosted.invalidate_all();
         self.mras.invalidate_all();
+        self.peers.invalidate_all();
     }
 }

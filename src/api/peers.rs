@@ -178,6 +178,7 @@ pub async fn put_peer(
     )
     .await?;
     txn.commit().await?;
+    app.hot.forget_peer(tenant.code(), peer.as_str());
     app.federation.sync_needed.notify_one();
     let registered = peers::find(&app.store.db, tenant.code(), peer.as_str()).await?.ok_or(ApiError::NotFound)?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view(&app, registered).await?)))
@@ -245,6 +246,7 @@ pub async fn accept_peer_keys(
     )
     .await?;
     txn.commit().await?;
+    app.hot.forget_peer(tenant.code(), peer.as_str());
     // What the peer signed with its new keys can be followed now.
     app.federation.sync_needed.notify_one();
     let updated = peers::find(&app.store.db, tenant.code(), peer.as_str()).await?.ok_or(ApiError::NotFound)?;

@@ -52,7 +52,7 @@ pub async fn answer(
 
     // 2. Ask the issuer now, when this administration has registered it. Nothing held is asked
     //    too: a certificate issued a moment ago may not have been pushed yet.
-    if let Some(registration) = peers::find(db, at.as_str(), issuer.as_str()).await? {
+    if let Some(registration) = app.hot.peer(db, at.as_str(), issuer.as_str()).await? {
         match ask_live(app, &registration, subject).await {
             Ok(found) => {
                 let txn = app.store.write().await?;

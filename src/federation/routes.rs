@@ -104,7 +104,7 @@ impl FromRequestParts<AppState> for PeerCall {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .ok_or(ApiError::Unauthorized)?;
         let caller = jose::claimed_issuer(token).ok_or(ApiError::Unauthorized)?;
-        let registration = peers::find(&app.store.db, asked.as_str(), &caller).await?.ok_or(ApiError::Unauthorized)?;
+        let registration = app.hot.peer(&app.store.db, asked.as_str(), &caller).await?.ok_or(ApiError::Unauthorized)?;
         let claims = jose::verify_assertion(token, &caller, asked.as_str(), &registration.jwks).map_err(|error| {
             tracing::warn!(%caller, asked = %asked, %error, "refused a federation assertion");
             ApiError::Unauthorized
@@ -266,7 +266,8 @@ async fn receive_events(
     ApiJson(body): ApiJson<EventsBody>,
 ) -> ApiResult<Json<Value>> {
     let issuer = call.caller.clone();
-    let registration = peers::find(&app.store.db, call.asked.as_str(), &issuer).await?.ok_or(ApiError::Unauthorized)?;
+    let registration =
+        app.hot.peer(&app.store.db, call.asked.as_str(), &issuer).await?.ok_or(ApiError::Unauthorized)?;
     let mut verified = Vec::with_capacity(body.items.len());
     for (index, item) in body.items.iter().enumerate() {
         let claims = jose::verify_statement(&item.statement, &issuer, &registration.jwks, false)
