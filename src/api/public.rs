@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use aeo_domain::{AdministrationCode, CertificateNumber};
+use aeo_domain::{AdministrationCode, CertificateNumber, Status};
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use chrono::NaiveDate;
@@ -43,12 +43,13 @@ pub async fn public_check(
     let code = AdministrationCode::parse(&code).map_err(|_| ApiError::NotFound)?;
     let number = CertificateNumber::parse(&number).map_err(|_| ApiError::NotFound)?;
     let certificate =
-        certificates::find(&app.store.db, code.as_str(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
+        certificates::summary(&app.store.db, code.as_str(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
+    let status = Status::effective(certificate.stored_status, certificate.valid_until, certificates::today());
     Ok(Json(PublicCertificate {
-        operator_name: certificate.operator.public.then(|| certificate.operator.name.clone()),
+        operator_name: certificate.public.then_some(certificate.operator_name),
         number: certificate.number,
-        administration: certificate.administration,
-        status: certificate.status.as_str().to_owned(),
+        administration: code.as_str().to_owned(),
+        status: status.as_str().to_owned(),
         category: certificate.category.as_str().to_owned(),
         valid_until: certificate.valid_until,
     }))

@@ -686,24 +686,19 @@ pub async fn create_many(
             detail_columns(&mut model, draft);
             model
         });
-        certificate::Entity::insert_many(rows).exec_without_returning(conn).await.map_err(|error| {
-            match error.sql_err() {
+        // The new rows' ids come back with the insert: a second lookup by number would be at
+        // the mercy of the planner on a table that grew inside this very transaction.
+        let ids: HashMap<String, i64> = certificate::Entity::insert_many(rows)
+            .exec_with_returning(conn)
+            .await
+            .map_err(|error| match error.sql_err() {
                 Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
                     ApiError::Conflict("a certificate number was taken meanwhile".into())
                 }
                 _ => error.into(),
-            }
-        })?;
-        let ids: HashMap<String, i64> = certificate::Entity::find()
-            .select_only()
-            .column(certificate::Column::Number)
-            .column(certificate::Column::Id)
-            .filter(certificate::Column::Administration.eq(administration))
-            .filter(certificate::Column::Number.is_in(numbers.iter().cloned()))
-            .into_tuple()
-            .all(conn)
-            .await?
+            })?
             .into_iter()
+            .map(|row| (row.number, row.id))
             .collect();
         let mut identifiers = Vec::new();
         let mut events = Vec::with_capacity(chunk.len());
@@ -791,9 +786,11 @@ pub struct Summary {
     pub valid_until: NaiveDate,
     pub status_reason: Option<String>,
     pub operator_name: String,
+    /// Whether the operator consented to its name being shown publicly.
+    pub public: bool,
 }
 
-type SummaryRow = (String, String, String, String, NaiveDate, NaiveDate, Option<String>, String);
+type SummaryRow = (String, String, String, String, NaiveDate, NaiveDate, Option<String>, String, bool);
 
 /// One indexed lookup of the columns a recognition answer needs.
 pub async fn summary(
@@ -813,13 +810,15 @@ pub async fn summary(
             C::ValidUntil,
             C::StatusReason,
             C::OperatorName,
+            C::Public,
         ])
         .filter(C::Administration.eq(administration))
         .filter(C::Number.eq(number))
         .into_tuple()
         .one(conn)
         .await?;
-    let Some((number, status, category, roles, valid_from, valid_until, status_reason, operator_name)) = row else {
+    let Some((number, status, category, roles, valid_from, valid_until, status_reason, operator_name, public)) = row
+    else {
         return Ok(None);
     };
     Ok(Some(Summary {
@@ -833,5 +832,6 @@ pub async fn summary(
         valid_until,
         status_reason,
         operator_name,
+        public,
     }))
 }
