@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use aeo_domain::{AddressInput, CertificateDraft, CertificateInput, FieldError, IdentifierInput, OperatorInput};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbBackend};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -104,8 +104,16 @@ pub async fn apply(
         }
     }
     report.created = certificates::create_many(conn, administration, &new, &change).await?;
+    if report.created >= REFRESH_STATISTICS_AFTER && conn.get_database_backend() == DbBackend::Postgres {
+        // A table that just grew by many rows still has the planner statistics of its old size;
+        // the next import's lookups by number would then scan instead of using the index.
+        conn.execute_unprepared("ANALYZE certificates, certificate_identifiers, certificate_events").await?;
+    }
     Ok(report)
 }
+
+/// New certificates after which PostgreSQL's statistics are refreshed.
+const REFRESH_STATISTICS_AFTER: usize = 10_000;
 
 /// One row as read: its input (when it could be read at all) and the errors found reading it.
 struct RowInput {
