@@ -103,7 +103,7 @@ pub async fn apply(
             None => new.push(draft),
         }
     }
-    report.created = certificates::create_many(conn, administration, &new, &change).await?;
+    report.created = certificates::create_many(conn, administration, &new, &change).await?.len();
     if report.created >= REFRESH_STATISTICS_AFTER && conn.get_database_backend() == DbBackend::Postgres {
         // A table that just grew by many rows still has the planner statistics of its old size;
         // the next import's lookups by number would then scan instead of using the index.

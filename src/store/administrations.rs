@@ -46,12 +46,7 @@ pub async fn insert(conn: &impl ConnectionTrait, administration: &Administration
 /// Takes the next position in the administration's change sequence. Inside a transaction the
 /// row stays locked until commit, so positions are gap-free and in commit order.
 pub async fn next_seq(conn: &impl ConnectionTrait, code: &str) -> Result<i64, DbErr> {
-    bump(conn, code, Column::LastSeq).await.map(|row| row.last_seq)
-}
-
-/// Takes the next number for a certificate whose number the registry assigns.
-pub async fn next_number(conn: &impl ConnectionTrait, code: &str) -> Result<i64, DbErr> {
-    bump(conn, code, Column::LastNumber).await.map(|row| row.last_number)
+    reserve_seqs(conn, code, 1).await
 }
 
 /// Takes the next `count` positions of the change sequence; returns the last one.
@@ -62,10 +57,6 @@ pub async fn reserve_seqs(conn: &impl ConnectionTrait, code: &str, count: i64) -
 /// Takes the next `count` assigned certificate numbers; returns the last one.
 pub async fn reserve_numbers(conn: &impl ConnectionTrait, code: &str, count: i64) -> Result<i64, DbErr> {
     bump_by(conn, code, Column::LastNumber, count).await.map(|row| row.last_number)
-}
-
-async fn bump(conn: &impl ConnectionTrait, code: &str, column: Column) -> Result<administration::Model, DbErr> {
-    bump_by(conn, code, column, 1).await
 }
 
 async fn bump_by(

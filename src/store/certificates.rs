@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aeo_domain::{Category, CertificateDraft, CertificateNumber, OperatorId, Role, Status};
+use aeo_domain::{Category, CertificateDraft, OperatorId, Role, Status};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{certificate, certificate_event, certificate_identifier};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
@@ -463,55 +463,18 @@ pub async fn create(
     draft: &CertificateDraft,
     change: &Change<'_>,
 ) -> ApiResult<Certificate> {
-    let number = match &draft.number {
-        Some(number) => {
-            if find_model(conn, administration, number.as_str()).await?.is_some() {
-                return Err(ApiError::Conflict(format!("certificate {number} already exists")));
-            }
-            number.as_str().to_owned()
+    if let Some(number) = &draft.number {
+        if find_model(conn, administration, number.as_str()).await?.is_some() {
+            return Err(ApiError::Conflict(format!("certificate {number} already exists")));
         }
-        None => loop {
-            let n = administrations::next_number(conn, administration).await?;
-            let candidate = format!("{administration}-AEO-{n:06}");
-            if CertificateNumber::parse(&candidate).is_ok()
-                && find_model(conn, administration, &candidate).await?.is_none()
-            {
-                break candidate;
-            }
-        },
-    };
-    let now = Utc::now();
-    let mut model = certificate::ActiveModel {
-        administration: Set(administration.to_owned()),
-        number: Set(number.clone()),
-        status: Set(Status::Active.as_str().to_owned()),
-        status_reason: Set(None),
-        status_changed_at: Set(None),
-        version: Set(1),
-        seq: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
-    detail_columns(&mut model, draft);
-    // A concurrent create of the same number may commit between the check above and this
-    // insert (PostgreSQL); the unique index then decides, and the loser is a conflict too.
-    let id = certificate::Entity::insert(model)
-        .exec(conn)
-        .await
-        .map_err(|error| match error.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                ApiError::Conflict(format!("certificate {number} already exists"))
-            }
-            _ => error.into(),
-        })?
-        .last_insert_id;
-    replace_identifiers(conn, id, administration, draft).await?;
-    let certificate = find(conn, administration, &number)
+    }
+    // A concurrent create of the same number may still commit first (PostgreSQL); the unique
+    // index then decides, and `create_many` answers the loser with a conflict too.
+    let created = create_many(conn, administration, &[draft], change).await?;
+    let number = created.first().ok_or_else(|| DbErr::RecordNotFound("certificate just created".into()))?;
+    Ok(find(conn, administration, number)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound("certificate just created".into()))?;
-    let seq = record_event(conn, &certificate, change, draft_details(draft)).await?;
-    Ok(Certificate { seq, ..certificate })
+        .ok_or_else(|| DbErr::RecordNotFound("certificate just created".into()))?)
 }
 
 /// Replaces the details of a certificate; `None` when nothing differs (no version, no event).
@@ -649,17 +612,18 @@ const BATCH: usize = 500;
 
 /// Creates `active` certificates in batches (a handful of statements per batch), each with its
 /// identifiers, its history event, its position in the change sequence and its outbox entries.
-/// Numbers must not exist yet; missing ones are assigned.
+/// Numbers must not exist yet; missing ones are assigned. Returns the numbers, in order.
 pub async fn create_many(
     conn: &impl ConnectionTrait,
     administration: &str,
     drafts: &[&CertificateDraft],
     change: &Change<'_>,
-) -> ApiResult<usize> {
+) -> ApiResult<Vec<String>> {
     let mut assigned =
         assign_numbers(conn, administration, drafts.iter().filter(|d| d.number.is_none()).count()).await?;
     let recipients = super::outbox::recipients(conn, administration).await?;
     let today = today();
+    let mut created = Vec::with_capacity(drafts.len());
     for chunk in drafts.chunks(BATCH) {
         let count = i64::try_from(chunk.len()).map_err(|e| DbErr::Custom(e.to_string()))?;
         let first_seq = administrations::reserve_seqs(conn, administration, count).await? - count + 1;
@@ -694,7 +658,7 @@ pub async fn create_many(
             .await
             .map_err(|error| match error.sql_err() {
                 Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                    ApiError::Conflict("a certificate number was taken meanwhile".into())
+                    ApiError::Conflict("a certificate with this number already exists".into())
                 }
                 _ => error.into(),
             })?
@@ -717,7 +681,7 @@ pub async fn create_many(
                     ..Default::default()
                 }
             }));
-            let created = Certificate {
+            let snapshot = Certificate {
                 number: number.clone(),
                 administration: administration.to_owned(),
                 status: Status::effective(Status::Active, draft.valid_until, today),
@@ -733,7 +697,7 @@ pub async fn create_many(
                 id,
                 seq,
             };
-            events.push(event_row(&created, seq, change, &draft_details(draft))?);
+            events.push(event_row(&snapshot, seq, change, &draft_details(draft))?);
             deliveries.extend(recipients.iter().map(|peer| super::outbox::entry(administration, peer, seq, now)));
         }
         for batch in identifiers.chunks(BATCH) {
@@ -743,8 +707,9 @@ pub async fn create_many(
         for batch in deliveries.chunks(BATCH) {
             entity::outbox::Entity::insert_many(batch.to_vec()).exec_without_returning(conn).await?;
         }
+        created.extend(numbers);
     }
-    Ok(drafts.len())
+    Ok(created)
 }
 
 /// `count` numbers for certificates that came without one, none of them taken.
