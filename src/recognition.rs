@@ -74,77 +74,61 @@ pub struct Candidate {
     pub summary: CertificateSummary,
 }
 
+impl Candidate {
+    /// A candidate from the facts the rule needs (with the stored lifecycle status) and what the
+    /// answer shows besides; the status shown is derived again for today (expiry).
+    fn new(number: &str, facts: CertificateFacts, status_reason: Option<&str>, operator_name: &str) -> Self {
+        let summary = CertificateSummary {
+            number: number.to_owned(),
+            status: Status::effective(facts.status, facts.valid_until, certificates::today()),
+            category: facts.category,
+            roles: facts.roles.clone(),
+            valid_from: facts.valid_from,
+            valid_until: facts.valid_until,
+            status_reason: status_reason.map(str::to_owned),
+            operator: OperatorName { name: operator_name.to_owned() },
+        };
+        Candidate { facts, summary }
+    }
+}
+
 impl From<&Certificate> for Candidate {
-    fn from(certificate: &Certificate) -> Self {
-        Candidate {
-            facts: CertificateFacts {
-                status: certificate.stored_status,
-                category: certificate.category,
-                roles: certificate.roles.clone(),
-                valid_from: certificate.valid_from,
-                valid_until: certificate.valid_until,
-            },
-            summary: CertificateSummary {
-                number: certificate.number.clone(),
-                status: certificate.status,
-                category: certificate.category,
-                roles: certificate.roles.clone(),
-                valid_from: certificate.valid_from,
-                valid_until: certificate.valid_until,
-                status_reason: certificate.status_reason.clone(),
-                operator: OperatorName { name: certificate.operator.name.clone() },
-            },
-        }
+    fn from(c: &Certificate) -> Self {
+        let facts = CertificateFacts {
+            status: c.stored_status,
+            category: c.category,
+            roles: c.roles.clone(),
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+        };
+        Candidate::new(&c.number, facts, c.status_reason.as_deref(), &c.operator.name)
     }
 }
 
 impl From<&Summary> for Candidate {
-    fn from(summary: &Summary) -> Self {
-        Candidate {
-            facts: CertificateFacts {
-                status: summary.stored_status,
-                category: summary.category,
-                roles: summary.roles.clone(),
-                valid_from: summary.valid_from,
-                valid_until: summary.valid_until,
-            },
-            summary: CertificateSummary {
-                number: summary.number.clone(),
-                status: Status::effective(summary.stored_status, summary.valid_until, certificates::today()),
-                category: summary.category,
-                roles: summary.roles.clone(),
-                valid_from: summary.valid_from,
-                valid_until: summary.valid_until,
-                status_reason: summary.status_reason.clone(),
-                operator: OperatorName { name: summary.operator_name.clone() },
-            },
-        }
+    fn from(s: &Summary) -> Self {
+        let facts = CertificateFacts {
+            status: s.stored_status,
+            category: s.category,
+            roles: s.roles.clone(),
+            valid_from: s.valid_from,
+            valid_until: s.valid_until,
+        };
+        Candidate::new(&s.number, facts, s.status_reason.as_deref(), &s.operator_name)
     }
 }
 
 impl From<&StatementClaims> for Candidate {
     fn from(claims: &StatementClaims) -> Self {
-        let today = certificates::today();
-        Candidate {
-            facts: CertificateFacts {
-                status: claims.status,
-                category: claims.category,
-                roles: claims.roles.clone(),
-                valid_from: claims.valid_from,
-                valid_until: claims.valid_until,
-            },
-            summary: CertificateSummary {
-                number: claims.sub.clone(),
-                // The statement's status as of its signing; expiry is derived again for today.
-                status: Status::effective(claims.status, claims.valid_until, today),
-                category: claims.category,
-                roles: claims.roles.clone(),
-                valid_from: claims.valid_from,
-                valid_until: claims.valid_until,
-                status_reason: claims.status_reason.clone(),
-                operator: OperatorName { name: claims.operator.name.clone() },
-            },
-        }
+        let f = &claims.facts;
+        let facts = CertificateFacts {
+            status: f.status,
+            category: f.category,
+            roles: f.roles.clone(),
+            valid_from: f.valid_from,
+            valid_until: f.valid_until,
+        };
+        Candidate::new(&claims.sub, facts, f.status_reason.as_deref(), &f.operator.name)
     }
 }
 

@@ -139,6 +139,19 @@ pub struct StatementOperator {
     pub identifiers: Vec<IdentifierView>,
 }
 
+/// What a statement says of a certificate: the fields of the contract's statement claims
+/// besides `iss`, `sub`, `iat`, `exp` and `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateFacts {
+    pub status: Status,
+    pub category: Category,
+    pub roles: Vec<Role>,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status_reason: Option<String>,
+    pub operator: StatementOperator,
+}
+
 /// A certificate's status, signed by its issuer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatementClaims {
@@ -147,27 +160,17 @@ pub struct StatementClaims {
     pub iat: i64,
     pub exp: i64,
     pub seq: i64,
-    pub status: Status,
-    pub category: Category,
-    pub roles: Vec<Role>,
-    pub valid_from: NaiveDate,
-    pub valid_until: NaiveDate,
-    pub status_reason: Option<String>,
-    pub operator: StatementOperator,
+    #[serde(flatten)]
+    pub facts: CertificateFacts,
 }
 
-/// The certificate facts a statement carries, without the signature's times.
+/// A certificate as a change snapshot holds it: who issued it, its number and its facts.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct CertificateState {
     pub number: String,
     pub administration: String,
-    pub status: Status,
-    pub category: Category,
-    pub roles: Vec<Role>,
-    pub valid_from: NaiveDate,
-    pub valid_until: NaiveDate,
-    pub status_reason: Option<String>,
-    pub operator: StatementOperator,
+    #[serde(flatten)]
+    pub facts: CertificateFacts,
 }
 
 impl From<&Certificate> for CertificateState {
@@ -175,15 +178,17 @@ impl From<&Certificate> for CertificateState {
         CertificateState {
             number: certificate.number.clone(),
             administration: certificate.administration.clone(),
-            status: certificate.status,
-            category: certificate.category,
-            roles: certificate.roles.clone(),
-            valid_from: certificate.valid_from,
-            valid_until: certificate.valid_until,
-            status_reason: certificate.status_reason.clone(),
-            operator: StatementOperator {
-                name: certificate.operator.name.clone(),
-                identifiers: certificate.operator.identifiers.clone(),
+            facts: CertificateFacts {
+                status: certificate.status,
+                category: certificate.category,
+                roles: certificate.roles.clone(),
+                valid_from: certificate.valid_from,
+                valid_until: certificate.valid_until,
+                status_reason: certificate.status_reason.clone(),
+                operator: StatementOperator {
+                    name: certificate.operator.name.clone(),
+                    identifiers: certificate.operator.identifiers.clone(),
+                },
             },
         }
     }
@@ -197,13 +202,7 @@ pub fn sign_statement(key: &SigningKey, state: &CertificateState, seq: i64, ttl_
         iat,
         exp: iat + ttl_secs,
         seq,
-        status: state.status,
-        category: state.category,
-        roles: state.roles.clone(),
-        valid_from: state.valid_from,
-        valid_until: state.valid_until,
-        status_reason: state.status_reason.clone(),
-        operator: state.operator.clone(),
+        facts: state.facts.clone(),
     };
     sign(key, STATEMENT_TYP, &claims)
 }

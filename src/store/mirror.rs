@@ -168,6 +168,7 @@ pub async fn apply(
         .exec(conn)
         .await?;
     let rows: Vec<_> = claims
+        .facts
         .operator
         .identifiers
         .iter()
