@@ -11,6 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::cache::HotFacts;
+use crate::cache::index::Written;
 use crate::config::Settings;
 use crate::federation::Federation;
 use crate::store::Store;
@@ -43,6 +44,22 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// After a commit that changed `administration`'s certificates: the recognition index
+    /// catches up, so this node answers with the change at once, and the outbox worker wakes.
+    pub async fn certificates_changed(&self, administration: &str) {
+        let written = Written { administration: administration.to_owned(), positions: None, summaries: Vec::new() };
+        self.certificates_written(written).await;
+    }
+
+    /// After a commit that wrote certificates and knows what it wrote (an import).
+    pub async fn certificates_written(&self, written: Written) {
+        let administration = written.administration.clone();
+        if let Err(error) = self.hot.certificates.took(&self.store.db, written).await {
+            tracing::warn!(%error, administration, "the recognition index catches up on its next round");
+        }
+        self.federation.outbox_ready.notify_one();
+    }
+
     /// Connects to the database, migrates it and loads the node secret.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings.database_url).await?;
@@ -57,13 +74,15 @@ impl AppState {
         let per_minute = NonZeroU32::new(settings.public_rate_limit).unwrap_or(NonZeroU32::MIN);
         let federation = Federation::new(&secret)?;
         crate::federation::keys::ensure_all(&store.db, &federation.keyring).await?;
+        let hot = HotFacts::default();
+        hot.load(&store.db).await?;
         Ok(AppState(Arc::new(App {
             store,
             tokens,
             login_throttle: LoginThrottle::default(),
             public_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             federation,
-            hot: HotFacts::default(),
+            hot,
             settings,
         })))
     }

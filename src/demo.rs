@@ -181,5 +181,8 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
     }
     txn.commit().await?;
     state.hot.forget_all();
+    for admin in &data.administrations {
+        state.certificates_changed(&admin.code).await;
+    }
     Ok(report)
 }

@@ -12,8 +12,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::api::extract::parse_json;
+use crate::cache::index::Written;
 use crate::error::{ApiError, ApiResult, RowError};
-use crate::store::certificates::{self, Change};
+use crate::store::administrations;
+use crate::store::certificates::{self, Change, Summary};
 
 /// The header an import in CSV must have (in any order).
 pub const CSV_COLUMNS: [&str; 12] = [
@@ -88,28 +90,39 @@ pub async fn apply(
     administration: &str,
     actor: &str,
     drafts: &[CertificateDraft],
-) -> ApiResult<ImportReport> {
+) -> ApiResult<(ImportReport, Written)> {
+    // Holds the administration's change sequence from here to the commit, so every position
+    // taken after `before` is this import's.
+    let before = administrations::reserve_seqs(conn, administration, 0).await?;
     let numbers: Vec<String> = drafts.iter().filter_map(|d| d.number.as_ref().map(|n| n.as_str().to_owned())).collect();
     let existing = certificates::find_many_for_update(conn, administration, &numbers).await?;
     let change = Change { actor, action: "imported", reason: None };
     let mut report = ImportReport::default();
+    let mut summaries = Vec::new();
     let mut new = Vec::new();
     for draft in drafts {
         match draft.number.as_ref().and_then(|n| existing.get(n.as_str())) {
             Some(current) => match certificates::update(conn, current, draft, &change).await? {
-                Some(_) => report.updated += 1,
+                Some(updated) => {
+                    report.updated += 1;
+                    summaries.push((updated.number.clone(), Summary::from(&updated)));
+                }
                 None => report.unchanged += 1,
             },
             None => new.push(draft),
         }
     }
-    report.created = certificates::create_many(conn, administration, &new, &change).await?.len();
+    let created = certificates::create_many(conn, administration, &new, &change).await?;
+    report.created = created.len();
+    summaries.extend(created.into_iter().zip(&new).map(|(number, draft)| (number, Summary::created(draft))));
+    let after = administrations::reserve_seqs(conn, administration, 0).await?;
     if report.created >= REFRESH_STATISTICS_AFTER && conn.get_database_backend() == DbBackend::Postgres {
         // A table that just grew by many rows still has the planner statistics of its old size;
         // the next import's lookups by number would then scan instead of using the index.
         conn.execute_unprepared("ANALYZE certificates, certificate_identifiers, certificate_events").await?;
     }
-    Ok(report)
+    let positions = (after > before).then_some(before + 1..=after);
+    Ok((report, Written { administration: administration.to_owned(), positions, summaries }))
 }
 
 /// New certificates after which PostgreSQL's statistics are refreshed.

@@ -33,7 +33,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = federation::start_workers(&state, &stopped);
+    let mut workers = federation::start_workers(&state, &stopped);
+    workers.push(tokio::spawn(cache::follow_other_processes(state.clone(), stopped.clone())));
     let router = api::router(state);
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -105,16 +105,16 @@ impl From<&Certificate> for Candidate {
     }
 }
 
-impl From<&Summary> for Candidate {
-    fn from(s: &Summary) -> Self {
+impl Candidate {
+    pub fn from_summary(number: &str, s: &Summary) -> Self {
         let facts = CertificateFacts {
             status: s.stored_status,
             category: s.category,
-            roles: s.roles.clone(),
+            roles: s.roles.to_vec(),
             valid_from: s.valid_from,
             valid_until: s.valid_until,
         };
-        Candidate::new(&s.number, facts, s.status_reason.as_deref(), &s.operator_name)
+        Candidate::new(number, facts, s.status_reason.as_deref(), &s.operator_name)
     }
 }
 
@@ -187,9 +187,14 @@ pub async fn answer_locally(
     let mra = if at == issuer { None } else { app.hot.mra(db, at.as_str(), issuer.as_str()).await? };
     let candidates: Vec<Candidate> = match subject {
         // The hot path: one indexed lookup of only the columns the answer needs.
-        Subject::Certificate(number) => {
-            certificates::summary(db, issuer.as_str(), number.as_str()).await?.iter().map(Candidate::from).collect()
-        }
+        Subject::Certificate(number) => app
+            .hot
+            .certificates
+            .summary(db, issuer.as_str(), number.as_str())
+            .await?
+            .map(|summary| Candidate::from_summary(number.as_str(), &summary))
+            .into_iter()
+            .collect(),
         Subject::Identifier(id) => {
             certificates::find_by_identifier(db, Some(issuer.as_str()), id).await?.iter().map(Candidate::from).collect()
         }

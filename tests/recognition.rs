@@ -183,7 +183,88 @@ async fn the_public_check_shows_only_what_is_public(backend: Backend) {
     assert!(limited.headers.get("retry-after").is_some());
 }
 
+/// Every change is in the next answer: the in-memory index never answers from before a write.
+async fn answers_follow_every_change_at_once(backend: Backend) {
+    let node = Node::start(backend).await;
+    let officer = node.token("officer@cl.demo.aeo").await;
+    let border = node.token("border@pe.demo.aeo").await;
+    let question = "issuer=CL&certificate=CL-OEA-0002";
+    let status = "/api/v1/administrations/CL/certificates/CL-OEA-0002/status";
+    assert_eq!(ask(&node, &border, "PE", question).await["recognized"], true);
+
+    let suspend = json!({"status": "suspended", "reason": "Auditoría en curso"});
+    node.send(Method::POST, status, Some(&officer), Some(suspend)).await.ok();
+    let answer = ask(&node, &border, "PE", question).await;
+    assert_eq!(reasons(&answer), vec!["certificate_suspended"]);
+    assert_eq!(answer["certificate"]["status_reason"], "Auditoría en curso");
+
+    node.send(Method::POST, status, Some(&officer), Some(json!({"status": "active"}))).await.ok();
+    assert_eq!(ask(&node, &border, "PE", question).await["recognized"], true);
+
+    // Details changed by a merge patch: the certificate has expired.
+    let path = "/api/v1/administrations/CL/certificates/CL-OEA-0002";
+    let patch = json!({"valid_from": "2019-01-01", "valid_until": "2020-01-01"});
+    let reply = node.send(Method::PATCH, path, Some(&officer), Some(patch)).await;
+    assert_eq!(reply.ok()["status"], "expired");
+    let answer = ask(&node, &border, "PE", question).await;
+    assert_eq!(reasons(&answer), vec!["certificate_expired"]);
+    assert_eq!(answer["certificate"]["valid_until"], "2020-01-01");
+
+    // A certificate that did not exist when first asked about is found once created.
+    let missing = "issuer=CL&certificate=CL-OEA-9001";
+    assert_eq!(reasons(&ask(&node, &border, "PE", missing).await), vec!["certificate_not_found"]);
+    let create = json!({"number": "CL-OEA-9001", "category": "security", "roles": ["exporter"],
+        "valid_from": "2026-01-01", "valid_until": "2029-01-01",
+        "operator": {"name": "Nueva Exportadora SpA", "identifiers": [{"scheme": "CL-TIN", "value": "9001"}],
+            "address": {"street": "Av. Libertad 1200", "city": "Viña del Mar", "postal_code": "2520000", "country": "CL"}}});
+    let reply = node.send(Method::POST, "/api/v1/administrations/CL/certificates", Some(&officer), Some(create)).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    assert_eq!(ask(&node, &border, "PE", missing).await["recognized"], true);
+
+    // An import that renews the expired certificate and adds another: both answered at once.
+    let csv = "number,category,roles,valid_from,valid_until,operator_name,identifiers,street,city,postal_code,country,public\n\
+        CL-OEA-0002,security,exporter,2026-01-01,2029-12-31,Renovada SpA,CL-TIN:0002,Calle 2,Santiago,,CL,true\n\
+        CL-OEA-9002,full,importer,2026-01-01,2029-12-31,Importada SpA,CL-TIN:9002,Calle 3,Santiago,,CL,false\n";
+    let import = "/api/v1/administrations/CL/certificates/import";
+    let reply = node.send_raw(Method::POST, import, Some(&officer), "text/csv", csv.as_bytes().to_vec(), &[]).await;
+    assert_eq!((reply.ok()["created"].clone(), reply.ok()["updated"].clone()), (json!(1), json!(1)));
+    let renewed = ask(&node, &border, "PE", question).await;
+    assert_eq!(
+        (renewed["recognized"].clone(), renewed["certificate"]["valid_until"].clone()),
+        (json!(true), json!("2029-12-31"))
+    );
+    assert_eq!(renewed["certificate"]["operator"]["name"], "Renovada SpA");
+    let imported = ask(&node, &border, "PE", "issuer=CL&certificate=CL-OEA-9002").await;
+    assert_eq!(imported["recognized"], true, "{imported}");
+}
+
+/// A second server on the same database (another process of the same deployment) answers with
+/// a change made through the first within a couple of seconds, though it had answered before.
+async fn a_second_server_on_the_same_database_follows_the_first(backend: Backend) {
+    let first = Node::start(backend).await;
+    let second = first.start_beside().await;
+    let officer = first.token("officer@cl.demo.aeo").await;
+    let border = second.token("border@pe.demo.aeo").await;
+    let question = "issuer=CL&certificate=CL-OEA-0003";
+    assert_eq!(ask(&second, &border, "PE", question).await["recognized"], true);
+
+    let revoke = json!({"status": "revoked", "reason": "Fraude documental comprobado"});
+    let path = "/api/v1/administrations/CL/certificates/CL-OEA-0003/status";
+    first.send(Method::POST, path, Some(&officer), Some(revoke)).await.ok();
+    let started = std::time::Instant::now();
+    loop {
+        let answer = ask(&second, &border, "PE", question).await;
+        if reasons(&answer) == vec!["certificate_revoked"] {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "still answering {answer}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 both_backends!(
+    answers_follow_every_change_at_once,
+    a_second_server_on_the_same_database_follows_the_first,
     recognized_across_the_pacific_alliance,
     revoked_certificate_is_never_recognized,
     every_reason_code_is_reported,

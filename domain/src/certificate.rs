@@ -56,6 +56,31 @@ string_enum!(Role {
     LogisticsOperator => "logistics_operator",
 });
 
+/// A set of roles in one word: how a million certificates keep their roles in memory. Iterates
+/// in canonical order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RoleSet(u16);
+
+impl RoleSet {
+    pub fn contains(self, role: Role) -> bool {
+        self.0 & (1 << role as u16) != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Role> {
+        Role::ALL.iter().copied().filter(move |role| self.contains(*role))
+    }
+
+    pub fn to_vec(self) -> Vec<Role> {
+        self.iter().collect()
+    }
+}
+
+impl FromIterator<Role> for RoleSet {
+    fn from_iter<I: IntoIterator<Item = Role>>(roles: I) -> Self {
+        RoleSet(roles.into_iter().fold(0, |bits, role| bits | 1 << role as u16))
+    }
+}
+
 /// A certificate's status. `Expired` is never stored: it is derived from `valid_until`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -479,6 +504,16 @@ mod tests {
              freight_forwarder, warehouse_operator, port_operator, terminal_operator, \
              logistics_operator"
         );
+    }
+
+    #[test]
+    fn role_sets_keep_every_role_in_canonical_order() {
+        let set: RoleSet = [Role::LogisticsOperator, Role::Importer, Role::Importer].into_iter().collect();
+        assert_eq!(set.to_vec(), [Role::Importer, Role::LogisticsOperator]);
+        assert!(set.contains(Role::Importer) && !set.contains(Role::Exporter));
+        let all: RoleSet = Role::ALL.iter().copied().collect();
+        assert_eq!(all.to_vec(), Role::ALL);
+        assert_eq!(RoleSet::default().to_vec(), []);
     }
 
     #[test]

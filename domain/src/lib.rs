@@ -17,7 +17,7 @@ pub mod recognition;
 
 pub use certificate::{
     Address, AddressInput, Category, CertificateDraft, CertificateInput, IdentifierInput, Operator, OperatorInput,
-    REASON_MAX_CHARS, Role, Status, TransitionError, check_transition,
+    REASON_MAX_CHARS, Role, RoleSet, Status, TransitionError, check_transition,
 };
 pub use code::{AdministrationCode, CertificateNumber};
 pub use date::parse_date;

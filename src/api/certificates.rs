@@ -105,7 +105,7 @@ pub async fn create_certificate(
     )
     .await?;
     txn.commit().await?;
-    app.federation.outbox_ready.notify_one();
+    app.certificates_changed(tenant.code()).await;
     Ok(with_etag(StatusCode::CREATED, certificate))
 }
 
@@ -199,7 +199,7 @@ pub async fn patch_certificate(
     )
     .await?;
     txn.commit().await?;
-    app.federation.outbox_ready.notify_one();
+    app.certificates_changed(tenant.code()).await;
     Ok(with_etag(StatusCode::OK, updated))
 }
 
@@ -255,7 +255,7 @@ pub async fn change_status(
     )
     .await?;
     txn.commit().await?;
-    app.federation.outbox_ready.notify_one();
+    app.certificates_changed(tenant.code()).await;
     Ok(with_etag(StatusCode::OK, updated))
 }
 
@@ -305,10 +305,13 @@ pub async fn import_certificates(
     if !is_csv && !is_json(content_type.as_ref()) {
         return Err(ApiError::UnsupportedMediaType("send text/csv or a JSON array (application/json)".into()));
     }
-    let body = read_body(request, &()).await?;
+    let body = read_body(request, super::IMPORT_BODY_LIMIT).await?;
+    let started = std::time::Instant::now();
     let drafts = import::validate(if is_csv { Format::Csv } else { Format::Json }, &body)?;
+    let validated = started.elapsed();
     let txn = app.store.write().await?;
-    let mut report = import::apply(&*txn, tenant.code(), tenant.actor(), &drafts).await?;
+    let (mut report, written) = import::apply(&*txn, tenant.code(), tenant.actor(), &drafts).await?;
+    let applied = started.elapsed();
     report.dry_run = dry_run;
     if dry_run {
         txn.txn.rollback().await?;
@@ -324,7 +327,18 @@ pub async fn import_certificates(
         )
         .await?;
         txn.commit().await?;
-        app.federation.outbox_ready.notify_one();
+        app.certificates_written(written).await;
     }
+    tracing::info!(
+        administration = tenant.code(),
+        rows = drafts.len(),
+        created = report.created,
+        updated = report.updated,
+        dry_run,
+        validated_ms = validated.as_millis(),
+        applied_ms = applied.as_millis(),
+        total_ms = started.elapsed().as_millis(),
+        "import"
+    );
     Ok(Json(report))
 }

@@ -20,9 +20,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use tower::ServiceBuilder;
+use tower::util::MapResponseLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -78,16 +80,17 @@ fn timeout_after(limit: Duration) -> TimeoutLayer {
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.request_timeout);
     let (api, openapi) = routes(timeout, Duration::from_secs(state.settings.import_timeout)).split_for_parts();
-    Router::new()
+    let routes = Router::new()
         .merge(api)
         .merge(docs::router(openapi).layer(timeout_after(timeout)))
         .merge(health::router().layer(timeout_after(timeout)))
         .merge(crate::federation::routes::router().layer(timeout_after(timeout)))
         .fallback(|| async { crate::error::ApiError::NotFound })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::map_response(ensure_problem))
-        .layer(middleware::from_fn(security_headers))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .with_state(state);
+    // Around the whole router once, outermost first: `Router::layer` would wrap every route
+    // apart and clone each wrapped route per request, which the border question pays for.
+    let layered = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -96,12 +99,19 @@ pub fn router(state: AppState) -> Router {
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
-        .with_state(state)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(MapResponseLayer::new(ensure_problem))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .service(routes);
+    Router::new().fallback_service(layered)
 }
 
 /// Every error leaves as problem+json, whichever layer produced it (405, 408, 413, ...).
-async fn ensure_problem(response: Response) -> Response {
+fn ensure_problem(response: Response) -> Response {
     let status = response.status();
     let is_problem =
         response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
@@ -122,14 +132,4 @@ async fn ensure_problem(response: Response) -> Response {
         }
     }
     fresh
-}
-
-async fn security_headers(request: Request, next: Next) -> impl IntoResponse {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
-    response
 }

@@ -5,12 +5,12 @@
 use std::net::SocketAddr;
 
 use aeo_domain::{AdministrationCode, CertificateNumber, Status};
-use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::extract::HotJson;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::certificates;
@@ -35,7 +35,7 @@ pub async fn public_check(
     State(app): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path((code, number)): Path<(String, String)>,
-) -> ApiResult<Json<PublicCertificate>> {
+) -> ApiResult<HotJson<PublicCertificate>> {
     if let Err(not_until) = app.public_limiter.check_key(&client.ip()) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
         return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
@@ -43,11 +43,11 @@ pub async fn public_check(
     let code = AdministrationCode::parse(&code).map_err(|_| ApiError::NotFound)?;
     let number = CertificateNumber::parse(&number).map_err(|_| ApiError::NotFound)?;
     let certificate =
-        certificates::summary(&app.store.db, code.as_str(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
+        app.hot.certificates.summary(&app.store.db, code.as_str(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
     let status = Status::effective(certificate.stored_status, certificate.valid_until, certificates::today());
-    Ok(Json(PublicCertificate {
-        operator_name: certificate.public.then_some(certificate.operator_name),
-        number: certificate.number,
+    Ok(HotJson(PublicCertificate {
+        operator_name: certificate.public.then(|| certificate.operator_name.to_string()),
+        number: number.as_str().to_owned(),
         administration: code.as_str().to_owned(),
         status: status.as_str().to_owned(),
         category: certificate.category.as_str().to_owned(),

@@ -1,12 +1,11 @@
 //! The border question, asked at an administration.
 
 use aeo_domain::{AdministrationCode, CertificateNumber, FieldError, OperatorId};
-use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, HotJson};
 use crate::app::AppState;
 use crate::auth::{ReadRegistry, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -70,7 +69,7 @@ pub async fn ask_recognition(
     State(app): State<AppState>,
     tenant: Tenant<ReadRegistry>,
     ApiQuery(query): ApiQuery<RecognitionQuery>,
-) -> ApiResult<Json<Answer>> {
+) -> ApiResult<HotJson<Answer>> {
     let (issuer, subject) = parse_question(&query)?;
-    Ok(Json(recognition::answer(&app, &tenant.code, &issuer, &subject).await?))
+    Ok(HotJson(recognition::answer(&app, &tenant.code, &issuer, &subject).await?))
 }

@@ -56,10 +56,9 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(caller.clone());
         }
         let token = credentials(parts).ok_or(ApiError::Unauthorized)?;
-        let claims = state.tokens.verify(token).ok_or(ApiError::Unauthorized)?;
-        let id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthorized)?;
-        let user = state.hot.user(&state.store.db, id).await?.ok_or(ApiError::Unauthorized)?;
-        if user.disabled || user.token_version != claims.ver {
+        let bearer = state.tokens.bearer(token).ok_or(ApiError::Unauthorized)?;
+        let user = state.hot.user(&state.store.db, bearer.user_id).await?.ok_or(ApiError::Unauthorized)?;
+        if user.disabled || user.token_version != bearer.token_version {
             return Err(ApiError::Unauthorized);
         }
         parts.extensions.insert(user.caller.clone());

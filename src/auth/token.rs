@@ -2,11 +2,20 @@
 //! algorithm pinned and `iss`, `aud`, `exp` always checked. A token names its user and the user's
 //! `token_version`, so that disabling the user or changing the password kills every token.
 
+use std::time::Duration;
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub const AUDIENCE: &str = "aeo-registry-api";
+
+/// Clock skew allowed on `exp`.
+const LEEWAY_SECS: u64 = 5;
+
+/// Verified tokens remembered at most.
+const VERIFIED_CAPACITY: u64 = 100_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -20,7 +29,19 @@ pub struct Claims {
     pub ver: i32,
 }
 
+/// Whom a verified token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bearer {
+    pub user_id: i64,
+    pub token_version: i32,
+    expires: i64,
+}
+
 pub struct TokenKeys {
+    /// Tokens already verified: a border officer's tool sends the same token with every
+    /// question, and checking its signature and claims again each time costs more than the
+    /// answer. Only genuine tokens get in; expiry is still checked on every use.
+    verified: Cache<String, Bearer>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -36,8 +57,12 @@ impl TokenKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         TokenKeys {
+            verified: Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(Duration::from_secs(ttl_secs.max(1)))
+                .build(),
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),
             validation,
@@ -58,6 +83,18 @@ impl TokenKeys {
             ver: token_version,
         };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// The holder of a genuine, unexpired token of this node; `None` for anything else.
+    pub fn bearer(&self, token: &str) -> Option<Bearer> {
+        let now = chrono::Utc::now().timestamp();
+        if let Some(bearer) = self.verified.get(token) {
+            return (now <= bearer.expires + LEEWAY_SECS as i64).then_some(bearer);
+        }
+        let claims = self.verify(token)?;
+        let bearer = Bearer { user_id: claims.sub.parse().ok()?, token_version: claims.ver, expires: claims.exp };
+        self.verified.insert(token.to_owned(), bearer);
+        Some(bearer)
     }
 
     /// The claims of a genuine, unexpired token of this node; `None` for anything else.
@@ -82,6 +119,18 @@ mod tests {
         let token = keys.issue(7, 2).expect("issue");
         let claims = keys.verify(&token).expect("valid");
         assert_eq!((claims.sub.as_str(), claims.ver), ("7", 2));
+    }
+
+    #[test]
+    fn a_token_names_its_bearer_every_time_it_is_shown() {
+        let keys = keys();
+        let token = keys.issue(7, 2).expect("issue");
+        let first = keys.bearer(&token).expect("genuine");
+        assert_eq!((first.user_id, first.token_version), (7, 2));
+        assert_eq!(keys.bearer(&token), Some(first), "remembered, the same answer");
+        let mut forged = token.clone();
+        forged.pop();
+        assert_eq!(keys.bearer(&forged), None);
     }
 
     #[test]

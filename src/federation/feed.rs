@@ -38,8 +38,11 @@ pub async fn apply_changes(
     let txn = app.store.write().await?;
     let mut synced = mirror::lock_state(&*txn, issuer).await?.synced_seq;
     let mut gap = false;
+    let mut kept = Vec::new();
     for (item, claims) in verified {
-        mirror::apply(&*txn, &item.statement, claims, "feed").await?;
+        if mirror::apply(&*txn, &item.statement, claims, "feed").await? {
+            kept.push(mirror::Held::new(claims.clone(), "feed"));
+        }
         if item.seq == synced + 1 {
             synced = item.seq;
         } else if item.seq > synced {
@@ -48,6 +51,8 @@ pub async fn apply_changes(
     }
     mirror::set_synced(&*txn, issuer, synced).await?;
     txn.commit().await?;
+    kept.into_iter().for_each(|held| app.hot.held.applied(held));
+    app.hot.held.advanced(issuer, &mirror::State { synced_seq: synced, ..Default::default() });
     if gap {
         app.federation.sync_needed.notify_one();
     }

@@ -2,6 +2,8 @@
 //! by asking the issuer now, else from what the mirror last knew, marked stale. A stale answer
 //! is never "recognised" once past freshness plus the configured maximum staleness.
 
+use std::sync::Arc;
+
 use aeo_domain::{AdministrationCode, Reason};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, StatusCode};
@@ -27,10 +29,14 @@ pub async fn answer(
     let now = Utc::now();
     let today = certificates::today();
     let mra = app.hot.mra(db, at.as_str(), issuer.as_str()).await?;
-    let state = mirror::state(db, issuer.as_str()).await?;
-    let held = match subject {
-        Subject::Certificate(number) => mirror::find(db, issuer.as_str(), number.as_str()).await?.into_iter().collect(),
-        Subject::Identifier(id) => mirror::find_by_identifier(db, issuer.as_str(), id).await?,
+    let state = app.hot.held.state(db, issuer.as_str()).await?;
+    let held: Vec<Arc<Held>> = match subject {
+        Subject::Certificate(number) => {
+            app.hot.held.find(db, issuer.as_str(), number.as_str()).await?.into_iter().collect()
+        }
+        Subject::Identifier(id) => {
+            mirror::find_by_identifier(db, issuer.as_str(), id).await?.into_iter().map(Arc::new).collect()
+        }
     };
     let mirror_until = state.current_until();
     let mirror_current = mirror_until.is_some_and(|until| until > now);
@@ -56,10 +62,17 @@ pub async fn answer(
         match ask_live(app, &registration, subject).await {
             Ok(found) => {
                 let txn = app.store.write().await?;
+                // Takes turns with pushed and pulled changes of the same issuer, which would
+                // otherwise insert the same certificate's statement at the same time.
+                mirror::lock_state(&*txn, issuer.as_str()).await?;
+                let mut kept = Vec::new();
                 for (token, claims) in &found {
-                    mirror::apply(&*txn, token, claims, "live").await?;
+                    if mirror::apply(&*txn, token, claims, "live").await? {
+                        kept.push(Held::new(claims.clone(), "live"));
+                    }
                 }
                 txn.commit().await?;
+                kept.into_iter().for_each(|held| app.hot.held.applied(held));
                 let live: Vec<Candidate> = found.iter().map(|(_, claims)| Candidate::from(claims)).collect();
                 let mut answer = decide(at, issuer, &live, mra.as_ref(), today);
                 answer.source = "peer";
@@ -91,7 +104,7 @@ pub async fn answer(
     Ok(answer)
 }
 
-fn candidates(held: &[Held]) -> Vec<Candidate> {
+fn candidates(held: &[Arc<Held>]) -> Vec<Candidate> {
     held.iter().map(|h| Candidate::from(&h.claims)).collect()
 }
 

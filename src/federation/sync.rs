@@ -33,12 +33,11 @@ pub async fn run(app: AppState, mut stop: watch::Receiver<bool>) {
 /// life: an issuer's checkpoints may live shorter than this node's own statements, and the mirror
 /// should stay current while the issuer is up. At least a second.
 async fn next_refresh(app: &AppState) -> Option<Duration> {
-    use sea_orm::EntityTrait;
-    let states = entity::mirror_state::Entity::find().all(&app.store.db).await.ok()?;
+    let states = mirror::states(&app.store.db).await.ok()?;
     let now = chrono::Utc::now();
     states
         .iter()
-        .filter_map(|state| {
+        .filter_map(|(_, state)| {
             let (iat, exp) = (state.checkpoint_iat?, state.checkpoint_exp?);
             let due = iat + (exp - iat) * 2 / 3;
             (exp > now).then(|| (due - now).to_std().unwrap_or(Duration::ZERO))
@@ -125,5 +124,12 @@ async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> 
     }
     .await
     .map_err(|e| FollowError::Invalid(e.to_string()))?;
+    let followed = mirror::State {
+        checkpoint_seq: checkpoint.seq,
+        checkpoint_iat: Some(mirror::instant(checkpoint.iat)),
+        checkpoint_exp: Some(mirror::instant(checkpoint.exp)),
+        ..Default::default()
+    };
+    app.hot.held.advanced(issuer, &followed);
     Ok(())
 }

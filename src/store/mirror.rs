@@ -41,6 +41,13 @@ pub fn instant(timestamp: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(timestamp, 0).single().unwrap_or_default()
 }
 
+impl Held {
+    pub fn new(claims: StatementClaims, origin: &str) -> Self {
+        let (statement_exp, statement_iat) = (instant(claims.exp), instant(claims.iat));
+        Held { claims, origin: origin.to_owned(), statement_exp, statement_iat }
+    }
+}
+
 fn decode(model: mirror_certificate::Model) -> Option<Held> {
     // Verified when it arrived; decoding again needs no key.
     let claims = jsonwebtoken::dangerous::insecure_decode_claims::<StatementClaims>(&model.statement).ok()?;
@@ -60,6 +67,16 @@ impl From<mirror_state::Model> for State {
 
 pub async fn state(conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
     Ok(mirror_state::Entity::find_by_id(issuer.to_owned()).one(conn).await?.map(State::from).unwrap_or_default())
+}
+
+/// Every followed issuer's state.
+pub async fn states(conn: &impl ConnectionTrait) -> Result<Vec<(String, State)>, DbErr> {
+    Ok(mirror_state::Entity::find()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.issuer.clone(), State::from(row)))
+        .collect())
 }
 
 /// Makes the issuer's follow state when it has none yet.

@@ -79,6 +79,11 @@ impl Node {
     }
 
     pub async fn start_with(backend: Backend, demo: bool, configure: impl FnOnce(&mut Settings)) -> Node {
+        // The server's own log, shown for a failing test when RUST_LOG asks for it.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().expect("temporary directory");
         let (url, postgres_database) = match backend {
             Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.path().join("registry.db").display()), None),
@@ -102,9 +107,28 @@ impl Node {
             }
         };
         let mut settings = Settings::for_database(&url, dir.path().join("node.key"));
+        configure(&mut settings);
+        Self::launch(settings, backend, demo, dir, postgres_database).await
+    }
+
+    /// A second server on this node's database (and node key), as a second process of the same
+    /// deployment would be; it leaves the database to this node.
+    pub async fn start_beside(&self) -> Node {
+        let key = self._dir.path().join("node.key");
+        let settings = Settings::for_database(&self.state.settings.database_url, key);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Self::launch(settings, self.backend, false, dir, None).await
+    }
+
+    async fn launch(
+        mut settings: Settings,
+        backend: Backend,
+        demo: bool,
+        dir: tempfile::TempDir,
+        postgres_database: Option<String>,
+    ) -> Node {
         settings.admin_email = Some(PLATFORM_EMAIL.into());
         settings.admin_password = Some(PLATFORM_PASSWORD.into());
-        configure(&mut settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         settings.public_url = format!("http://{address}");

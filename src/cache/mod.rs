@@ -1,11 +1,19 @@
-//! Short-lived in-memory copies of small, hot facts that rarely change: who a token's user is,
-//! which administrations this node hosts, and MRA records. The border question reads them on
-//! every request, and peer registrations, which every federation call reads. A write on this
-//! node forgets the copy at once; the time-to-live bounds how
-//! long another node sharing the same database may answer from an older copy.
+//! What the hot paths read from memory instead of the database.
+//!
+//! - [`index`]: every hosted certificate's summary, following the change sequence.
+//! - [`held`]: the mirror's statements and follow states.
+//! - Short-lived copies of small facts that rarely change: who a token's user is, which
+//!   administrations this node hosts, MRA records (read by every border question) and peer
+//!   registrations (read by every federation call). A write on this node forgets the copy at
+//!   once; the time-to-live bounds how long another process sharing the same database may
+//!   answer from an older copy.
+
+pub mod held;
+pub mod index;
 
 use std::time::Duration;
 
+use compact_str::CompactString;
 use moka::sync::Cache;
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -13,6 +21,15 @@ use crate::auth::Caller;
 use crate::store::mras::Mra;
 use crate::store::peers::Peer;
 use crate::store::{administrations, mras, peers, users};
+
+/// Two codes as one key, kept inline: looking up costs no allocation.
+pub fn pair(first: &str, second: &str) -> CompactString {
+    let mut key = CompactString::with_capacity(first.len() + 1 + second.len());
+    key.push_str(first);
+    key.push('/');
+    key.push_str(second);
+    key
+}
 
 pub const TIME_TO_LIVE: Duration = Duration::from_secs(10);
 
@@ -25,15 +42,19 @@ pub struct KnownUser {
 }
 
 pub struct HotFacts {
+    pub certificates: index::CertificateIndex,
+    pub held: held::HeldStatements,
     users: Cache<i64, KnownUser>,
     hosted: Cache<String, bool>,
-    mras: Cache<(String, String), Option<Mra>>,
-    peers: Cache<(String, String), Option<Peer>>,
+    mras: Cache<CompactString, Option<Mra>>,
+    peers: Cache<CompactString, Option<Peer>>,
 }
 
 impl Default for HotFacts {
     fn default() -> Self {
         HotFacts {
+            certificates: index::CertificateIndex::default(),
+            held: held::HeldStatements::default(),
             users: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
             hosted: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
             mras: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
@@ -84,7 +105,7 @@ impl HotFacts {
         administration: &str,
         partner: &str,
     ) -> Result<Option<Mra>, DbErr> {
-        let key = (administration.to_owned(), partner.to_owned());
+        let key = pair(administration, partner);
         if let Some(mra) = self.mras.get(&key) {
             return Ok(mra);
         }
@@ -94,7 +115,7 @@ impl HotFacts {
     }
 
     pub fn forget_mra(&self, administration: &str, partner: &str) {
-        self.mras.invalidate(&(administration.to_owned(), partner.to_owned()));
+        self.mras.invalidate(&pair(administration, partner));
     }
 
     /// `administration`'s registration of the peer `peer` (its pinned keys and base URL).
@@ -104,7 +125,7 @@ impl HotFacts {
         administration: &str,
         peer: &str,
     ) -> Result<Option<Peer>, DbErr> {
-        let key = (administration.to_owned(), peer.to_owned());
+        let key = pair(administration, peer);
         if let Some(found) = self.peers.get(&key) {
             return Ok(found);
         }
@@ -114,14 +135,48 @@ impl HotFacts {
     }
 
     pub fn forget_peer(&self, administration: &str, peer: &str) {
-        self.peers.invalidate(&(administration.to_owned(), peer.to_owned()));
+        self.peers.invalidate(&pair(administration, peer));
     }
 
-    /// Forgets everything, e.g. after loading data behind the API's back.
+    /// Loads the recognition index of every hosted administration.
+    pub async fn load(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let started = std::time::Instant::now();
+        let mut count = 0;
+        for administration in administrations::list(conn).await? {
+            count += self.certificates.load(conn, &administration.code).await?;
+        }
+        tracing::info!(certificates = count, elapsed_ms = started.elapsed().as_millis(), "recognition index loaded");
+        Ok(())
+    }
+
+    /// Catches up with writes made by other processes sharing the database: every hosted
+    /// administration's certificate changes, and every followed issuer's mirror.
+    pub async fn follow(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        for administration in administrations::list(conn).await? {
+            self.certificates.catch_up(conn, &administration.code).await?;
+        }
+        self.held.refresh(conn).await
+    }
+
+    /// Forgets the small facts, e.g. after loading data behind the API's back.
     pub fn forget_all(&self) {
         self.users.invalidate_all();
         self.hosted.invalidate_all();
         self.mras.invalidate_all();
         self.peers.invalidate_all();
+    }
+}
+
+/// Every second, the index and held statements catch up with what other processes sharing the
+/// database wrote.
+pub async fn follow_other_processes(app: crate::AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(error) = app.hot.follow(&app.store.db).await {
+            tracing::warn!(%error, "cannot catch up with the database");
+        }
     }
 }

@@ -1,0 +1,136 @@
+//! The mirror's hot part in memory: the statements border officers ask about and each issuer's
+//! follow state, so a held answer costs no database round trip.
+//!
+//! A statement is only ever replaced by a newer one (higher `seq`, or the same `seq` valid
+//! longer), and a follow state only moves forward, so a lookup that read the database before a
+//! write cannot undo it. This process's own mirror writes are handed over after they commit.
+//! Another process sharing the database shows up as an issuer's synced position moving without
+//! this process knowing; its statements are then read again.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use compact_str::CompactString;
+use moka::ops::compute::Op;
+use moka::sync::Cache;
+use sea_orm::{ConnectionTrait, DbErr};
+
+use super::pair;
+use crate::store::mirror::{self, Held, State};
+
+/// Statements kept in memory; beyond this the least used are read again when asked.
+const CAPACITY: u64 = 500_000;
+
+pub struct HeldStatements {
+    statements: Cache<CompactString, Arc<Held>>,
+    states: RwLock<HashMap<String, State>>,
+    /// Moves when statements are forgotten: a lookup that read the database before keeps
+    /// nothing.
+    epoch: AtomicU64,
+}
+
+impl Default for HeldStatements {
+    fn default() -> Self {
+        HeldStatements {
+            statements: Cache::builder().max_capacity(CAPACITY).build(),
+            states: RwLock::default(),
+            epoch: AtomicU64::new(0),
+        }
+    }
+}
+
+fn merge(state: &mut State, read: &State) {
+    state.synced_seq = state.synced_seq.max(read.synced_seq);
+    if read.checkpoint_iat > state.checkpoint_iat {
+        state.checkpoint_seq = read.checkpoint_seq;
+        state.checkpoint_iat = read.checkpoint_iat;
+        state.checkpoint_exp = read.checkpoint_exp;
+    }
+}
+
+fn newer(candidate: &Held, held: &Held) -> bool {
+    (candidate.claims.seq, candidate.statement_exp) > (held.claims.seq, held.statement_exp)
+}
+
+impl HeldStatements {
+    /// The statement held for a certificate of `issuer`, if any.
+    pub async fn find(
+        &self,
+        conn: &impl ConnectionTrait,
+        issuer: &str,
+        number: &str,
+    ) -> Result<Option<Arc<Held>>, DbErr> {
+        let key = pair(issuer, number);
+        if let Some(held) = self.statements.get(&key) {
+            return Ok(Some(held));
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let Some(read) = mirror::find(conn, issuer, number).await? else { return Ok(None) };
+        let read = Arc::new(read);
+        self.keep(key, read.clone(), Some(epoch));
+        Ok(Some(read))
+    }
+
+    /// Takes a statement this process has just committed to the mirror.
+    pub fn applied(&self, held: Held) {
+        self.keep(pair(&held.claims.iss, &held.claims.sub), Arc::new(held), None);
+    }
+
+    fn keep(&self, key: CompactString, candidate: Arc<Held>, read_at: Option<u64>) {
+        self.statements.entry(key).and_compute_with(|current| {
+            if read_at.is_some_and(|epoch| epoch != self.epoch.load(Ordering::SeqCst)) {
+                return Op::Nop;
+            }
+            match current {
+                Some(entry) if !newer(&candidate, entry.value()) => Op::Nop,
+                _ => Op::Put(candidate),
+            }
+        });
+    }
+
+    /// How far `issuer` has been followed.
+    pub async fn state(&self, conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
+        if let Some(state) = self.read_states().get(issuer) {
+            return Ok(state.clone());
+        }
+        let read = mirror::state(conn, issuer).await?;
+        Ok(self.advance(issuer, read))
+    }
+
+    /// Takes a whole follow state read from the database; keeps whichever parts of it and of
+    /// what is held are further along.
+    fn advance(&self, issuer: &str, read: State) -> State {
+        let mut states = self.states.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let state = states.entry(issuer.to_owned()).or_insert_with(|| read.clone());
+        merge(state, &read);
+        state.clone()
+    }
+
+    /// Takes what this process has just committed of a follow state (the synced position or a
+    /// checkpoint); a state not held yet is read whole when first asked for.
+    pub fn advanced(&self, issuer: &str, committed: &State) {
+        let mut states = self.states.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(state) = states.get_mut(issuer) {
+            merge(state, committed);
+        }
+    }
+
+    /// Re-reads every issuer's follow state. Where another process moved the mirror, this
+    /// process forgets the statements it held.
+    pub async fn refresh(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        for (issuer, read) in mirror::states(conn).await? {
+            let moved = self.read_states().get(&issuer).is_some_and(|known| read.synced_seq > known.synced_seq);
+            if moved {
+                self.epoch.fetch_add(1, Ordering::SeqCst);
+                self.statements.invalidate_all();
+            }
+            self.advance(&issuer, read);
+        }
+        Ok(())
+    }
+
+    fn read_states(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, State>> {
+        self.states.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
