@@ -147,20 +147,20 @@ fn mra_summary(mra: &Mra) -> MraSummary {
 pub fn decide(
     at: &AdministrationCode,
     issuer: &AdministrationCode,
-    candidates: &[Candidate],
+    mut candidates: Vec<Candidate>,
     mra: Option<&Mra>,
     today: NaiveDate,
 ) -> Answer {
     let mra_facts = mra.map(Mra::facts);
-    let mut best: Option<(&Candidate, Vec<Reason>)> = None;
-    for candidate in candidates {
+    let mut best: Option<(usize, Vec<Reason>)> = None;
+    for (index, candidate) in candidates.iter().enumerate() {
         let reasons = recognize(at, issuer, Some(&candidate.facts), mra_facts.as_ref(), today);
         if best.as_ref().is_none_or(|(_, fewest)| reasons.len() < fewest.len()) {
-            best = Some((candidate, reasons));
+            best = Some((index, reasons));
         }
     }
     let (certificate, reasons) = match best {
-        Some((candidate, reasons)) => (Some(candidate.summary.clone()), reasons),
+        Some((index, reasons)) => (Some(candidates.swap_remove(index).summary), reasons),
         None => (None, recognize(at, issuer, None, mra_facts.as_ref(), today)),
     };
     Answer {
@@ -199,7 +199,7 @@ pub async fn answer_locally(
             certificates::find_by_identifier(db, Some(issuer.as_str()), id).await?.iter().map(Candidate::from).collect()
         }
     };
-    Ok(decide(at, issuer, &candidates, mra.as_ref(), certificates::today()))
+    Ok(decide(at, issuer, candidates, mra.as_deref(), certificates::today()))
 }
 
 /// The border question at `at` about a certificate of `issuer`, wherever the issuer is hosted.

@@ -247,6 +247,7 @@ async fn every_error_is_a_problem(backend: Backend) {
 async fn every_response_carries_a_request_id(backend: Backend) {
     let node = Node::start(backend).await;
     let border = node.token("border@pe.demo.aeo").await;
+    let mut seen = std::collections::HashSet::new();
     for (method, path, token) in [
         (Method::GET, "/health", None),
         (Method::GET, "/ready", None),
@@ -264,6 +265,7 @@ async fn every_response_carries_a_request_id(backend: Backend) {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_else(|| panic!("{method} {path}: no x-request-id"));
         assert!(!id.is_empty(), "{method} {path}: empty x-request-id");
+        assert!(seen.insert(id.to_owned()), "{method} {path}: request id {id} given twice");
         if !generated.status.is_success() {
             assert_no_leak(&generated);
         }

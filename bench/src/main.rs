@@ -870,7 +870,12 @@ const METHOD: &str = "
   rows per request), valid from a year ago for three years, categories security and full, roles
   exporter (and importer), an opaque tax identifier each; administrations CL and PE with MRA
   records in force for both categories and every role; a border officer at PE. Recognition asks,
-  at PE, about a random one of CL's certificates.
+  at PE, about a random one of CL's certificates, uniformly: every certificate is as likely as
+  any other, so no cache warms up on a favoured few.
+- **Local recognition** is answered from the node's recognition index (every hosted
+  certificate's summary in memory, loaded when the node starts and following every write): the
+  database is not read on the way. The nodes measured are fresh processes started on the
+  imported database, so the figures include nothing left over from the import.
 - **Public check**: the node runs with `public_rate_limit` raised so that the limiter never
   refuses (the limiter is still consulted per request).
 - **Federation statement**: the peer administration ZX is registered at the node with an inline
@@ -893,6 +898,8 @@ const METHOD: &str = "
 - **Import**: the time of the import requests (validation, certificates, identifiers, change
   events, outbox, audit, one transaction per request), against the same rows inserted into the
   `certificates` table of a fresh database by sea-orm `insert_many`, 500 rows per statement, in
-  one transaction, through the same driver and connection settings.
+  one transaction, through the same driver and connection settings. Per certificate the import
+  writes three rows (the certificate, its identifier, its history event with the certificate as
+  it stood) and seven index entries; the plain insert writes one row and two index entries.
 - **Peak memory**: VmHWM of the node's process after its recognition load.
 ";

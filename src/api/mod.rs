@@ -15,6 +15,8 @@ pub mod sessions;
 pub mod traders;
 pub mod users;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -23,7 +25,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use tower::ServiceBuilder;
 use tower::util::MapResponseLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -38,6 +40,27 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids unique to this process and run: a random prefix drawn at start, then a counter.
+/// As good as a UUID for finding a request in the log, and cheaper on every request.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: u32,
+    next: Arc<AtomicU64>,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        RequestIds { prefix: rand::random(), next: Arc::default() }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::try_from(format!("{:08x}-{n:012x}", self.prefix)).ok().map(RequestId::new)
+    }
+}
 
 /// Every `/api/v1` and federation route with its OpenAPI description.
 /// Every `/api/v1` route with its OpenAPI description. Requests time out after `timeout`,
@@ -90,7 +113,7 @@ pub fn router(state: AppState) -> Router {
     // Around the whole router once, outermost first: `Router::layer` would wrap every route
     // apart and clone each wrapped route per request, which the border question pays for.
     let layered = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RequestIds::default()))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {

@@ -56,7 +56,7 @@ pub async fn my_certificates(
         let mut recognition = Vec::new();
         for (at, mra) in mras::records_with_partner(db, issuer.as_str()).await? {
             let at = AdministrationCode::parse(&at).map_err(anyhow::Error::msg)?;
-            let answer = decide(&at, &issuer, &[Candidate::from(&certificate)], Some(&mra), today);
+            let answer = decide(&at, &issuer, vec![Candidate::from(&certificate)], Some(&mra), today);
             recognition.push(Recognition {
                 at: answer.at,
                 recognized: answer.recognized,

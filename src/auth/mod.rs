@@ -9,6 +9,7 @@ pub mod throttle;
 pub mod token;
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use aeo_domain::{AdministrationCode, OperatorId};
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -52,18 +53,19 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(caller) = parts.extensions.get::<Caller>() {
-            return Ok(caller.clone());
-        }
-        let token = credentials(parts).ok_or(ApiError::Unauthorized)?;
-        let bearer = state.tokens.bearer(token).ok_or(ApiError::Unauthorized)?;
-        let user = state.hot.user(&state.store.db, bearer.user_id).await?.ok_or(ApiError::Unauthorized)?;
-        if user.disabled || user.token_version != bearer.token_version {
-            return Err(ApiError::Unauthorized);
-        }
-        parts.extensions.insert(user.caller.clone());
-        Ok(user.caller)
+        Ok(Caller::clone(&*authenticated(parts, state).await?))
     }
+}
+
+/// The caller named by the request's token, shared with the cached user it was found as.
+async fn authenticated(parts: &Parts, state: &AppState) -> Result<Arc<Caller>, ApiError> {
+    let token = credentials(parts).ok_or(ApiError::Unauthorized)?;
+    let bearer = state.tokens.bearer(token).ok_or(ApiError::Unauthorized)?;
+    let user = state.hot.user(&state.store.db, bearer.user_id).await?.ok_or(ApiError::Unauthorized)?;
+    if user.disabled || user.token_version != bearer.token_version {
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(user.caller)
 }
 
 /// The caller of a stored account; a corrupt row is an internal error, not a login.
@@ -127,7 +129,7 @@ impl Permission for ReadAudit {
 /// missing) or 403 (the administration's own user, without the role).
 pub struct Tenant<P: Permission> {
     pub code: AdministrationCode,
-    pub caller: Caller,
+    pub caller: Arc<Caller>,
     _permission: PhantomData<P>,
 }
 
@@ -135,7 +137,7 @@ impl<P: Permission> FromRequestParts<AppState> for Tenant<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = Caller::from_request_parts(parts, state).await?;
+        let caller = authenticated(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
         let raw = params.iter().find(|(name, _)| *name == "code").map(|(_, value)| value).ok_or(ApiError::NotFound)?;
         let code = AdministrationCode::parse(raw).map_err(|_| ApiError::NotFound)?;

@@ -25,6 +25,9 @@ const CAPACITY: u64 = 500_000;
 pub struct HeldStatements {
     statements: Cache<CompactString, Arc<Held>>,
     states: RwLock<HashMap<String, State>>,
+    /// Per issuer, the furthest synced position this process is writing or has written: the
+    /// mirror moving that far is this process's own doing, whenever its commit is seen.
+    syncing: RwLock<HashMap<String, i64>>,
     /// Moves when statements are forgotten: a lookup that read the database before keeps
     /// nothing.
     epoch: AtomicU64,
@@ -35,6 +38,7 @@ impl Default for HeldStatements {
         HeldStatements {
             statements: Cache::builder().max_capacity(CAPACITY).build(),
             states: RwLock::default(),
+            syncing: RwLock::default(),
             epoch: AtomicU64::new(0),
         }
     }
@@ -116,11 +120,20 @@ impl HeldStatements {
         }
     }
 
+    /// Says, before committing, how far this process is moving the issuer's synced position.
+    pub fn syncing(&self, issuer: &str, seq: i64) {
+        let mut syncing = self.syncing.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let furthest = syncing.entry(issuer.to_owned()).or_default();
+        *furthest = (*furthest).max(seq);
+    }
+
     /// Re-reads every issuer's follow state. Where another process moved the mirror, this
     /// process forgets the statements it held.
     pub async fn refresh(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
         for (issuer, read) in mirror::states(conn).await? {
-            let moved = self.read_states().get(&issuer).is_some_and(|known| read.synced_seq > known.synced_seq);
+            let own = self.syncing.read().map_or(0, |syncing| syncing.get(&issuer).copied().unwrap_or(0));
+            let moved =
+                self.read_states().get(&issuer).is_some_and(|known| read.synced_seq > known.synced_seq.max(own));
             if moved {
                 self.epoch.fetch_add(1, Ordering::SeqCst);
                 self.statements.invalidate_all();

@@ -8,10 +8,14 @@
 //! lookup that filled an entry from an older read can never hide a newer change.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::ops::RangeInclusive;
+use std::sync::RwLock;
 
+use aeo_domain::{Category, RoleSet, Status};
+use chrono::NaiveDate;
 use compact_str::CompactString;
-use dashmap::DashMap;
+use hashbrown::HashTable;
 use sea_orm::{ConnectionTrait, DbErr};
 use tokio::sync::Mutex;
 
@@ -20,6 +24,9 @@ use crate::store::certificates::{self, Summary};
 
 /// Rows read per query when loading an administration.
 const PAGE: u64 = 10_000;
+
+/// Independently locked parts: lookups on different cores rarely meet.
+const SHARDS: usize = 16;
 
 /// What a committed transaction wrote of an administration's certificates: every position it
 /// took in the change sequence (it held the sequence from first to last, so no other write is
@@ -30,15 +37,113 @@ pub struct Written {
     pub summaries: Vec<(String, Summary)>,
 }
 
-#[derive(Default)]
 pub struct CertificateIndex {
-    entries: DashMap<CompactString, Summary>,
+    shards: Box<[RwLock<Shard>]>,
+    hasher: std::hash::RandomState,
     /// Per administration, the last change applied; held while catching up, so that catch-ups
     /// take turns and each position only moves forward.
     followed: Mutex<HashMap<String, i64>>,
 }
 
+impl Default for CertificateIndex {
+    fn default() -> Self {
+        CertificateIndex {
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            hasher: std::hash::RandomState::new(),
+            followed: Mutex::default(),
+        }
+    }
+}
+
+/// Entries in a vector, found through a table of their positions: a hash map of keys and values
+/// would keep its spare capacity (up to half its buckets) at the full size of an entry.
+/// Certificates are never deleted, so positions stay valid.
+#[derive(Default)]
+struct Shard {
+    table: HashTable<u32>,
+    entries: Vec<Entry>,
+    /// Status reasons, kept apart because few certificates have one.
+    reasons: HashMap<u32, Box<str>>,
+}
+
+/// A summary as held: 72 bytes, the key and operator name inline when short.
+struct Entry {
+    key: CompactString,
+    operator_name: CompactString,
+    version: i32,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    roles: RoleSet,
+    stored_status: Status,
+    category: Category,
+    public: bool,
+}
+
+impl Shard {
+    fn position(&self, hash: u64, key: &str) -> Option<u32> {
+        self.table.find(hash, |&at| self.entries[at as usize].key == key).copied()
+    }
+
+    fn summary(&self, at: u32) -> Summary {
+        let entry = &self.entries[at as usize];
+        Summary {
+            version: entry.version,
+            stored_status: entry.stored_status,
+            category: entry.category,
+            roles: entry.roles,
+            public: entry.public,
+            valid_from: entry.valid_from,
+            valid_until: entry.valid_until,
+            operator_name: entry.operator_name.clone(),
+            status_reason: self.reasons.get(&at).map(|reason| CompactString::from(&**reason)),
+        }
+    }
+
+    /// Keeps `summary` unless a newer version is already held.
+    fn offer(&mut self, hash: u64, key: CompactString, summary: Summary, hasher: &impl BuildHasher) {
+        let at = match self.position(hash, &key) {
+            Some(at) if self.entries[at as usize].version >= summary.version => return,
+            Some(at) => at,
+            None => {
+                let at = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+                let entries = &self.entries;
+                self.table.insert_unique(hash, at, |&i| hasher.hash_one(entries[i as usize].key.as_str()));
+                self.entries.push(Entry {
+                    key,
+                    operator_name: CompactString::default(),
+                    version: 0,
+                    valid_from: summary.valid_from,
+                    valid_until: summary.valid_until,
+                    roles: summary.roles,
+                    stored_status: summary.stored_status,
+                    category: summary.category,
+                    public: summary.public,
+                });
+                at
+            }
+        };
+        let entry = &mut self.entries[at as usize];
+        entry.operator_name = summary.operator_name;
+        entry.version = summary.version;
+        entry.valid_from = summary.valid_from;
+        entry.valid_until = summary.valid_until;
+        entry.roles = summary.roles;
+        entry.stored_status = summary.stored_status;
+        entry.category = summary.category;
+        entry.public = summary.public;
+        match summary.status_reason {
+            Some(reason) => self.reasons.insert(at, reason.as_str().into()),
+            None => self.reasons.remove(&at),
+        };
+    }
+}
+
 impl CertificateIndex {
+    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+        // The table uses the hash's lowest and highest bits; the shard is chosen by middle ones.
+        &self.shards[(hash >> 32) as usize % SHARDS]
+    }
+
     /// The summary of a certificate; from the index when held, else read (and kept).
     pub async fn summary(
         &self,
@@ -46,8 +151,13 @@ impl CertificateIndex {
         administration: &str,
         number: &str,
     ) -> Result<Option<Summary>, DbErr> {
-        if let Some(held) = self.entries.get(pair(administration, number).as_str()) {
-            return Ok(Some(held.clone()));
+        let key = pair(administration, number);
+        let hash = self.hasher.hash_one(key.as_str());
+        {
+            let shard = self.shard(hash).read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(at) = shard.position(hash, &key) {
+                return Ok(Some(shard.summary(at)));
+            }
         }
         let Some(read) = certificates::summary(conn, administration, number).await? else { return Ok(None) };
         self.offer(administration, number, read.clone());
@@ -56,14 +166,10 @@ impl CertificateIndex {
 
     /// Keeps `summary` unless a newer version is already held.
     fn offer(&self, administration: &str, number: &str, summary: Summary) {
-        self.entries
-            .entry(pair(administration, number))
-            .and_modify(|held| {
-                if summary.version > held.version {
-                    *held = summary.clone();
-                }
-            })
-            .or_insert(summary);
+        let key = pair(administration, number);
+        let hash = self.hasher.hash_one(key.as_str());
+        let mut shard = self.shard(hash).write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        shard.offer(hash, key, summary, &self.hasher);
     }
 
     /// Loads every certificate of the administration, a page at a time, then catches up with
@@ -73,13 +179,13 @@ impl CertificateIndex {
         // Read before the rows: every row read is at least this recent, and catching up from
         // here re-reads whatever changed meanwhile.
         let position = certificates::latest_change(conn, administration).await?;
-        let (mut after, mut count) = (0, 0);
+        let (mut after, mut count) = (String::new(), 0);
         loop {
-            let page = certificates::summaries_page(conn, administration, after, PAGE).await?;
-            let Some((last, _, _)) = page.last() else { break };
-            after = *last;
+            let page = certificates::summaries_page(conn, administration, &after, PAGE).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
             count += page.len();
-            for (_, number, summary) in page {
+            for (number, summary) in page {
                 self.offer(administration, &number, summary);
             }
         }
@@ -132,11 +238,65 @@ impl CertificateIndex {
         self.followed.lock().await.keys().cloned().collect()
     }
 
+    /// How many certificates are held.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.shards.iter().map(|shard| shard.read().map_or(0, |shard| shard.entries.len())).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aeo_domain::Role;
+
+    fn summary(version: i32, status: Status, reason: Option<&str>) -> Summary {
+        Summary {
+            version,
+            stored_status: status,
+            category: Category::Security,
+            roles: [Role::Exporter, Role::Carrier].into_iter().collect(),
+            public: true,
+            valid_from: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default(),
+            valid_until: NaiveDate::from_ymd_opt(2028, 1, 1).unwrap_or_default(),
+            operator_name: CompactString::from("Exportadora con un nombre largo de verdad S.A."),
+            status_reason: reason.map(CompactString::from),
+        }
+    }
+
+    fn held(index: &CertificateIndex, number: &str) -> Option<Summary> {
+        let key = pair("CL", number);
+        let hash = index.hasher.hash_one(key.as_str());
+        let shard = index.shard(hash).read().ok()?;
+        shard.position(hash, &key).map(|at| shard.summary(at))
+    }
+
+    #[test]
+    fn only_a_newer_version_replaces_what_is_held() {
+        let index = CertificateIndex::default();
+        index.offer("CL", "CL-1", summary(2, Status::Active, None));
+        index.offer("CL", "CL-1", summary(1, Status::Revoked, Some("older")));
+        assert_eq!(held(&index, "CL-1"), Some(summary(2, Status::Active, None)));
+        index.offer("CL", "CL-1", summary(3, Status::Suspended, Some("Auditoría")));
+        assert_eq!(held(&index, "CL-1"), Some(summary(3, Status::Suspended, Some("Auditoría"))));
+        index.offer("CL", "CL-1", summary(4, Status::Active, None));
+        assert_eq!(held(&index, "CL-1"), Some(summary(4, Status::Active, None)), "the reason goes with the suspension");
+        assert_eq!(held(&index, "CL-2"), None);
+    }
+
+    #[test]
+    fn many_certificates_are_each_found() {
+        let index = CertificateIndex::default();
+        for n in 0..20_000 {
+            index.offer("CL", &format!("CL-{n}"), summary(n + 1, Status::Active, (n % 7 == 0).then_some("motivo")));
+        }
+        assert_eq!(index.len(), 20_000);
+        for n in 0..20_000 {
+            let found = held(&index, &format!("CL-{n}")).map(|s| (s.version, s.status_reason.is_some()));
+            assert_eq!(found, Some((n + 1, n % 7 == 0)));
+        }
     }
 }

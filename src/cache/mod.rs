@@ -11,6 +11,7 @@
 pub mod held;
 pub mod index;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use compact_str::CompactString;
@@ -36,7 +37,7 @@ pub const TIME_TO_LIVE: Duration = Duration::from_secs(10);
 /// A user as token checks need it.
 #[derive(Debug, Clone)]
 pub struct KnownUser {
-    pub caller: Caller,
+    pub caller: Arc<Caller>,
     pub token_version: i32,
     pub disabled: bool,
 }
@@ -46,7 +47,7 @@ pub struct HotFacts {
     pub held: held::HeldStatements,
     users: Cache<i64, KnownUser>,
     hosted: Cache<String, bool>,
-    mras: Cache<CompactString, Option<Mra>>,
+    mras: Cache<CompactString, Option<Arc<Mra>>>,
     peers: Cache<CompactString, Option<Peer>>,
 }
 
@@ -75,7 +76,7 @@ impl HotFacts {
         }
         let Some(user) = users::find(conn, id).await? else { return Ok(None) };
         let (token_version, disabled) = (user.token_version, user.disabled);
-        let known = KnownUser { caller: crate::auth::caller_of(user)?, token_version, disabled };
+        let known = KnownUser { caller: Arc::new(crate::auth::caller_of(user)?), token_version, disabled };
         self.users.insert(id, known.clone());
         Ok(Some(known))
     }
@@ -104,12 +105,12 @@ impl HotFacts {
         conn: &impl ConnectionTrait,
         administration: &str,
         partner: &str,
-    ) -> Result<Option<Mra>, DbErr> {
+    ) -> Result<Option<Arc<Mra>>, DbErr> {
         let key = pair(administration, partner);
         if let Some(mra) = self.mras.get(&key) {
             return Ok(mra);
         }
-        let mra = mras::find(conn, administration, partner).await?;
+        let mra = mras::find(conn, administration, partner).await?.map(Arc::new);
         self.mras.insert(key, mra.clone());
         Ok(mra)
     }

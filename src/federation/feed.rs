@@ -50,6 +50,7 @@ pub async fn apply_changes(
         }
     }
     mirror::set_synced(&*txn, issuer, synced).await?;
+    app.hot.held.syncing(issuer, synced);
     txn.commit().await?;
     kept.into_iter().for_each(|held| app.hot.held.applied(held));
     app.hot.held.advanced(issuer, &mirror::State { synced_seq: synced, ..Default::default() });

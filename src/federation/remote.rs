@@ -44,7 +44,7 @@ pub async fn answer(
         mirror_until.map_or(held.statement_exp, |until| until.max(held.statement_exp))
     };
     let from_held = |stale: bool| {
-        let mut answer = decide(at, issuer, &candidates(&held), mra.as_ref(), today);
+        let mut answer = decide(at, issuer, candidates(&held), mra.as_deref(), today);
         answer.source = if !held.is_empty() && held.iter().all(|h| h.origin == "live") { "cache" } else { "mirror" };
         answer.as_of = held.iter().map(|h| h.statement_iat).chain(state.checkpoint_iat).max().unwrap_or(now);
         answer.stale = stale;
@@ -74,7 +74,7 @@ pub async fn answer(
                 txn.commit().await?;
                 kept.into_iter().for_each(|held| app.hot.held.applied(held));
                 let live: Vec<Candidate> = found.iter().map(|(_, claims)| Candidate::from(claims)).collect();
-                let mut answer = decide(at, issuer, &live, mra.as_ref(), today);
+                let mut answer = decide(at, issuer, live, mra.as_deref(), today);
                 answer.source = "peer";
                 return Ok(answer);
             }

@@ -317,27 +317,44 @@ fn details(draft_like: &Value) -> BTreeMap<String, Value> {
     out
 }
 
+/// The editable details of a certificate: what a merge patch applies to, what history diffs,
+/// and what a creation's history entry shows.
+#[derive(Serialize)]
+struct Details<'a> {
+    category: Category,
+    roles: &'a [Role],
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    operator: &'a OperatorView,
+}
+
 impl Certificate {
-    /// The editable details: what a merge patch applies to and what history diffs.
+    fn editable(&self) -> Details<'_> {
+        Details {
+            category: self.category,
+            roles: &self.roles,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            operator: &self.operator,
+        }
+    }
+
+    /// The editable details as JSON.
     pub fn details(&self) -> Value {
-        json!({
-            "category": self.category,
-            "roles": self.roles,
-            "valid_from": self.valid_from,
-            "valid_until": self.valid_until,
-            "operator": self.operator,
-        })
+        serde_json::to_value(self.editable()).unwrap_or(Value::Null)
     }
 }
 
 fn draft_details(draft: &CertificateDraft) -> Value {
-    json!({
-        "category": draft.category,
-        "roles": draft.roles,
-        "valid_from": draft.valid_from,
-        "valid_until": draft.valid_until,
-        "operator": operator_view(draft),
-    })
+    let operator = operator_view(draft);
+    let details = Details {
+        category: draft.category,
+        roles: &draft.roles,
+        valid_from: draft.valid_from,
+        valid_until: draft.valid_until,
+        operator: &operator,
+    };
+    serde_json::to_value(details).unwrap_or(Value::Null)
 }
 
 fn operator_view(draft: &CertificateDraft) -> OperatorView {
@@ -429,7 +446,7 @@ async fn record_event(
         .filter(certificate::Column::Id.eq(certificate.id))
         .exec(conn)
         .await?;
-    let event = event_row(certificate, seq, change, &changes)?;
+    let event = event_row(certificate, seq, change, changes.to_string())?;
     certificate_event::Entity::insert(event).exec_without_returning(conn).await?;
     super::outbox::enqueue(conn, &certificate.administration, seq).await?;
     Ok(seq)
@@ -440,7 +457,7 @@ fn event_row(
     certificate: &Certificate,
     seq: i64,
     change: &Change<'_>,
-    changes: &Value,
+    changes: String,
 ) -> Result<certificate_event::ActiveModel, DbErr> {
     Ok(certificate_event::ActiveModel {
         administration: Set(certificate.administration.clone()),
@@ -452,7 +469,7 @@ fn event_row(
         action: Set(change.action.to_owned()),
         status: Set(certificate.stored_status.as_str().to_owned()),
         reason: Set(change.reason.clone()),
-        changes: Set(changes.to_string()),
+        changes: Set(changes),
         snapshot: Set(serde_json::to_string(certificate).map_err(|e| DbErr::Custom(e.to_string()))?),
         ..Default::default()
     })
@@ -701,7 +718,8 @@ pub async fn create_many(
                 id,
                 seq,
             };
-            events.push(event_row(&snapshot, seq, change, &draft_details(draft))?);
+            let details = serde_json::to_string(&snapshot.editable()).map_err(|e| DbErr::Custom(e.to_string()))?;
+            events.push(event_row(&snapshot, seq, change, details)?);
             deliveries.extend(recipients.iter().map(|peer| super::outbox::entry(administration, peer, seq, now)));
         }
         for batch in identifiers.chunks(BATCH) {
@@ -796,21 +814,20 @@ impl Summary {
     }
 }
 
-type SummaryRow = (i64, String, i32, String, String, String, NaiveDate, NaiveDate, Option<String>, String, bool);
+type SummaryRow = (String, i32, String, String, String, NaiveDate, NaiveDate, Option<String>, String, bool);
 
-/// The columns of a [`Summary`] (with the row id and number), of the administration's rows.
+/// The columns of a [`Summary`] (with the number), of the administration's rows.
 fn summaries_of(administration: &str) -> sea_orm::Select<certificate::Entity> {
     use certificate::Column as C;
     certificate::Entity::find()
         .select_only()
-        .columns([C::Id, C::Number, C::Version, C::Status, C::Category, C::Roles, C::ValidFrom, C::ValidUntil])
+        .columns([C::Number, C::Version, C::Status, C::Category, C::Roles, C::ValidFrom, C::ValidUntil])
         .columns([C::StatusReason, C::OperatorName, C::Public])
         .filter(C::Administration.eq(administration))
 }
 
-fn summary_of(row: SummaryRow) -> Result<(i64, String, Summary), DbErr> {
-    let (id, number, version, status, category, roles, valid_from, valid_until, status_reason, operator_name, public) =
-        row;
+fn summary_of(row: SummaryRow) -> Result<(String, Summary), DbErr> {
+    let (number, version, status, category, roles, valid_from, valid_until, status_reason, operator_name, public) = row;
     let summary = Summary {
         version,
         stored_status: status.parse().map_err(|_| corrupt("status", &status))?,
@@ -824,7 +841,7 @@ fn summary_of(row: SummaryRow) -> Result<(i64, String, Summary), DbErr> {
         operator_name: operator_name.into(),
         status_reason: status_reason.map(CompactString::from),
     };
-    Ok((id, number, summary))
+    Ok((number, summary))
 }
 
 /// One certificate's summary: one indexed lookup of only the columns a recognition answer
@@ -839,7 +856,7 @@ pub async fn summary(
     else {
         return Ok(None);
     };
-    Ok(Some(summary_of(row)?.2))
+    Ok(Some(summary_of(row)?.1))
 }
 
 /// The summaries of these numbers (those that exist), with their numbers.
@@ -856,24 +873,25 @@ pub async fn summaries(
             .all(conn)
             .await?;
         for row in rows {
-            let (_, number, summary) = summary_of(row)?;
-            found.push((number, summary));
+            found.push(summary_of(row)?);
         }
     }
     Ok(found)
 }
 
-/// A page of the administration's summaries in row order, after the row `after`:
-/// (row id, number, summary). Reading a million certificates a page at a time keeps memory flat.
+/// A page of the administration's summaries in number order, after the number `after`:
+/// (number, summary). Reading a million certificates a page at a time keeps memory flat; the
+/// order is that of the unique index on (administration, number), so each page is one range of
+/// it rather than a sort of the whole administration.
 pub async fn summaries_page(
     conn: &impl ConnectionTrait,
     administration: &str,
-    after: i64,
+    after: &str,
     limit: u64,
-) -> Result<Vec<(i64, String, Summary)>, DbErr> {
+) -> Result<Vec<(String, Summary)>, DbErr> {
     summaries_of(administration)
-        .filter(certificate::Column::Id.gt(after))
-        .order_by_asc(certificate::Column::Id)
+        .filter(certificate::Column::Number.gt(after))
+        .order_by_asc(certificate::Column::Number)
         .limit(limit)
         .into_tuple()
         .all(conn)
