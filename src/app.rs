@@ -47,7 +47,7 @@ impl AppState {
     /// After a commit that changed `administration`'s certificates: the recognition index
     /// catches up, so this node answers with the change at once, and the outbox worker wakes.
     pub async fn certificates_changed(&self, administration: &str) {
-        let written = Written { administration: administration.to_owned(), positions: None, numbers: Vec::new() };
+        let written = Written { administration: administration.to_owned(), positions: None, summaries: Vec::new() };
         self.certificates_written(written).await;
     }
 
@@ -75,7 +75,7 @@ impl AppState {
         let federation = Federation::new(&secret)?;
         crate::federation::keys::ensure_all(&store.db, &federation.keyring).await?;
         let hot = HotFacts::default();
-        hot.start_following(&store.db).await?;
+        hot.load(&store.db).await?;
         Ok(AppState(Arc::new(App {
             store,
             tokens,

@@ -870,11 +870,11 @@ const METHOD: &str = "
   records in force for both categories and every role; a border officer at PE. Recognition asks,
   at PE, about a random one of CL's certificates, uniformly: every certificate is as likely as
   any other, so no cache warms up on a favoured few.
-- **Local recognition** reads the certificate's summary from the node's bounded cache (100 000
-  summaries) or, when not cached, from the database (on SQLite in place, on PostgreSQL through
-  the pool). With 1 million certificates asked uniformly, nine answers in ten are read from the
-  database. The nodes measured are fresh processes started on the imported database, so the
-  figures include nothing left over from the import.
+- **Local recognition** is answered from the node's recognition index (a compact summary of
+  every hosted certificate, about 100 bytes each, loaded when the node starts and following every
+  write; the certificates themselves, their identifiers, addresses and history stay in the
+  database): the database is not read on the way. The nodes measured are fresh processes started on the
+  imported database, so the figures include nothing left over from the import.
 - **Public check**: the node runs with `public_rate_limit` raised so that the limiter never
   refuses (the limiter is still consulted per request).
 - **Federation statement**: the peer administration ZX is registered at the node with an inline

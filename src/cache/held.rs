@@ -20,7 +20,7 @@ use super::pair;
 use crate::store::mirror::{self, Held, State};
 
 /// Statements kept in memory; beyond this the least used are read again when asked.
-const CAPACITY: u64 = 100_000;
+const CAPACITY: u64 = 200_000;
 
 pub struct HeldStatements {
     statements: Cache<CompactString, Arc<Held>>,

@@ -1,8 +1,7 @@
 //! What the hot paths read from memory instead of the database.
 //!
-//! - [`index`]: the summaries of certificates asked about recently, following the change
-//!   sequence.
-//! - [`held`]: the mirror's statements asked about recently, and follow states.
+//! - [`index`]: every hosted certificate's summary, following the change sequence.
+//! - [`held`]: the mirror's statements and follow states.
 //! - Short-lived copies of small facts that rarely change: who a token's user is, which
 //!   administrations this node hosts, MRA records (read by every border question) and peer
 //!   registrations (read by every federation call). A write on this node forgets the copy at
@@ -33,9 +32,6 @@ pub fn pair(first: &str, second: &str) -> CompactString {
     key
 }
 
-/// Certificate summaries kept in memory at most (about 25 MB), whatever the registry's size.
-pub const CERTIFICATES_CACHED: u64 = 100_000;
-
 pub const TIME_TO_LIVE: Duration = Duration::from_secs(10);
 
 /// A user as token checks need it.
@@ -58,7 +54,7 @@ pub struct HotFacts {
 impl Default for HotFacts {
     fn default() -> Self {
         HotFacts {
-            certificates: index::CertificateIndex::new(CERTIFICATES_CACHED),
+            certificates: index::CertificateIndex::default(),
             held: held::HeldStatements::default(),
             users: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
             hosted: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
@@ -143,11 +139,14 @@ impl HotFacts {
         self.peers.invalidate(&pair(administration, peer));
     }
 
-    /// Starts following every hosted administration's changes.
-    pub async fn start_following(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    /// Loads the recognition index of every hosted administration.
+    pub async fn load(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let started = std::time::Instant::now();
+        let mut count = 0;
         for administration in administrations::list(conn).await? {
-            self.certificates.follow(conn, &administration.code).await?;
+            count += self.certificates.load(conn, &administration.code).await?;
         }
+        tracing::info!(certificates = count, elapsed_ms = started.elapsed().as_millis(), "recognition index loaded");
         Ok(())
     }
 

@@ -764,7 +764,8 @@ async fn assign_numbers(conn: &impl ConnectionTrait, administration: &str, count
 }
 
 /// What the border question needs of a certificate, and nothing more. Compact, because the
-/// recognition cache keeps many: short names and reasons are stored inline.
+/// recognition index keeps one per certificate in memory: short names and reasons are stored
+/// inline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// Grows with every change: of two summaries of a certificate, the higher is the newer.
@@ -780,7 +781,40 @@ pub struct Summary {
     pub status_reason: Option<CompactString>,
 }
 
-pub(super) type SummaryRow = (String, i32, String, String, String, NaiveDate, NaiveDate, Option<String>, String, bool);
+impl From<&Certificate> for Summary {
+    fn from(c: &Certificate) -> Self {
+        Summary {
+            version: c.version,
+            stored_status: c.stored_status,
+            category: c.category,
+            roles: c.roles.iter().copied().collect(),
+            public: c.operator.public,
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            operator_name: c.operator.name.as_str().into(),
+            status_reason: c.status_reason.as_deref().map(CompactString::from),
+        }
+    }
+}
+
+impl Summary {
+    /// A certificate just created from `draft`.
+    pub fn created(draft: &CertificateDraft) -> Self {
+        Summary {
+            version: 1,
+            stored_status: Status::Active,
+            category: draft.category,
+            roles: draft.roles.iter().copied().collect(),
+            public: draft.operator.public,
+            valid_from: draft.valid_from,
+            valid_until: draft.valid_until,
+            operator_name: draft.operator.name.as_str().into(),
+            status_reason: None,
+        }
+    }
+}
+
+type SummaryRow = (String, i32, String, String, String, NaiveDate, NaiveDate, Option<String>, String, bool);
 
 /// The columns of a [`Summary`] (with the number), of the administration's rows.
 fn summaries_of(administration: &str) -> sea_orm::Select<certificate::Entity> {
@@ -792,7 +826,7 @@ fn summaries_of(administration: &str) -> sea_orm::Select<certificate::Entity> {
         .filter(C::Administration.eq(administration))
 }
 
-pub(super) fn summary_of(row: SummaryRow) -> Result<(String, Summary), DbErr> {
+fn summary_of(row: SummaryRow) -> Result<(String, Summary), DbErr> {
     let (number, version, status, category, roles, valid_from, valid_until, status_reason, operator_name, public) = row;
     let summary = Summary {
         version,
@@ -823,6 +857,48 @@ pub async fn summary(
         return Ok(None);
     };
     Ok(Some(summary_of(row)?.1))
+}
+
+/// The summaries of these numbers (those that exist), with their numbers.
+pub async fn summaries(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    numbers: &[String],
+) -> Result<Vec<(String, Summary)>, DbErr> {
+    let mut found = Vec::with_capacity(numbers.len());
+    for chunk in numbers.chunks(BATCH) {
+        let rows = summaries_of(administration)
+            .filter(certificate::Column::Number.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for row in rows {
+            found.push(summary_of(row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// A page of the administration's summaries in number order, after the number `after`:
+/// (number, summary). Reading a million certificates a page at a time keeps memory flat; the
+/// order is that of the unique index on (administration, number), so each page is one range of
+/// it rather than a sort of the whole administration.
+pub async fn summaries_page(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    after: &str,
+    limit: u64,
+) -> Result<Vec<(String, Summary)>, DbErr> {
+    summaries_of(administration)
+        .filter(certificate::Column::Number.gt(after))
+        .order_by_asc(certificate::Column::Number)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(summary_of)
+        .collect()
 }
 
 /// The latest position in the administration's change sequence that is committed.

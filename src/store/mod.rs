@@ -4,7 +4,6 @@
 pub mod administrations;
 pub mod audit;
 pub mod certificates;
-pub mod fast;
 pub mod mirror;
 pub mod mras;
 pub mod outbox;
@@ -25,8 +24,6 @@ pub struct Store {
     /// SQLite allows one writer at a time and answers "database is locked" instead of waiting
     /// when a read transaction upgrades; writers queue here instead. Unused on PostgreSQL.
     sqlite_writer: Mutex<()>,
-    /// The database file, on SQLite: the border question reads it in place ([`fast`]).
-    sqlite_file: Option<std::path::PathBuf>,
 }
 
 /// A write transaction; holds the SQLite writer slot until it is committed or dropped.
@@ -73,8 +70,7 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
             });
         let db = Database::connect(options).await.context("cannot connect to the database")?;
-        let sqlite_file = sqlite_path(url).map(std::path::PathBuf::from);
-        Ok(Store { db, sqlite_writer: Mutex::new(()), sqlite_file })
+        Ok(Store { db, sqlite_writer: Mutex::new(()) })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -87,18 +83,6 @@ impl Store {
             _ => None,
         };
         Ok(WriteTxn { txn: self.db.begin().await?, _writer: writer })
-    }
-
-    /// One certificate's summary: read in place on SQLite, through the pool on PostgreSQL.
-    pub async fn summary(
-        &self,
-        administration: &str,
-        number: &str,
-    ) -> Result<Option<certificates::Summary>, sea_orm::DbErr> {
-        match &self.sqlite_file {
-            Some(path) => fast::summary(path, administration, number),
-            None => certificates::summary(&self.db, administration, number).await,
-        }
     }
 
     pub async fn ping(&self) -> bool {
