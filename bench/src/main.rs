@@ -27,6 +27,11 @@ use crate::child::Server;
 use crate::load::{Generator, Load, Measured, Req, Rng};
 use crate::report::Row;
 
+/// The registry's own allocator, so that the node, the baseline server and the plain insert
+/// allocate alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "aeo-bench", about = "End-to-end benchmark of aeo-registry")]
 struct Cli {

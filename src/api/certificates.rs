@@ -270,7 +270,7 @@ pub async fn certificate_history(
 ) -> ApiResult<Json<Vec<HistoryEntry>>> {
     let (_, number) = path;
     let certificate = load(&app, tenant.code(), &number).await?;
-    Ok(Json(certificates::history(&app.store.db, certificate.id).await?))
+    Ok(Json(certificates::history(&app.store.db, &certificate).await?))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -11,13 +11,13 @@ use compact_str::CompactString;
 use entity::{certificate, certificate_event, certificate_identifier};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{administrations, join_list, split_list};
+use super::{administrations, bulk, join_list, split_list};
 use crate::error::{ApiError, ApiResult};
 
 /// A certificate as the API shows it (the contract's certificate object).
@@ -223,6 +223,8 @@ pub async fn find_by_identifier(
     let mut holders = Query::select()
         .column(certificate_identifier::Column::CertificateId)
         .from(certificate_identifier::Entity)
+        // The compact form finds the rows through its index; scheme and value pick the exact ones.
+        .and_where(Expr::col(certificate_identifier::Column::Compact).eq(identifier.compact()))
         .and_where(Expr::col(certificate_identifier::Column::Scheme).eq(identifier.scheme.as_str()))
         .and_where(Expr::col(certificate_identifier::Column::Value).eq(identifier.value.clone()))
         .to_owned();
@@ -433,13 +435,16 @@ pub struct Change<'a> {
     pub reason: Option<String>,
 }
 
-/// Records the change as the next event of the administration's sequence.
+/// Records the change from `before` to `certificate` as the next event of the administration's
+/// sequence.
 async fn record_event(
     conn: &impl ConnectionTrait,
+    before: &Certificate,
     certificate: &Certificate,
     change: &Change<'_>,
     changes: Value,
 ) -> Result<i64, DbErr> {
+    keep_creation_snapshot(conn, before).await?;
     let seq = administrations::next_seq(conn, &certificate.administration).await?;
     certificate::Entity::update_many()
         .col_expr(certificate::Column::Seq, Expr::value(seq))
@@ -450,6 +455,24 @@ async fn record_event(
     certificate_event::Entity::insert(event).exec_without_returning(conn).await?;
     super::outbox::enqueue(conn, &certificate.administration, seq).await?;
     Ok(seq)
+}
+
+/// Before a certificate's first change, writes its creation event's snapshot: the certificate
+/// as it still stands. Creations are recorded without one (an import would otherwise write
+/// every certificate twice), and readers take the certificate row instead until this runs.
+async fn keep_creation_snapshot(conn: &impl ConnectionTrait, current: &Certificate) -> Result<(), DbErr> {
+    if current.version != 1 {
+        return Ok(());
+    }
+    use certificate_event::Column as E;
+    let snapshot = serde_json::to_string(current).map_err(|e| DbErr::Custom(e.to_string()))?;
+    certificate_event::Entity::update_many()
+        .col_expr(E::Snapshot, Expr::value(snapshot))
+        .filter(E::CertificateId.eq(current.id))
+        .filter(E::Snapshot.eq(""))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// The history event of change `seq`, with the certificate as it stands after it.
@@ -519,7 +542,7 @@ pub async fn update(
     let updated = find(conn, &current.administration, &current.number)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("certificate just updated".into()))?;
-    let seq = record_event(conn, &updated, change, Value::Object(changes)).await?;
+    let seq = record_event(conn, current, &updated, change, Value::Object(changes)).await?;
     Ok(Some(Certificate { seq, ..updated }))
 }
 
@@ -545,13 +568,14 @@ pub async fn set_status(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("certificate just updated".into()))?;
     let changes = json!({"status": {"from": current.stored_status, "to": status}});
-    let seq = record_event(conn, &updated, change, changes).await?;
+    let seq = record_event(conn, current, &updated, change, changes).await?;
     Ok(Certificate { seq, ..updated })
 }
 
-pub async fn history(conn: &impl ConnectionTrait, certificate_id: i64) -> Result<Vec<HistoryEntry>, DbErr> {
+/// Every change of `certificate`, oldest first.
+pub async fn history(conn: &impl ConnectionTrait, certificate: &Certificate) -> Result<Vec<HistoryEntry>, DbErr> {
     Ok(certificate_event::Entity::find()
-        .filter(certificate_event::Column::CertificateId.eq(certificate_id))
+        .filter(certificate_event::Column::CertificateId.eq(certificate.id))
         .order_by_asc(certificate_event::Column::Seq)
         .all(conn)
         .await?
@@ -563,14 +587,30 @@ pub async fn history(conn: &impl ConnectionTrait, certificate_id: i64) -> Result
             action: event.action,
             status: event.status,
             reason: event.reason,
-            changes: serde_json::from_str(&event.changes).unwrap_or(Value::Null),
+            changes: match (event.changes.as_str(), event.snapshot.as_str()) {
+                // A creation: the details it was made with, from its snapshot, or from the
+                // certificate itself while it has not changed since.
+                ("", "") => certificate.details(),
+                ("", snapshot) => created_with(snapshot),
+                (changes, _) => serde_json::from_str(changes).unwrap_or(Value::Null),
+            },
         })
         .collect())
 }
 
+/// The details a certificate was created with, from its creation snapshot.
+fn created_with(snapshot: &str) -> Value {
+    let Ok(Value::Object(mut certificate)) = serde_json::from_str::<Value>(snapshot) else { return Value::Null };
+    let details = ["category", "roles", "valid_from", "valid_until", "operator"]
+        .into_iter()
+        .filter_map(|key| certificate.remove_entry(key))
+        .collect();
+    Value::Object(details)
+}
+
 /// The administration's changes after `after`, in order: (seq, the certificate as it stood).
 pub async fn changes(
-    conn: &impl ConnectionTrait,
+    conn: &DatabaseConnection,
     administration: &str,
     after: i64,
     limit: u64,
@@ -580,29 +620,55 @@ pub async fn changes(
 
 /// The changes with these positions, in order: (seq, the certificate as it stood).
 pub async fn changes_at(
-    conn: &impl ConnectionTrait,
+    conn: &DatabaseConnection,
     administration: &str,
     seqs: &[i64],
 ) -> Result<Vec<(i64, String)>, DbErr> {
     events(conn, administration, certificate_event::Column::Seq.is_in(seqs.iter().copied()), None).await
 }
 
+/// Events as (seq, the certificate as it stood), read in one snapshot of the database: a creation
+/// event without a snapshot of its own (see `keep_creation_snapshot`) stands for the certificate
+/// row as read in the same snapshot, which no change has touched yet.
 async fn events(
-    conn: &impl ConnectionTrait,
+    conn: &DatabaseConnection,
     administration: &str,
     which: sea_orm::sea_query::SimpleExpr,
     limit: Option<u64>,
 ) -> Result<Vec<(i64, String)>, DbErr> {
-    Ok(certificate_event::Entity::find()
-        .filter(certificate_event::Column::Administration.eq(administration))
+    use certificate_event::Column as E;
+    let txn = super::read_snapshot(conn).await?;
+    let events: Vec<(i64, i64, String)> = certificate_event::Entity::find()
+        .select_only()
+        .columns([E::Seq, E::CertificateId, E::Snapshot])
+        .filter(E::Administration.eq(administration))
         .filter(which)
-        .order_by_asc(certificate_event::Column::Seq)
+        .order_by_asc(E::Seq)
         .limit(limit)
-        .all(conn)
-        .await?
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let unchanged: Vec<i64> = events.iter().filter(|(_, _, snapshot)| snapshot.is_empty()).map(|e| e.1).collect();
+    let mut current = HashMap::with_capacity(unchanged.len());
+    for chunk in unchanged.chunks(BATCH) {
+        let models =
+            certificate::Entity::find().filter(certificate::Column::Id.is_in(chunk.iter().copied())).all(&txn).await?;
+        for certificate in with_identifiers(&txn, models).await? {
+            let snapshot = serde_json::to_string(&certificate).map_err(|e| DbErr::Custom(e.to_string()))?;
+            current.insert(certificate.id, snapshot);
+        }
+    }
+    txn.commit().await?;
+    events
         .into_iter()
-        .map(|event| (event.seq, event.snapshot))
-        .collect())
+        .map(|(seq, id, snapshot)| match snapshot.is_empty() {
+            false => Ok((seq, snapshot)),
+            true => current
+                .remove(&id)
+                .map(|snapshot| (seq, snapshot))
+                .ok_or_else(|| DbErr::RecordNotFound(format!("certificate {id} of change {seq}"))),
+        })
+        .collect()
 }
 
 /// Existing certificates among `numbers`, rows locked until the transaction ends.
@@ -626,8 +692,84 @@ pub async fn find_many_for_update(
     Ok(found)
 }
 
-/// Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits.
+/// Rows per multi-row statement built by sea-orm: well under SQLite's and PostgreSQL's
+/// bound-parameter limits.
 const BATCH: usize = 500;
+
+/// A new certificate's row, as [`bulk`] writes it.
+#[derive(Serialize)]
+struct NewCertificate<'a> {
+    administration: &'a str,
+    number: &'a str,
+    status: &'static str,
+    category: &'static str,
+    roles: String,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    operator_name: &'a str,
+    search_name: String,
+    street: &'a str,
+    city: &'a str,
+    postal_code: &'a str,
+    country: &'a str,
+    public: bool,
+    version: i32,
+    seq: i64,
+    #[serde(serialize_with = "bulk::instant")]
+    created_at: DateTime<Utc>,
+    #[serde(serialize_with = "bulk::instant")]
+    updated_at: DateTime<Utc>,
+}
+
+const NEW_CERTIFICATE: [&str; 18] = [
+    "administration",
+    "number",
+    "status",
+    "category",
+    "roles",
+    "valid_from",
+    "valid_until",
+    "operator_name",
+    "search_name",
+    "street",
+    "city",
+    "postal_code",
+    "country",
+    "public",
+    "version",
+    "seq",
+    "created_at",
+    "updated_at",
+];
+
+#[derive(Serialize)]
+struct NewIdentifier<'a> {
+    certificate_id: i64,
+    administration: &'a str,
+    scheme: String,
+    value: &'a str,
+    compact: String,
+}
+
+const NEW_IDENTIFIER: [&str; 5] = ["certificate_id", "administration", "scheme", "value", "compact"];
+
+#[derive(Serialize)]
+struct NewEvent<'a> {
+    administration: &'a str,
+    seq: i64,
+    certificate_id: i64,
+    number: &'a str,
+    #[serde(serialize_with = "bulk::instant")]
+    at: DateTime<Utc>,
+    actor: &'a str,
+    action: &'a str,
+    status: &'static str,
+    changes: &'static str,
+    snapshot: &'static str,
+}
+
+const NEW_EVENT: [&str; 10] =
+    ["administration", "seq", "certificate_id", "number", "at", "actor", "action", "status", "changes", "snapshot"];
 
 /// Creates `active` certificates in batches (a handful of statements per batch), each with its
 /// identifiers, its history event, its position in the change sequence and its outbox entries.
@@ -641,11 +783,11 @@ pub async fn create_many(
     let mut assigned =
         assign_numbers(conn, administration, drafts.iter().filter(|d| d.number.is_none()).count()).await?;
     let recipients = super::outbox::recipients(conn, administration).await?;
-    let today = today();
     let mut created = Vec::with_capacity(drafts.len());
-    for chunk in drafts.chunks(BATCH) {
+    for chunk in drafts.chunks(bulk::BATCH) {
         let count = i64::try_from(chunk.len()).map_err(|e| DbErr::Custom(e.to_string()))?;
-        let first_seq = administrations::reserve_seqs(conn, administration, count).await? - count + 1;
+        let last_seq = administrations::reserve_seqs(conn, administration, count).await?;
+        let first_seq = last_seq - count + 1;
         let now = Utc::now();
         let numbers: Vec<String> = chunk
             .iter()
@@ -654,81 +796,78 @@ pub async fn create_many(
                 None => assigned.pop().unwrap_or_default(),
             })
             .collect();
-        let rows = chunk.iter().zip(&numbers).zip(first_seq..).map(|((draft, number), seq)| {
-            let mut model = certificate::ActiveModel {
-                administration: Set(administration.to_owned()),
-                number: Set(number.clone()),
-                status: Set(Status::Active.as_str().to_owned()),
-                status_reason: Set(None),
-                status_changed_at: Set(None),
-                version: Set(1),
-                seq: Set(seq),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            };
-            detail_columns(&mut model, draft);
-            model
-        });
+        let rows: Vec<NewCertificate> = chunk
+            .iter()
+            .zip(&numbers)
+            .zip(first_seq..)
+            .map(|((draft, number), seq)| {
+                let operator = &draft.operator;
+                NewCertificate {
+                    administration,
+                    number,
+                    status: Status::Active.as_str(),
+                    category: draft.category.as_str(),
+                    roles: join_list(draft.roles.iter().map(|r| r.as_str())),
+                    valid_from: draft.valid_from,
+                    valid_until: draft.valid_until,
+                    operator_name: &operator.name,
+                    search_name: operator.name.to_lowercase(),
+                    street: &operator.address.street,
+                    city: &operator.address.city,
+                    postal_code: &operator.address.postal_code,
+                    country: &operator.address.country,
+                    public: operator.public,
+                    version: 1,
+                    seq,
+                    created_at: now,
+                    updated_at: now,
+                }
+            })
+            .collect();
         // The new rows' ids come back with the insert: a second lookup by number would be at
         // the mercy of the planner on a table that grew inside this very transaction.
-        let mut insert = certificate::Entity::insert_many(rows);
-        insert.query().returning(Query::returning().columns([certificate::Column::Id, certificate::Column::Number]));
-        let ids: HashMap<String, i64> = conn
-            .query_all(insert.query())
-            .await
-            .map_err(|error| match error.sql_err() {
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                    ApiError::Conflict("a certificate with this number already exists".into())
-                }
-                _ => error.into(),
-            })?
-            .iter()
-            .map(|row| Ok((row.try_get::<String>("", "number")?, row.try_get::<i64>("", "id")?)))
-            .collect::<Result<_, DbErr>>()?;
-        let mut identifiers = Vec::new();
+        let ids: HashMap<String, i64> =
+            bulk::insert_returning(conn, "certificates", &NEW_CERTIFICATE, &rows, "id, number")
+                .await
+                .map_err(|error| match error.sql_err() {
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                        ApiError::Conflict("a certificate with this number already exists".into())
+                    }
+                    _ => error.into(),
+                })?
+                .iter()
+                .map(|row| Ok((row.try_get::<String>("", "number")?, row.try_get::<i64>("", "id")?)))
+                .collect::<Result<_, DbErr>>()?;
+        let mut identifiers = Vec::with_capacity(chunk.len());
         let mut events = Vec::with_capacity(chunk.len());
-        let mut deliveries = Vec::new();
         for ((draft, number), seq) in chunk.iter().zip(&numbers).zip(first_seq..) {
             let id =
                 *ids.get(number).ok_or_else(|| DbErr::RecordNotFound(format!("certificate {number} just created")))?;
-            identifiers.extend(draft.operator.identifiers.iter().map(|identifier| {
-                certificate_identifier::ActiveModel {
-                    certificate_id: Set(id),
-                    administration: Set(administration.to_owned()),
-                    scheme: Set(identifier.scheme.as_str()),
-                    value: Set(identifier.value.clone()),
-                    compact: Set(identifier.compact()),
-                    ..Default::default()
-                }
+            identifiers.extend(draft.operator.identifiers.iter().map(|identifier| NewIdentifier {
+                certificate_id: id,
+                administration,
+                scheme: identifier.scheme.as_str(),
+                value: &identifier.value,
+                compact: identifier.compact(),
             }));
-            let snapshot = Certificate {
-                number: number.clone(),
-                administration: administration.to_owned(),
-                status: Status::effective(Status::Active, draft.valid_until, today),
-                category: draft.category,
-                roles: draft.roles.clone(),
-                valid_from: draft.valid_from,
-                valid_until: draft.valid_until,
-                status_reason: None,
-                operator: operator_view(draft),
-                version: 1,
-                updated_at: now,
-                stored_status: Status::Active,
-                id,
+            events.push(NewEvent {
+                administration,
                 seq,
-            };
-            let details = serde_json::to_string(&snapshot.editable()).map_err(|e| DbErr::Custom(e.to_string()))?;
-            events.push(event_row(&snapshot, seq, change, details)?);
-            deliveries.extend(recipients.iter().map(|peer| super::outbox::entry(administration, peer, seq, now)));
+                certificate_id: id,
+                number,
+                at: now,
+                actor: change.actor,
+                action: change.action,
+                status: Status::Active.as_str(),
+                // A creation keeps neither changes nor snapshot: the certificate row holds both
+                // until its first change (see `keep_creation_snapshot`).
+                changes: "",
+                snapshot: "",
+            });
         }
-        for batch in identifiers.chunks(BATCH) {
-            certificate_identifier::Entity::insert_many(batch.to_vec()).exec_without_returning(conn).await?;
-        }
-        certificate_event::Entity::insert_many(events).exec_without_returning(conn).await?;
-        for batch in deliveries.chunks(BATCH) {
-            entity::outbox::Entity::insert_many(batch.to_vec()).exec_without_returning(conn).await?;
-        }
+        bulk::insert(conn, "certificate_identifiers", &NEW_IDENTIFIER, &identifiers).await?;
+        bulk::insert(conn, "certificate_events", &NEW_EVENT, &events).await?;
+        super::outbox::enqueue_many(conn, administration, &recipients, first_seq..=last_seq).await?;
         created.extend(numbers);
     }
     Ok(created)

@@ -3,6 +3,7 @@
 
 pub mod administrations;
 pub mod audit;
+mod bulk;
 pub mod certificates;
 pub mod mirror;
 pub mod mras;
@@ -15,7 +16,10 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
+use sea_orm::{
+    AccessMode, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
+    TransactionTrait,
+};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// The database and the one rule about writing to it.
@@ -87,6 +91,17 @@ impl Store {
 
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
+    }
+}
+
+/// A read-only transaction that sees one snapshot of the database throughout: repeatable read
+/// on PostgreSQL; any SQLite transaction already does.
+pub async fn read_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await
+        }
+        _ => db.begin().await,
     }
 }
 

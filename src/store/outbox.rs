@@ -5,12 +5,13 @@ use aeo_domain::MraStatus;
 use chrono::{DateTime, Duration, Utc};
 use entity::outbox::{self, Column, Entity};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{mras, peers};
+use std::ops::RangeInclusive;
+
+use serde::Serialize;
+
+use super::{bulk, mras, peers};
 
 /// The registered peers of `administration` whose MRA record allows federation: they get its
 /// changes.
@@ -27,28 +28,45 @@ pub async fn recipients(conn: &impl ConnectionTrait, administration: &str) -> Re
     Ok(out)
 }
 
-/// An outbox entry: change `seq` of `administration`, due for `peer` now.
-pub fn entry(administration: &str, peer: &str, seq: i64, now: DateTime<Utc>) -> outbox::ActiveModel {
-    outbox::ActiveModel {
-        administration: Set(administration.to_owned()),
-        peer: Set(peer.to_owned()),
-        seq: Set(seq),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        created_at: Set(now),
-        ..Default::default()
-    }
-}
-
 /// Queues change `seq` of `administration` for every recipient.
 pub async fn enqueue(conn: &impl ConnectionTrait, administration: &str, seq: i64) -> Result<(), DbErr> {
-    let now = Utc::now();
-    let rows: Vec<_> =
-        recipients(conn, administration).await?.iter().map(|peer| entry(administration, peer, seq, now)).collect();
-    if !rows.is_empty() {
-        Entity::insert_many(rows).exec_without_returning(conn).await?;
+    let recipients = recipients(conn, administration).await?;
+    enqueue_many(conn, administration, &recipients, seq..=seq).await
+}
+
+/// Queues the changes `seqs` of `administration` for each of `peers`, due now.
+pub async fn enqueue_many(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    peers: &[String],
+    seqs: RangeInclusive<i64>,
+) -> Result<(), DbErr> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        administration: &'a str,
+        peer: &'a str,
+        seq: i64,
+        attempts: i32,
+        #[serde(serialize_with = "bulk::instant")]
+        next_attempt_at: DateTime<Utc>,
+        #[serde(serialize_with = "bulk::instant")]
+        created_at: DateTime<Utc>,
     }
-    Ok(())
+    const COLUMNS: [&str; 6] = ["administration", "peer", "seq", "attempts", "next_attempt_at", "created_at"];
+    let now = Utc::now();
+    let rows: Vec<Row> = seqs
+        .flat_map(|seq| {
+            peers.iter().map(move |peer| Row {
+                administration,
+                peer,
+                seq,
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+            })
+        })
+        .collect();
+    bulk::insert(conn, "outbox", &COLUMNS, &rows).await
 }
 
 /// Items due for delivery, oldest first per peer.
