@@ -14,6 +14,7 @@ pub mod federation;
 pub mod import;
 pub mod recognition;
 pub mod store;
+pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -11,6 +11,7 @@ use crate::error::ApiResult;
 use crate::federation::jose::StatementClaims;
 use crate::store::certificates::{self, Certificate, Summary};
 use crate::store::mras::Mra;
+use crate::wire;
 
 /// What the question names: a certificate number or an operator identifier.
 #[derive(Debug, Clone)]
@@ -28,7 +29,9 @@ pub struct CertificateSummary {
     pub category: aeo_domain::Category,
     #[schema(value_type = Vec<String>)]
     pub roles: Vec<aeo_domain::Role>,
+    #[serde(serialize_with = "wire::date")]
     pub valid_from: NaiveDate,
+    #[serde(serialize_with = "wire::date")]
     pub valid_until: NaiveDate,
     pub status_reason: Option<String>,
     pub operator: OperatorName,
@@ -44,6 +47,7 @@ pub struct MraSummary {
     pub partner: String,
     #[schema(value_type = String)]
     pub status: aeo_domain::MraStatus,
+    #[serde(serialize_with = "wire::optional_date")]
     pub in_force_from: Option<NaiveDate>,
     #[schema(value_type = Vec<String>)]
     pub categories: Vec<aeo_domain::Category>,
@@ -63,6 +67,7 @@ pub struct Answer {
     pub reasons: Vec<Reason>,
     /// local, peer, cache or mirror.
     pub source: &'static str,
+    #[serde(serialize_with = "wire::instant")]
     pub as_of: DateTime<Utc>,
     pub stale: bool,
 }

@@ -1124,6 +1124,9 @@ async fn history_lists_every_change_in_order_with_actor_reason_and_diff(backend:
         assert!(entry.get("changes").is_some(), "{entry}");
     }
     assert_eq!(entries[1]["changes"]["operator.address.city"], json!({"from": "Viña del Mar", "to": "Concepción"}));
+    // The creation shows the details it was made with, not today's.
+    assert_eq!(entries[0]["changes"]["operator"]["address"]["city"], "Viña del Mar", "{}", entries[0]);
+    assert_eq!(entries[0]["changes"]["operator"]["name"], "Historia SpA", "{}", entries[0]);
     assert_eq!(
         entries[1]["changes"].as_object().map(|c| c.len()),
         Some(1),

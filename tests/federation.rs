@@ -811,6 +811,62 @@ async fn statements_and_checkpoints_verify_with_an_independent_implementation() 
     assert!(!ok, "verified with the wrong key: {printed}");
 }
 
+/// The claims of a compact JWS, unverified (the tests above verify signatures).
+fn payload(token: &str) -> Value {
+    let part = token.split('.').nth(1).expect("a payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64")).expect("payload json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_feed_shows_each_certificate_as_it_stood_at_each_change() {
+    // A creation is stored without a copy of the certificate; the first change keeps it. The
+    // feed must still show the creation as it was, however the certificate changed since.
+    let nodes = start_nodes(&[("A", &[])]);
+    let a = &nodes[0];
+    let cl = Admin::create(a, "CL").await;
+    cl.issue("CL-1").await;
+    cl.issue("CL-2").await;
+    cl.set_status("CL-1", "suspended").await;
+    cl.set_status("CL-1", "active").await;
+    cl.set_status("CL-1", "revoked").await;
+    let own = TestKey::generate();
+    register_test_peer(&cl, &own).await;
+
+    let (status, body) =
+        federation_get(&a.base, "CL/changes?after=0", Some(&own.sign("k1", &claims("ZX", "CL", 60)))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let seen: Vec<(i64, String, String)> = body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| {
+            let claims = payload(item["statement"].as_str().expect("statement"));
+            assert_eq!(claims["seq"], item["seq"], "{claims}");
+            (
+                item["seq"].as_i64().expect("seq"),
+                claims["sub"].as_str().expect("sub").to_owned(),
+                claims["status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect();
+    let story: Vec<(&str, &str)> = seen.iter().map(|(_, number, status)| (number.as_str(), status.as_str())).collect();
+    assert_eq!(
+        story,
+        [("CL-1", "active"), ("CL-2", "active"), ("CL-1", "suspended"), ("CL-1", "active"), ("CL-1", "revoked")]
+    );
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "in order: {seen:?}");
+    // A change after CL-2's creation does not alter what its creation said either.
+    cl.set_status("CL-2", "suspended").await;
+    let (_, body) = federation_get(
+        &a.base,
+        &format!("CL/changes?after={}&limit=1", seen[0].0),
+        Some(&own.sign("k1", &claims("ZX", "CL", 60))),
+    )
+    .await;
+    let claims = payload(body["items"][0]["statement"].as_str().expect("statement"));
+    assert_eq!((claims["sub"].as_str(), claims["status"].as_str()), (Some("CL-2"), Some("active")), "{claims}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 7. A peer that never answers.
 

@@ -179,6 +179,7 @@ impl CertificateIndex {
         // Read before the rows: every row read is at least this recent, and catching up from
         // here re-reads whatever changed meanwhile.
         let position = certificates::latest_change(conn, administration).await?;
+        self.reserve(certificates::count(conn, administration).await?);
         let (mut after, mut count) = (String::new(), 0);
         loop {
             let page = certificates::summaries_page(conn, administration, &after, PAGE).await?;
@@ -193,6 +194,19 @@ impl CertificateIndex {
         drop(followed);
         self.catch_up(conn, administration).await?;
         Ok(count)
+    }
+
+    /// Makes room for `more` entries at once: growing a shard by doubling would hold its old and
+    /// new copies together, and keep up to half of the last one spare.
+    fn reserve(&self, more: u64) {
+        let per_shard = usize::try_from(more / SHARDS as u64).unwrap_or(0);
+        let per_shard = per_shard + per_shard / 16 + 16;
+        for shard in self.shards.iter() {
+            let mut shard = shard.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let Shard { table, entries, .. } = &mut *shard;
+            entries.reserve_exact(per_shard);
+            table.reserve(per_shard, |&at| self.hasher.hash_one(entries[at as usize].key.as_str()));
+        }
     }
 
     /// Applies the administration's changes since the index last followed it.

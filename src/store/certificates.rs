@@ -1040,6 +1040,12 @@ pub async fn summaries_page(
         .collect()
 }
 
+/// How many certificates the administration has.
+pub async fn count(conn: &impl ConnectionTrait, administration: &str) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    certificate::Entity::find().filter(certificate::Column::Administration.eq(administration)).count(conn).await
+}
+
 /// The latest position in the administration's change sequence that is committed.
 pub async fn latest_change(conn: &impl ConnectionTrait, administration: &str) -> Result<i64, DbErr> {
     Ok(certificate_event::Entity::find()
