@@ -270,6 +270,17 @@ async fn every_response_carries_a_request_id(backend: Backend) {
             assert_no_leak(&generated);
         }
 
+        for (header, value) in
+            [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("referrer-policy", "no-referrer")]
+        {
+            assert_eq!(generated.headers.get(header).and_then(|v| v.to_str().ok()), Some(value), "{method} {path}");
+        }
+        assert_eq!(
+            generated.headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{method} {path}: answers about certificates and people stay out of caches"
+        );
+
         let mine = format!("test-{}", path.len());
         let echoed =
             node.send_raw(method.clone(), path, token, "", Vec::new(), &[("x-request-id", mine.as_str())]).await;
@@ -279,6 +290,15 @@ async fn every_response_carries_a_request_id(backend: Backend) {
             "{method} {path} does not echo the request id"
         );
     }
+}
+
+async fn a_public_key_set_may_be_cached_and_keeps_the_other_headers(backend: Backend) {
+    let node = Node::start(backend).await;
+    let reply = node.send(Method::GET, "/federation/v1/administrations/CL/jwks.json", None, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(header("cache-control").as_deref(), Some("public, max-age=60"));
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
 }
 
 async fn mra_records(backend: Backend) {
@@ -613,6 +633,7 @@ both_backends!(
     openapi_lists_every_route,
     every_error_is_a_problem,
     every_response_carries_a_request_id,
+    a_public_key_set_may_be_cached_and_keeps_the_other_headers,
     mra_records,
     audit_log,
     reads_go_on_while_writes_happen,
