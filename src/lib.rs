@@ -36,6 +36,7 @@ pub async fn serve(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = federation::start_workers(&state, &stopped);
     workers.push(tokio::spawn(cache::follow_other_processes(state.clone(), stopped.clone())));
+    workers.push(tokio::spawn(store::checkpoint_in_background(state.store.db.clone(), stopped.clone())));
     let router = api::router(state);
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -17,7 +17,7 @@ use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    AccessMode, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
     TransactionTrait,
 };
 use tokio::sync::{Mutex, MutexGuard};
@@ -72,6 +72,11 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
+                    // Checkpoints run in the background (`checkpoint_in_background`), not inside
+                    // whichever commit crosses the threshold: an import's commit would otherwise
+                    // copy its whole write-ahead log into the database before answering.
+                    .pragma("wal_autocheckpoint", "0")
+                    .pragma("journal_size_limit", (64 * 1024 * 1024).to_string())
             });
         let db = Database::connect(options).await.context("cannot connect to the database")?;
         Ok(Store { db, sqlite_writer: Mutex::new(()) })
@@ -91,6 +96,23 @@ impl Store {
 
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
+    }
+}
+
+/// On SQLite, moves what the write-ahead log holds into the database every second, without
+/// waiting for readers or writers (a passive checkpoint), until `stop`. Nothing on PostgreSQL.
+pub async fn checkpoint_in_background(db: DatabaseConnection, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(error) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+            tracing::warn!(%error, "checkpoint of the write-ahead log failed");
+        }
     }
 }
 
