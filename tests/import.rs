@@ -550,3 +550,29 @@ both_backends!(
     an_import_is_recorded_in_the_audit_log_with_its_counts,
     an_import_of_about_5_mib_is_accepted,
 );
+
+/// The SQLite file behind a node.
+fn sqlite_file(node: &Node) -> std::path::PathBuf {
+    let url = &node.state.settings.database_url;
+    let path = url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default();
+    std::path::PathBuf::from(path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_an_import_reaches_the_database_file_without_a_request_waiting_for_it() {
+    // The write-ahead log is checkpointed in the background: the import answers once committed
+    // to the log, and its pages reach the database file within seconds all the same.
+    let node = Node::start(Backend::Sqlite).await;
+    let officer = node.token(OFFICER).await;
+    let file = sqlite_file(&node);
+    let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    let rows: Vec<String> = (1..=5_000).map(|i| bulk_row(&format!("T-WAL-{i:05}"))).collect();
+    assert_counts(&import_csv(&node, &officer, "", &rows).await, 5_000, 0, 0);
+    let started = Instant::now();
+    while size() < before + 1024 * 1024 {
+        assert!(started.elapsed().as_secs() < 10, "the database file stayed at {} bytes (from {before})", size());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(fetch(&node, &officer, "T-WAL-04321").await["status"], "active");
+}
