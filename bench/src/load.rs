@@ -45,6 +45,32 @@ pub struct Measured {
     pub first_error: Option<String>,
     /// The generator ran out before the time was up; `rps` is over the time actually used.
     pub ran_out: bool,
+    /// The time measured, and every latency (µs): what [`Measured::merge`] adds up.
+    pub window: Duration,
+    pub histogram: Option<Histogram<u64>>,
+}
+
+impl Measured {
+    /// Several measurements of the same thing taken apart in time, as one.
+    pub fn merge(parts: Vec<Measured>) -> anyhow::Result<Measured> {
+        let mut histogram = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+        let mut merged = Measured::default();
+        for part in parts {
+            if let Some(part_histogram) = &part.histogram {
+                histogram.add(part_histogram)?;
+            }
+            merged.errors += part.errors;
+            merged.ran_out |= part.ran_out;
+            merged.window += part.window;
+            merged.first_error = merged.first_error.or(part.first_error);
+        }
+        merged.requests = histogram.len();
+        merged.rps = merged.requests as f64 / merged.window.as_secs_f64().max(1e-6);
+        merged.p50_ms = histogram.value_at_quantile(0.50) as f64 / 1000.0;
+        merged.p99_ms = histogram.value_at_quantile(0.99) as f64 / 1000.0;
+        merged.histogram = Some(histogram);
+        Ok(merged)
+    }
 }
 
 /// xorshift64*: cheap and good enough to pick certificate numbers.
@@ -113,6 +139,8 @@ pub async fn run(load: Load) -> anyhow::Result<Measured> {
     measured.rps = measured.requests as f64 / window.as_secs_f64();
     measured.p50_ms = histogram.value_at_quantile(0.50) as f64 / 1000.0;
     measured.p99_ms = histogram.value_at_quantile(0.99) as f64 / 1000.0;
+    measured.window = window;
+    measured.histogram = Some(histogram);
     Ok(measured)
 }
 

@@ -336,6 +336,9 @@ fn fixed(path: &str) -> Generator {
 
 const RECOGNIZED: &str = "\"recognized\":true";
 
+/// Turns in which the baseline and local recognition at the mid size are measured.
+const ROUNDS: u32 = 5;
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let plan = Plan::new(&args);
     let postgres_admin = args
@@ -376,18 +379,29 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     )?;
     // The very requests of the local recognition below (same paths, same bearer token), so that
     // both sides of the ratio read and send the same bytes and cost the load generator the same.
-    let baseline =
-        ctx.measure("baseline", baseline_server.address, recognition("PE", "CL", mid, &node.border)?, &[]).await?;
-    baseline_server.stop();
+    // The two are measured in turns, a slice of the time each, so that a slow spell of a shared
+    // machine weighs on both sides of the ratio alike.
     let address = node.server.address;
-    let local_mid = ctx
-        .measure(
-            &format!("local recognition, SQLite {}", size(mid)),
-            address,
-            recognition("PE", "CL", mid, &node.border)?,
-            &[RECOGNIZED, "\"source\":\"local\""],
-        )
-        .await?;
+    let (mut baseline_parts, mut local_parts) = (Vec::new(), Vec::new());
+    let full = (ctx.plan.warmup, ctx.plan.duration);
+    ctx.plan.warmup = full.0 / 2;
+    ctx.plan.duration = full.1 / ROUNDS;
+    for round in 1..=ROUNDS {
+        say(format!("round {round} of {ROUNDS}: the baseline, then local recognition"));
+        let generator = recognition("PE", "CL", mid, &node.border)?;
+        baseline_parts.push(ctx.measure("baseline", baseline_server.address, generator, &[]).await?);
+        let generator = recognition("PE", "CL", mid, &node.border)?;
+        let scenario = format!("local recognition, SQLite {}", size(mid));
+        local_parts.push(ctx.measure(&scenario, address, generator, &[RECOGNIZED, "\"source\":\"local\""]).await?);
+    }
+    (ctx.plan.warmup, ctx.plan.duration) = full;
+    baseline_server.stop();
+    let baseline = load::Measured::merge(baseline_parts)?;
+    let local_mid = load::Measured::merge(local_parts)?;
+    say(format!(
+        "  baseline {:.0} req/s, local recognition {:.0} req/s over {ROUNDS} rounds",
+        baseline.rps, local_mid.rps
+    ));
     let health = ctx.measure("/health", address, fixed("/health"), &["ok"]).await?;
     let public = {
         let generator: Generator = Arc::new(move |rng: &mut Rng| {
@@ -863,7 +877,9 @@ const METHOD: &str = "
   handler answering a constant JSON body of the same length as a real recognition answer, served
   the same way (`#[tokio::main]`, `axum::serve` over TCP, its own process). It is sent the very
   requests of the local recognition measurement (same paths, same bearer token), so both sides of
-  the ratio read and write the same bytes.
+  the ratio read and write the same bytes, and the two are measured in five alternating turns
+  (a fifth of the time each, after half the warm-up), so that a slow spell of the shared machine
+  weighs on both sides of the ratio alike.
 - **Load generator**: in the bench process, C keep-alive HTTP/1.1 connections (hyper's client
   connection), one request after another per connection, for a fixed time after a warm-up.
   Latency per request goes to an HDR histogram (µs). Every response must be 200 and its body must
