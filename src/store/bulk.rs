@@ -9,10 +9,16 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
 use serde::{Serialize, Serializer};
 
-/// Rows per statement. A document stays under glibc's 128 KiB mmap threshold (SQLite converts it
-/// to JSONB with the C allocator): 1 000 rows per document spent a tenth of an import in page
-/// faults on freshly mapped buffers; 100 made too many statements.
-pub const BATCH: usize = 250;
+/// Rows per statement. On SQLite a document stays under glibc's 128 KiB mmap threshold (SQLite
+/// converts it to JSONB with the C allocator): 1 000 rows per document spent a tenth of an import
+/// in page faults on freshly mapped buffers, and 100 made too many statements. PostgreSQL pays
+/// per statement instead: 250 rows ran at a quarter of the speed of 1 000.
+pub fn batch(backend: DbBackend) -> usize {
+    match backend {
+        DbBackend::Postgres => 1_000,
+        _ => 250,
+    }
+}
 
 /// Inserts `rows` (each serialising to an object with exactly `columns` as keys) into `table`.
 pub async fn insert<R: Serialize>(
@@ -21,14 +27,15 @@ pub async fn insert<R: Serialize>(
     columns: &[&str],
     rows: &[R],
 ) -> Result<(), DbErr> {
-    for chunk in rows.chunks(BATCH) {
-        conn.execute_raw(statement(conn.get_database_backend(), table, columns, chunk, None)?).await?;
+    let backend = conn.get_database_backend();
+    for chunk in rows.chunks(batch(backend)) {
+        conn.execute_raw(statement(backend, table, columns, chunk, None)?).await?;
     }
     Ok(())
 }
 
 /// Like [`insert`], answering the `returning` columns of every row inserted, in no particular
-/// order; `rows` must fit in one statement ([`BATCH`]).
+/// order; `rows` must fit in one statement ([`batch`]).
 pub async fn insert_returning<R: Serialize>(
     conn: &impl ConnectionTrait,
     table: &str,
@@ -36,7 +43,7 @@ pub async fn insert_returning<R: Serialize>(
     rows: &[R],
     returning: &str,
 ) -> Result<Vec<QueryResult>, DbErr> {
-    debug_assert!(rows.len() <= BATCH);
+    debug_assert!(rows.len() <= batch(conn.get_database_backend()));
     conn.query_all_raw(statement(conn.get_database_backend(), table, columns, rows, Some(returning))?).await
 }
 

@@ -784,7 +784,7 @@ pub async fn create_many(
         assign_numbers(conn, administration, drafts.iter().filter(|d| d.number.is_none()).count()).await?;
     let recipients = super::outbox::recipients(conn, administration).await?;
     let mut created = Vec::with_capacity(drafts.len());
-    for chunk in drafts.chunks(bulk::BATCH) {
+    for chunk in drafts.chunks(bulk::batch(conn.get_database_backend())) {
         let count = i64::try_from(chunk.len()).map_err(|e| DbErr::Custom(e.to_string()))?;
         let last_seq = administrations::reserve_seqs(conn, administration, count).await?;
         let first_seq = last_seq - count + 1;
