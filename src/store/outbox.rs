@@ -1,14 +1,13 @@
 //! The outbox: every certificate change to push to each peer, written in the same transaction
 //! as the change, so nothing is lost when a peer or this node goes down.
 
+use std::ops::RangeInclusive;
+
 use aeo_domain::MraStatus;
 use chrono::{DateTime, Duration, Utc};
 use entity::outbox::{self, Column, Entity};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-
-use std::ops::RangeInclusive;
-
 use serde::Serialize;
 
 use super::{bulk, mras, peers};
