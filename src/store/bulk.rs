@@ -3,7 +3,9 @@
 //! A multi-row insert with a parameter per value spent more time building, copying and binding
 //! its ten thousand values than the database spent inserting the rows.
 //!
-//! Table and column names are the caller's constants, never input; every value is bound.
+//! A row is any `Serialize` struct whose field names are the table's column names: the columns
+//! written are read off the row itself, so they cannot drift from it. Table and column names
+//! come from code, never from input; every value is bound.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
@@ -20,16 +22,11 @@ pub fn batch(backend: DbBackend) -> usize {
     }
 }
 
-/// Inserts `rows` (each serialising to an object with exactly `columns` as keys) into `table`.
-pub async fn insert<R: Serialize>(
-    conn: &impl ConnectionTrait,
-    table: &str,
-    columns: &[&str],
-    rows: &[R],
-) -> Result<(), DbErr> {
+/// Inserts `rows` into `table`.
+pub async fn insert<R: Serialize>(conn: &impl ConnectionTrait, table: &str, rows: &[R]) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     for chunk in rows.chunks(batch(backend)) {
-        conn.execute_raw(statement(backend, table, columns, chunk, None)?).await?;
+        conn.execute_raw(statement(backend, table, chunk, None)?).await?;
     }
     Ok(())
 }
@@ -39,22 +36,30 @@ pub async fn insert<R: Serialize>(
 pub async fn insert_returning<R: Serialize>(
     conn: &impl ConnectionTrait,
     table: &str,
-    columns: &[&str],
     rows: &[R],
     returning: &str,
 ) -> Result<Vec<QueryResult>, DbErr> {
-    debug_assert!(rows.len() <= batch(conn.get_database_backend()));
-    conn.query_all_raw(statement(conn.get_database_backend(), table, columns, rows, Some(returning))?).await
+    let backend = conn.get_database_backend();
+    debug_assert!(rows.len() <= batch(backend));
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.query_all_raw(statement(backend, table, rows, Some(returning))?).await
 }
 
+/// The statement inserting `rows` (at least one).
 fn statement<R: Serialize>(
     backend: DbBackend,
     table: &str,
-    columns: &[&str],
     rows: &[R],
     returning: Option<&str>,
 ) -> Result<Statement, DbErr> {
-    let json = serde_json::to_string(rows).map_err(|error| DbErr::Custom(format!("rows for {table}: {error}")))?;
+    let invalid = |error: serde_json::Error| DbErr::Custom(format!("rows for {table}: {error}"));
+    let columns = match rows.first().map(serde_json::to_value).transpose().map_err(invalid)? {
+        Some(serde_json::Value::Object(first)) => first.keys().cloned().collect::<Vec<_>>(),
+        _ => return Err(DbErr::Custom(format!("rows for {table} must be non-empty structs"))),
+    };
+    let json = serde_json::to_string(rows).map_err(invalid)?;
     let names = columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
     let mut sql = match backend {
         DbBackend::Postgres => {

@@ -591,21 +591,22 @@ pub async fn history(conn: &impl ConnectionTrait, certificate: &Certificate) -> 
                 // A creation: the details it was made with, from its snapshot, or from the
                 // certificate itself while it has not changed since.
                 ("", "") => certificate.details(),
-                ("", snapshot) => created_with(snapshot),
+                ("", snapshot) => created_with(snapshot, certificate),
                 (changes, _) => serde_json::from_str(changes).unwrap_or(Value::Null),
             },
         })
         .collect())
 }
 
-/// The details a certificate was created with, from its creation snapshot.
-fn created_with(snapshot: &str) -> Value {
-    let Ok(Value::Object(mut certificate)) = serde_json::from_str::<Value>(snapshot) else { return Value::Null };
-    let details = ["category", "roles", "valid_from", "valid_until", "operator"]
-        .into_iter()
-        .filter_map(|key| certificate.remove_entry(key))
-        .collect();
-    Value::Object(details)
+/// The details a certificate was created with, from its creation snapshot: the fields that
+/// make up `certificate`'s details today.
+fn created_with(snapshot: &str, certificate: &Certificate) -> Value {
+    let (Ok(Value::Object(mut created)), Value::Object(details)) =
+        (serde_json::from_str::<Value>(snapshot), certificate.details())
+    else {
+        return Value::Null;
+    };
+    Value::Object(details.keys().filter_map(|key| created.remove_entry(key)).collect())
 }
 
 /// The administration's changes after `after`, in order: (seq, the certificate as it stood).
@@ -721,27 +722,6 @@ struct NewCertificate<'a> {
     updated_at: DateTime<Utc>,
 }
 
-const NEW_CERTIFICATE: [&str; 18] = [
-    "administration",
-    "number",
-    "status",
-    "category",
-    "roles",
-    "valid_from",
-    "valid_until",
-    "operator_name",
-    "search_name",
-    "street",
-    "city",
-    "postal_code",
-    "country",
-    "public",
-    "version",
-    "seq",
-    "created_at",
-    "updated_at",
-];
-
 #[derive(Serialize)]
 struct NewIdentifier<'a> {
     certificate_id: i64,
@@ -750,8 +730,6 @@ struct NewIdentifier<'a> {
     value: &'a str,
     compact: String,
 }
-
-const NEW_IDENTIFIER: [&str; 5] = ["certificate_id", "administration", "scheme", "value", "compact"];
 
 #[derive(Serialize)]
 struct NewEvent<'a> {
@@ -767,9 +745,6 @@ struct NewEvent<'a> {
     changes: &'static str,
     snapshot: &'static str,
 }
-
-const NEW_EVENT: [&str; 10] =
-    ["administration", "seq", "certificate_id", "number", "at", "actor", "action", "status", "changes", "snapshot"];
 
 /// Creates `active` certificates in batches (a handful of statements per batch), each with its
 /// identifiers, its history event, its position in the change sequence and its outbox entries.
@@ -826,18 +801,17 @@ pub async fn create_many(
             .collect();
         // The new rows' ids come back with the insert: a second lookup by number would be at
         // the mercy of the planner on a table that grew inside this very transaction.
-        let ids: HashMap<String, i64> =
-            bulk::insert_returning(conn, "certificates", &NEW_CERTIFICATE, &rows, "id, number")
-                .await
-                .map_err(|error| match error.sql_err() {
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                        ApiError::Conflict("a certificate with this number already exists".into())
-                    }
-                    _ => error.into(),
-                })?
-                .iter()
-                .map(|row| Ok((row.try_get::<String>("", "number")?, row.try_get::<i64>("", "id")?)))
-                .collect::<Result<_, DbErr>>()?;
+        let ids: HashMap<String, i64> = bulk::insert_returning(conn, "certificates", &rows, "id, number")
+            .await
+            .map_err(|error| match error.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    ApiError::Conflict("a certificate with this number already exists".into())
+                }
+                _ => error.into(),
+            })?
+            .iter()
+            .map(|row| Ok((row.try_get::<String>("", "number")?, row.try_get::<i64>("", "id")?)))
+            .collect::<Result<_, DbErr>>()?;
         let mut identifiers = Vec::with_capacity(chunk.len());
         let mut events = Vec::with_capacity(chunk.len());
         for ((draft, number), seq) in chunk.iter().zip(&numbers).zip(first_seq..) {
@@ -865,8 +839,8 @@ pub async fn create_many(
                 snapshot: "",
             });
         }
-        bulk::insert(conn, "certificate_identifiers", &NEW_IDENTIFIER, &identifiers).await?;
-        bulk::insert(conn, "certificate_events", &NEW_EVENT, &events).await?;
+        bulk::insert(conn, "certificate_identifiers", &identifiers).await?;
+        bulk::insert(conn, "certificate_events", &events).await?;
         super::outbox::enqueue_many(conn, administration, &recipients, first_seq..=last_seq).await?;
         created.extend(numbers);
     }

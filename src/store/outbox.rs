@@ -51,7 +51,6 @@ pub async fn enqueue_many(
         #[serde(serialize_with = "bulk::instant")]
         created_at: DateTime<Utc>,
     }
-    const COLUMNS: [&str; 6] = ["administration", "peer", "seq", "attempts", "next_attempt_at", "created_at"];
     let now = Utc::now();
     let rows: Vec<Row> = seqs
         .flat_map(|seq| {
@@ -65,7 +64,7 @@ pub async fn enqueue_many(
             })
         })
         .collect();
-    bulk::insert(conn, "outbox", &COLUMNS, &rows).await
+    bulk::insert(conn, "outbox", &rows).await
 }
 
 /// Items due for delivery, oldest first per peer.
