@@ -11,7 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::cache::HotFacts;
-use crate::cache::index::Written;
+use crate::cache::summaries::Written;
 use crate::config::Settings;
 use crate::federation::Federation;
 use crate::store::Store;
@@ -44,10 +44,10 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// After a commit that changed `administration`'s certificates: the recognition index
-    /// catches up, so this node answers with the change at once, and the outbox worker wakes.
+    /// After a commit that changed `administration`'s certificates: the summary cache catches
+    /// up, so this node answers with the change at once, and the outbox worker wakes.
     pub async fn certificates_changed(&self, administration: &str) {
-        let written = Written { administration: administration.to_owned(), positions: None, summaries: Vec::new() };
+        let written = Written { administration: administration.to_owned(), positions: None, changed: Vec::new() };
         self.certificates_written(written).await;
     }
 
@@ -55,7 +55,7 @@ impl AppState {
     pub async fn certificates_written(&self, written: Written) {
         let administration = written.administration.clone();
         if let Err(error) = self.hot.certificates.took(&self.store.db, written).await {
-            tracing::warn!(%error, administration, "the recognition index catches up on its next round");
+            tracing::warn!(%error, administration, "the summary cache catches up on its next round");
         }
         self.federation.outbox_ready.notify_one();
     }
@@ -74,7 +74,7 @@ impl AppState {
         let per_minute = NonZeroU32::new(settings.public_rate_limit).unwrap_or(NonZeroU32::MIN);
         let federation = Federation::new(&secret)?;
         crate::federation::keys::ensure_all(&store.db, &federation.keyring).await?;
-        let hot = HotFacts::default();
+        let hot = HotFacts::new(settings.summary_cache_mib.saturating_mul(1024 * 1024));
         hot.load(&store.db).await?;
         Ok(AppState(Arc::new(App {
             store,

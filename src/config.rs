@@ -38,6 +38,7 @@ struct FileSettings {
     request_timeout: Option<u64>,
     import_timeout: Option<u64>,
     public_rate_limit: Option<u32>,
+    summary_cache_mib: Option<u64>,
     log_format: Option<String>,
 }
 
@@ -60,6 +61,8 @@ pub struct Settings {
     /// Seconds an import may take (large bodies, many rows).
     pub import_timeout: u64,
     pub public_rate_limit: u32,
+    /// Memory for the summaries of certificates asked about lately, in MiB.
+    pub summary_cache_mib: u64,
     pub log_format: String,
 }
 
@@ -110,6 +113,7 @@ impl Settings {
             public_rate_limit: number("AEO_PUBLIC_RATE_LIMIT", file.public_rate_limit.map(u64::from), 60)?
                 .try_into()
                 .context("AEO_PUBLIC_RATE_LIMIT is too large")?,
+            summary_cache_mib: number("AEO_SUMMARY_CACHE_MIB", file.summary_cache_mib, 64)?,
             log_format: env("AEO_LOG_FORMAT").or(file.log_format).unwrap_or_else(|| "text".into()),
         })
     }
@@ -135,6 +139,7 @@ impl Settings {
             request_timeout: 30,
             import_timeout: 600,
             public_rate_limit: 60,
+            summary_cache_mib: 64,
             log_format: "text".into(),
         }
     }

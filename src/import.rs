@@ -12,10 +12,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::api::extract::parse_json;
-use crate::cache::index::Written;
+use crate::cache::summaries::Written;
 use crate::error::{ApiError, ApiResult, RowError};
 use crate::store::administrations;
-use crate::store::certificates::{self, Change, Summary};
+use crate::store::certificates::{self, Change};
 
 /// The header an import in CSV must have (in any order).
 pub const CSV_COLUMNS: [&str; 12] = [
@@ -98,14 +98,14 @@ pub async fn apply(
     let existing = certificates::find_many_for_update(conn, administration, &numbers).await?;
     let change = Change { actor, action: "imported", reason: None };
     let mut report = ImportReport::default();
-    let mut summaries = Vec::new();
+    let mut changed = Vec::new();
     let mut new = Vec::new();
     for draft in drafts {
         match draft.number.as_ref().and_then(|n| existing.get(n.as_str())) {
             Some(current) => match certificates::update(conn, current, draft, &change).await? {
                 Some(updated) => {
                     report.updated += 1;
-                    summaries.push((updated.number.clone(), Summary::from(&updated)));
+                    changed.push(updated.number);
                 }
                 None => report.unchanged += 1,
             },
@@ -114,7 +114,6 @@ pub async fn apply(
     }
     let created = certificates::create_many(conn, administration, &new, &change).await?;
     report.created = created.len();
-    summaries.extend(created.into_iter().zip(&new).map(|(number, draft)| (number, Summary::created(draft))));
     let after = administrations::reserve_seqs(conn, administration, 0).await?;
     if report.created >= REFRESH_STATISTICS_AFTER && conn.get_database_backend() == DbBackend::Postgres {
         // A table that just grew by many rows still has the planner statistics of its old size;
@@ -122,7 +121,7 @@ pub async fn apply(
         conn.execute_unprepared("ANALYZE certificates, certificate_identifiers, certificate_events").await?;
     }
     let positions = (after > before).then_some(before + 1..=after);
-    Ok((report, Written { administration: administration.to_owned(), positions, summaries }))
+    Ok((report, Written { administration: administration.to_owned(), positions, changed }))
 }
 
 /// New certificates after which PostgreSQL's statistics are refreshed.

@@ -195,7 +195,7 @@ pub async fn answer_locally(
         Subject::Certificate(number) => app
             .hot
             .certificates
-            .summary(db, issuer.as_str(), number.as_str())
+            .summary(&app.store, issuer.as_str(), number.as_str())
             .await?
             .map(|summary| Candidate::from_summary(number.as_str(), &summary))
             .into_iter()

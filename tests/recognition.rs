@@ -183,9 +183,19 @@ async fn the_public_check_shows_only_what_is_public(backend: Backend) {
     assert!(limited.headers.get("retry-after").is_some());
 }
 
-/// Every change is in the next answer: the in-memory index never answers from before a write.
+/// Every change is in the next answer: the summary cache never answers from before a write.
 async fn answers_follow_every_change_at_once(backend: Backend) {
-    let node = Node::start(backend).await;
+    every_change_is_in_the_next_answer(Node::start(backend).await).await;
+}
+
+/// With no room for summaries, every question is answered by reading the database in place,
+/// and the answers are the same.
+async fn answers_read_in_place_follow_every_change(backend: Backend) {
+    let node = Node::start_with(backend, true, |settings| settings.summary_cache_mib = 0).await;
+    every_change_is_in_the_next_answer(node).await;
+}
+
+async fn every_change_is_in_the_next_answer(node: Node) {
     let officer = node.token("officer@cl.demo.aeo").await;
     let border = node.token("border@pe.demo.aeo").await;
     let question = "issuer=CL&certificate=CL-OEA-0002";
@@ -264,6 +274,7 @@ async fn a_second_server_on_the_same_database_follows_the_first(backend: Backend
 
 both_backends!(
     answers_follow_every_change_at_once,
+    answers_read_in_place_follow_every_change,
     a_second_server_on_the_same_database_follows_the_first,
     recognized_across_the_pacific_alliance,
     revoked_certificate_is_never_recognized,

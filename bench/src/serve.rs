@@ -29,6 +29,9 @@ pub struct NodeArgs {
     /// Public checks per minute per client address.
     #[arg(long, default_value_t = 60)]
     pub public_rate_limit: u32,
+    /// Memory for certificate summaries, in MiB [default: the registry's].
+    #[arg(long)]
+    pub summary_cache_mib: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +69,9 @@ pub async fn node(args: NodeArgs) -> anyhow::Result<()> {
     settings.public_rate_limit = args.public_rate_limit;
     // Long enough for the longest run; logins (argon2) are not what is measured.
     settings.token_ttl = 86_400;
+    if let Some(mib) = args.summary_cache_mib {
+        settings.summary_cache_mib = mib;
+    }
     let state = aeo_registry::start(settings).await?;
     aeo_registry::bootstrap::platform_admin(&state).await?;
     announce(address)?;

@@ -43,7 +43,7 @@ pub async fn public_check(
     let code = AdministrationCode::parse(&code).map_err(|_| ApiError::NotFound)?;
     let number = CertificateNumber::parse(&number).map_err(|_| ApiError::NotFound)?;
     let certificate =
-        app.hot.certificates.summary(&app.store.db, code.as_str(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
+        app.hot.certificates.summary(&app.store, code.as_str(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
     let status = Status::effective(certificate.stored_status, certificate.valid_until, certificates::today());
     Ok(HotJson(PublicCertificate {
         operator_name: certificate.public.then(|| certificate.operator_name.to_string()),

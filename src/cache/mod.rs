@@ -1,6 +1,7 @@
 //! What the hot paths read from memory instead of the database.
 //!
-//! - [`index`]: every hosted certificate's summary, following the change sequence.
+//! - [`summaries`]: hosted certificates' summaries asked about lately, in a bounded cache that
+//!   forgets what the change sequence says changed.
 //! - [`held`]: the mirror's statements and follow states.
 //! - Short-lived copies of small facts that rarely change: who a token's user is, which
 //!   administrations this node hosts, MRA records (read by every border question) and peer
@@ -9,7 +10,7 @@
 //!   answer from an older copy.
 
 pub mod held;
-pub mod index;
+pub mod summaries;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +44,7 @@ pub struct KnownUser {
 }
 
 pub struct HotFacts {
-    pub certificates: index::CertificateIndex,
+    pub certificates: summaries::SummaryCache,
     pub held: held::HeldStatements,
     users: Cache<i64, KnownUser>,
     hosted: Cache<String, bool>,
@@ -51,10 +52,11 @@ pub struct HotFacts {
     peers: Cache<CompactString, Option<Peer>>,
 }
 
-impl Default for HotFacts {
-    fn default() -> Self {
+impl HotFacts {
+    /// With room for about `summary_cache_bytes` of certificate summaries.
+    pub fn new(summary_cache_bytes: u64) -> Self {
         HotFacts {
-            certificates: index::CertificateIndex::default(),
+            certificates: summaries::SummaryCache::new(summary_cache_bytes),
             held: held::HeldStatements::default(),
             users: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
             hosted: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
@@ -62,9 +64,7 @@ impl Default for HotFacts {
             peers: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
         }
     }
-}
 
-impl HotFacts {
     /// The user with this id, if any; a stored row that cannot be read is an error.
     pub async fn user(
         &self,
@@ -139,14 +139,14 @@ impl HotFacts {
         self.peers.invalidate(&pair(administration, peer));
     }
 
-    /// Loads the recognition index of every hosted administration.
+    /// Starts following every hosted administration's certificates.
     pub async fn load(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
         let started = std::time::Instant::now();
-        let mut count = 0;
         for administration in administrations::list(conn).await? {
-            count += self.certificates.load(conn, &administration.code).await?;
+            self.certificates.follow(conn, &administration.code).await?;
         }
-        tracing::info!(certificates = count, elapsed_ms = started.elapsed().as_millis(), "recognition index loaded");
+        let (held, elapsed_ms) = (self.certificates.len(), started.elapsed().as_millis());
+        tracing::info!(held, elapsed_ms, "certificate summaries cached");
         Ok(())
     }
 

@@ -877,12 +877,9 @@ async fn assign_numbers(conn: &impl ConnectionTrait, administration: &str, count
 }
 
 /// What the border question needs of a certificate, and nothing more. Compact, because the
-/// recognition index keeps one per certificate in memory: short names and reasons are stored
-/// inline.
+/// summary cache holds many: short names and reasons are stored inline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
-    /// Grows with every change: of two summaries of a certificate, the higher is the newer.
-    pub version: i32,
     pub stored_status: Status,
     pub category: Category,
     pub roles: RoleSet,
@@ -894,55 +891,21 @@ pub struct Summary {
     pub status_reason: Option<CompactString>,
 }
 
-impl From<&Certificate> for Summary {
-    fn from(c: &Certificate) -> Self {
-        Summary {
-            version: c.version,
-            stored_status: c.stored_status,
-            category: c.category,
-            roles: c.roles.iter().copied().collect(),
-            public: c.operator.public,
-            valid_from: c.valid_from,
-            valid_until: c.valid_until,
-            operator_name: c.operator.name.as_str().into(),
-            status_reason: c.status_reason.as_deref().map(CompactString::from),
-        }
-    }
-}
-
-impl Summary {
-    /// A certificate just created from `draft`.
-    pub fn created(draft: &CertificateDraft) -> Self {
-        Summary {
-            version: 1,
-            stored_status: Status::Active,
-            category: draft.category,
-            roles: draft.roles.iter().copied().collect(),
-            public: draft.operator.public,
-            valid_from: draft.valid_from,
-            valid_until: draft.valid_until,
-            operator_name: draft.operator.name.as_str().into(),
-            status_reason: None,
-        }
-    }
-}
-
-type SummaryRow = (String, i32, String, String, String, NaiveDate, NaiveDate, Option<String>, String, bool);
+pub(super) type SummaryRow = (String, String, String, String, NaiveDate, NaiveDate, Option<String>, String, bool);
 
 /// The columns of a [`Summary`] (with the number), of the administration's rows.
 fn summaries_of(administration: &str) -> sea_orm::Select<certificate::Entity> {
     use certificate::Column as C;
     certificate::Entity::find()
         .select_only()
-        .columns([C::Number, C::Version, C::Status, C::Category, C::Roles, C::ValidFrom, C::ValidUntil])
+        .columns([C::Number, C::Status, C::Category, C::Roles, C::ValidFrom, C::ValidUntil])
         .columns([C::StatusReason, C::OperatorName, C::Public])
         .filter(C::Administration.eq(administration))
 }
 
-fn summary_of(row: SummaryRow) -> Result<(String, Summary), DbErr> {
-    let (number, version, status, category, roles, valid_from, valid_until, status_reason, operator_name, public) = row;
+pub(super) fn summary_of(row: SummaryRow) -> Result<(String, Summary), DbErr> {
+    let (number, status, category, roles, valid_from, valid_until, status_reason, operator_name, public) = row;
     let summary = Summary {
-        version,
         stored_status: status.parse().map_err(|_| corrupt("status", &status))?,
         category: category.parse().map_err(|_| corrupt("category", &category))?,
         roles: split_list(&roles)
@@ -972,26 +935,6 @@ pub async fn summary(
     Ok(Some(summary_of(row)?.1))
 }
 
-/// The summaries of these numbers (those that exist), with their numbers.
-pub async fn summaries(
-    conn: &impl ConnectionTrait,
-    administration: &str,
-    numbers: &[String],
-) -> Result<Vec<(String, Summary)>, DbErr> {
-    let mut found = Vec::with_capacity(numbers.len());
-    for chunk in numbers.chunks(BATCH) {
-        let rows = summaries_of(administration)
-            .filter(certificate::Column::Number.is_in(chunk.iter().cloned()))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        for row in rows {
-            found.push(summary_of(row)?);
-        }
-    }
-    Ok(found)
-}
-
 /// A page of the administration's summaries in number order, after the number `after`:
 /// (number, summary). Reading a million certificates a page at a time keeps memory flat; the
 /// order is that of the unique index on (administration, number), so each page is one range of
@@ -1012,12 +955,6 @@ pub async fn summaries_page(
         .into_iter()
         .map(summary_of)
         .collect()
-}
-
-/// How many certificates the administration has.
-pub async fn count(conn: &impl ConnectionTrait, administration: &str) -> Result<u64, DbErr> {
-    use sea_orm::PaginatorTrait;
-    certificate::Entity::find().filter(certificate::Column::Administration.eq(administration)).count(conn).await
 }
 
 /// The latest position in the administration's change sequence that is committed.

@@ -9,6 +9,7 @@ pub mod mirror;
 pub mod mras;
 pub mod outbox;
 pub mod peers;
+pub mod summaries;
 pub mod users;
 
 use std::time::Duration;
@@ -25,6 +26,8 @@ use tokio::sync::{Mutex, MutexGuard};
 /// The database and the one rule about writing to it.
 pub struct Store {
     pub db: DatabaseConnection,
+    /// The hot path's read of a certificate's summary.
+    summaries: summaries::SummaryReader,
     /// SQLite allows one writer at a time and answers "database is locked" instead of waiting
     /// when a read transaction upgrades; writers queue here instead. Unused on PostgreSQL.
     sqlite_writer: Mutex<()>,
@@ -79,7 +82,8 @@ impl Store {
                     .pragma("journal_size_limit", (64 * 1024 * 1024).to_string())
             });
         let db = Database::connect(options).await.context("cannot connect to the database")?;
-        Ok(Store { db, sqlite_writer: Mutex::new(()) })
+        let summaries = summaries::SummaryReader::new(sqlite_path(url));
+        Ok(Store { db, summaries, sqlite_writer: Mutex::new(()) })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -92,6 +96,15 @@ impl Store {
             _ => None,
         };
         Ok(WriteTxn { txn: self.db.begin().await?, _writer: writer })
+    }
+
+    /// The summary of the administration's certificate `number`, read where it is stored.
+    pub async fn summary(
+        &self,
+        administration: &str,
+        number: &str,
+    ) -> Result<Option<certificates::Summary>, sea_orm::DbErr> {
+        self.summaries.summary(&self.db, administration, number).await
     }
 
     pub async fn ping(&self) -> bool {

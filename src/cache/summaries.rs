@@ -1,0 +1,170 @@
+//! Certificate summaries the border question asked about lately, in a cache of bounded size:
+//! the node's memory does not grow with the registry, and a question about a certificate not
+//! held is answered by one read in place (`Store::summary`).
+//!
+//! The database stays the truth; the cache forgets what changed. After every write on this node
+//! it catches up with the administration's change sequence at once, and every second with
+//! writes by other processes sharing the database, forgetting each certificate that changed.
+//! A read that was under way while something was forgotten is not kept, since it may be older
+//! than the change.
+
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use compact_str::CompactString;
+use quick_cache::sync::Cache;
+use sea_orm::{ConnectionTrait, DbErr};
+use tokio::sync::Mutex;
+
+use super::pair;
+use crate::store::Store;
+use crate::store::certificates::{self, Summary};
+
+/// Rows read per query when filling the cache at start-up.
+const PAGE: u64 = 10_000;
+
+/// What an entry costs beyond its strings: the summary itself, the cache's own bookkeeping.
+const ENTRY_OVERHEAD: u64 = 150;
+
+/// Weighs an entry by the memory it holds.
+#[derive(Clone)]
+struct Bytes;
+
+impl quick_cache::Weighter<CompactString, Arc<Summary>> for Bytes {
+    fn weight(&self, key: &CompactString, summary: &Arc<Summary>) -> u64 {
+        let heap = |text: &CompactString| if text.is_heap_allocated() { text.len() as u64 } else { 0 };
+        ENTRY_OVERHEAD + heap(key) + heap(&summary.operator_name) + summary.status_reason.as_ref().map_or(0, heap)
+    }
+}
+
+/// What a committed transaction wrote of an administration's certificates: every position it
+/// took in the change sequence (it held the sequence from first to last, so no other write is
+/// among them) and the certificates it changed that may be held. Certificates it created cannot
+/// be: the cache keeps only certificates that were found.
+pub struct Written {
+    pub administration: String,
+    pub positions: Option<RangeInclusive<i64>>,
+    pub changed: Vec<String>,
+}
+
+pub struct SummaryCache {
+    held: Cache<CompactString, Arc<Summary>, Bytes>,
+    /// Moves on before anything is forgotten; see `summary`.
+    forgetting: AtomicU64,
+    /// Per administration, the last change caught up with; held while catching up, so that
+    /// catch-ups take turns and each position only moves forward.
+    followed: Mutex<HashMap<String, i64>>,
+}
+
+impl SummaryCache {
+    /// A cache of about `capacity_bytes` of summaries.
+    pub fn new(capacity_bytes: u64) -> Self {
+        SummaryCache {
+            held: Cache::with_weighter(
+                usize::try_from(capacity_bytes / ENTRY_OVERHEAD).unwrap_or(usize::MAX),
+                capacity_bytes,
+                Bytes,
+            ),
+            forgetting: AtomicU64::new(0),
+            followed: Mutex::default(),
+        }
+    }
+
+    /// The summary of a certificate; from the cache when held, else read in place (and kept).
+    pub async fn summary(
+        &self,
+        store: &Store,
+        administration: &str,
+        number: &str,
+    ) -> Result<Option<Arc<Summary>>, DbErr> {
+        let key = pair(administration, number);
+        if let Some(held) = self.held.get(&key) {
+            return Ok(Some(held));
+        }
+        // A change committed after the read began is forgotten after `forgetting` moves on:
+        // either that comes before the check below, which then drops the read, or after the
+        // read is kept, which it then forgets.
+        let before = self.forgetting.load(Ordering::SeqCst);
+        let Some(read) = store.summary(administration, number).await? else { return Ok(None) };
+        let read = Arc::new(read);
+        self.held.insert(key.clone(), read.clone());
+        if self.forgetting.load(Ordering::SeqCst) != before {
+            self.held.remove(&key);
+        }
+        Ok(Some(read))
+    }
+
+    fn forget(&self, administration: &str, numbers: &[String]) {
+        if numbers.is_empty() {
+            return;
+        }
+        self.forgetting.fetch_add(1, Ordering::SeqCst);
+        for number in numbers {
+            self.held.remove(&pair(administration, number));
+        }
+    }
+
+    /// Starts following the administration's changes, and fills what room the cache has with
+    /// its certificates, a page at a time, so that the first questions need not wait for reads.
+    pub async fn follow(&self, conn: &impl ConnectionTrait, administration: &str) -> Result<(), DbErr> {
+        let mut followed = self.followed.lock().await;
+        // Read before the rows: every row read is at least this recent, and catching up from
+        // here forgets whatever changed meanwhile.
+        let position = certificates::latest_change(conn, administration).await?;
+        let mut after = String::new();
+        loop {
+            if self.held.weight() >= self.held.capacity() / 10 * 9 {
+                break;
+            }
+            let page = certificates::summaries_page(conn, administration, &after, PAGE).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            for (number, summary) in page {
+                self.held.insert(pair(administration, &number), Arc::new(summary));
+            }
+        }
+        followed.insert(administration.to_owned(), position);
+        drop(followed);
+        self.catch_up(conn, administration).await
+    }
+
+    /// How many summaries are held.
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Forgets the administration's certificates that changed since the cache last followed it.
+    pub async fn catch_up(&self, conn: &impl ConnectionTrait, administration: &str) -> Result<(), DbErr> {
+        self.catch_up_except(conn, administration, None).await
+    }
+
+    /// Forgets what a committed transaction changed, without reading its changes back: a large
+    /// import would otherwise read every change it just wrote. Then catches up with the rest.
+    pub async fn took(&self, conn: &impl ConnectionTrait, written: Written) -> Result<(), DbErr> {
+        self.forget(&written.administration, &written.changed);
+        self.catch_up_except(conn, &written.administration, written.positions).await
+    }
+
+    async fn catch_up_except(
+        &self,
+        conn: &impl ConnectionTrait,
+        administration: &str,
+        taken: Option<RangeInclusive<i64>>,
+    ) -> Result<(), DbErr> {
+        let mut followed = self.followed.lock().await;
+        let position = followed.get(administration).copied().unwrap_or(0);
+        let through = taken.as_ref().map_or(position, |taken| position.max(*taken.end()));
+        let changes = certificates::changed_since(conn, administration, position, taken).await?;
+        let latest = changes.last().map_or(through, |&(latest, _)| latest.max(through));
+        let numbers: Vec<String> = changes.into_iter().map(|(_, number)| number).collect();
+        self.forget(administration, &numbers);
+        followed.insert(administration.to_owned(), latest);
+        Ok(())
+    }
+}
