@@ -185,51 +185,54 @@ async fn the_public_check_shows_only_what_is_public(backend: Backend) {
 
 /// Every change is in the next answer: the summary cache never answers from before a write.
 async fn answers_follow_every_change_at_once(backend: Backend) {
-    every_change_is_in_the_next_answer(Node::start(backend).await).await;
+    let node = Node::start(backend).await;
+    every_change_is_in_the_next_answer(&node).await;
+    assert!(!node.state.hot.certificates.is_empty(), "the answers were kept in the summary cache");
 }
 
 /// With no room for summaries, every question is answered by reading the database in place,
 /// and the answers are the same.
 async fn answers_read_in_place_follow_every_change(backend: Backend) {
     let node = Node::start_with(backend, true, |settings| settings.summary_cache_mib = 0).await;
-    every_change_is_in_the_next_answer(node).await;
+    every_change_is_in_the_next_answer(&node).await;
+    assert_eq!(node.state.hot.certificates.len(), 0, "no summary was held: every answer was read in place");
 }
 
-async fn every_change_is_in_the_next_answer(node: Node) {
+async fn every_change_is_in_the_next_answer(node: &Node) {
     let officer = node.token("officer@cl.demo.aeo").await;
     let border = node.token("border@pe.demo.aeo").await;
     let question = "issuer=CL&certificate=CL-OEA-0002";
     let status = "/api/v1/administrations/CL/certificates/CL-OEA-0002/status";
-    assert_eq!(ask(&node, &border, "PE", question).await["recognized"], true);
+    assert_eq!(ask(node, &border, "PE", question).await["recognized"], true);
 
     let suspend = json!({"status": "suspended", "reason": "Auditoría en curso"});
     node.send(Method::POST, status, Some(&officer), Some(suspend)).await.ok();
-    let answer = ask(&node, &border, "PE", question).await;
+    let answer = ask(node, &border, "PE", question).await;
     assert_eq!(reasons(&answer), vec!["certificate_suspended"]);
     assert_eq!(answer["certificate"]["status_reason"], "Auditoría en curso");
 
     node.send(Method::POST, status, Some(&officer), Some(json!({"status": "active"}))).await.ok();
-    assert_eq!(ask(&node, &border, "PE", question).await["recognized"], true);
+    assert_eq!(ask(node, &border, "PE", question).await["recognized"], true);
 
     // Details changed by a merge patch: the certificate has expired.
     let path = "/api/v1/administrations/CL/certificates/CL-OEA-0002";
     let patch = json!({"valid_from": "2019-01-01", "valid_until": "2020-01-01"});
     let reply = node.send(Method::PATCH, path, Some(&officer), Some(patch)).await;
     assert_eq!(reply.ok()["status"], "expired");
-    let answer = ask(&node, &border, "PE", question).await;
+    let answer = ask(node, &border, "PE", question).await;
     assert_eq!(reasons(&answer), vec!["certificate_expired"]);
     assert_eq!(answer["certificate"]["valid_until"], "2020-01-01");
 
     // A certificate that did not exist when first asked about is found once created.
     let missing = "issuer=CL&certificate=CL-OEA-9001";
-    assert_eq!(reasons(&ask(&node, &border, "PE", missing).await), vec!["certificate_not_found"]);
+    assert_eq!(reasons(&ask(node, &border, "PE", missing).await), vec!["certificate_not_found"]);
     let create = json!({"number": "CL-OEA-9001", "category": "security", "roles": ["exporter"],
         "valid_from": "2026-01-01", "valid_until": "2029-01-01",
         "operator": {"name": "Nueva Exportadora SpA", "identifiers": [{"scheme": "CL-TIN", "value": "9001"}],
             "address": {"street": "Av. Libertad 1200", "city": "Viña del Mar", "postal_code": "2520000", "country": "CL"}}});
     let reply = node.send(Method::POST, "/api/v1/administrations/CL/certificates", Some(&officer), Some(create)).await;
     assert_eq!(reply.status, 201, "{reply:?}");
-    assert_eq!(ask(&node, &border, "PE", missing).await["recognized"], true);
+    assert_eq!(ask(node, &border, "PE", missing).await["recognized"], true);
 
     // An import that renews the expired certificate and adds another: both answered at once.
     let csv = "number,category,roles,valid_from,valid_until,operator_name,identifiers,street,city,postal_code,country,public\n\
@@ -238,13 +241,13 @@ async fn every_change_is_in_the_next_answer(node: Node) {
     let import = "/api/v1/administrations/CL/certificates/import";
     let reply = node.send_raw(Method::POST, import, Some(&officer), "text/csv", csv.as_bytes().to_vec(), &[]).await;
     assert_eq!((reply.ok()["created"].clone(), reply.ok()["updated"].clone()), (json!(1), json!(1)));
-    let renewed = ask(&node, &border, "PE", question).await;
+    let renewed = ask(node, &border, "PE", question).await;
     assert_eq!(
         (renewed["recognized"].clone(), renewed["certificate"]["valid_until"].clone()),
         (json!(true), json!("2029-12-31"))
     );
     assert_eq!(renewed["certificate"]["operator"]["name"], "Renovada SpA");
-    let imported = ask(&node, &border, "PE", "issuer=CL&certificate=CL-OEA-9002").await;
+    let imported = ask(node, &border, "PE", "issuer=CL&certificate=CL-OEA-9002").await;
     assert_eq!(imported["recognized"], true, "{imported}");
 }
 
