@@ -36,7 +36,8 @@ pub async fn serve(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = federation::start_workers(&state, &stopped);
     workers.push(tokio::spawn(cache::follow_other_processes(state.clone(), stopped.clone())));
-    workers.push(tokio::spawn(store::checkpoint_in_background(state.store.db.clone(), stopped.clone())));
+    let (app, stop_checkpoints) = (state.clone(), stopped.clone());
+    workers.push(tokio::spawn(async move { app.store.checkpoint_in_background(stop_checkpoints).await }));
     let router = api::router(state);
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -5,6 +5,7 @@ mod common;
 
 use common::{Backend, Node};
 use reqwest::Method;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 async fn ask(node: &Node, token: &str, at: &str, query: &str) -> Value {
@@ -249,6 +250,16 @@ async fn every_change_is_in_the_next_answer(node: &Node) {
     assert_eq!(renewed["certificate"]["operator"]["name"], "Renovada SpA");
     let imported = ask(node, &border, "PE", "issuer=CL&certificate=CL-OEA-9002").await;
     assert_eq!(imported["recognized"], true, "{imported}");
+
+    // An import that only creates: nothing to forget, and still in the next answer.
+    let fresh = "issuer=CL&certificate=CL-OEA-9003";
+    assert_eq!(reasons(&ask(node, &border, "PE", fresh).await), vec!["certificate_not_found"]);
+    let csv = "number,category,roles,valid_from,valid_until,operator_name,identifiers,street,city,postal_code,country,public\n\
+        CL-OEA-9003,full,exporter,2026-01-01,2029-12-31,Recién Llegada SpA,CL-TIN:9003,Calle 4,Santiago,,CL,true\n";
+    let reply = node.send_raw(Method::POST, import, Some(&officer), "text/csv", csv.as_bytes().to_vec(), &[]).await;
+    assert_eq!(reply.ok()["created"], 1);
+    let created = ask(node, &border, "PE", fresh).await;
+    assert_eq!(created["recognized"], true, "{created}");
 }
 
 /// A second server on the same database (another process of the same deployment) answers with
@@ -256,17 +267,31 @@ async fn every_change_is_in_the_next_answer(node: &Node) {
 async fn a_second_server_on_the_same_database_follows_the_first(backend: Backend) {
     let first = Node::start(backend).await;
     let second = first.start_beside().await;
+    revocation_through_the_first_is_seen_by_the_second(&first, &second).await;
+    assert!(!second.state.hot.certificates.is_empty(), "the second server kept its answers");
+}
+
+/// The same with a second server that reads every answer in place: the snapshot its reading
+/// connections keep between questions is renewed once it learns of the change.
+async fn a_second_server_reading_in_place_follows_the_first(backend: Backend) {
+    let first = Node::start(backend).await;
+    let second = first.start_beside_with(|settings| settings.summary_cache_mib = 0).await;
+    revocation_through_the_first_is_seen_by_the_second(&first, &second).await;
+    assert_eq!(second.state.hot.certificates.len(), 0, "every answer of the second server was read in place");
+}
+
+async fn revocation_through_the_first_is_seen_by_the_second(first: &Node, second: &Node) {
     let officer = first.token("officer@cl.demo.aeo").await;
     let border = second.token("border@pe.demo.aeo").await;
     let question = "issuer=CL&certificate=CL-OEA-0003";
-    assert_eq!(ask(&second, &border, "PE", question).await["recognized"], true);
+    assert_eq!(ask(second, &border, "PE", question).await["recognized"], true);
 
     let revoke = json!({"status": "revoked", "reason": "Fraude documental comprobado"});
     let path = "/api/v1/administrations/CL/certificates/CL-OEA-0003/status";
     first.send(Method::POST, path, Some(&officer), Some(revoke)).await.ok();
     let started = std::time::Instant::now();
     loop {
-        let answer = ask(&second, &border, "PE", question).await;
+        let answer = ask(second, &border, "PE", question).await;
         if reasons(&answer) == vec!["certificate_revoked"] {
             break;
         }
@@ -275,10 +300,46 @@ async fn a_second_server_on_the_same_database_follows_the_first(backend: Backend
     }
 }
 
+/// On SQLite, the snapshot a reading connection keeps between questions does not hold the
+/// write-ahead log back: once idle for a moment it is let go, and a checkpoint copies every
+/// change written after it into the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_idle_reader_does_not_hold_back_the_checkpoint() {
+    let node = Node::start_with(Backend::Sqlite, true, |settings| settings.summary_cache_mib = 0).await;
+    let officer = node.token("officer@cl.demo.aeo").await;
+    let border = node.token("border@pe.demo.aeo").await;
+    // Readers take their snapshots, then stay idle while the officer writes.
+    for number in 1..=8 {
+        ask(&node, &border, "PE", &format!("issuer=CL&certificate=CL-OEA-{number:04}")).await;
+    }
+    let suspend = json!({"status": "suspended", "reason": "Auditoría en curso"});
+    let path = "/api/v1/administrations/CL/certificates/CL-OEA-0004/status";
+    node.send(Method::POST, path, Some(&officer), Some(suspend)).await.ok();
+
+    let db = &node.state.store.db;
+    let started = std::time::Instant::now();
+    loop {
+        // (busy, frames in the log, frames copied into the database)
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "PRAGMA wal_checkpoint(PASSIVE)"))
+            .await
+            .expect("checkpoint")
+            .expect("a row");
+        let (log, copied): (i32, i32) =
+            (row.try_get_by_index(1).expect("log"), row.try_get_by_index(2).expect("copied"));
+        if log == copied {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{copied} of {log} frames copied");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 both_backends!(
     answers_follow_every_change_at_once,
     answers_read_in_place_follow_every_change,
     a_second_server_on_the_same_database_follows_the_first,
+    a_second_server_reading_in_place_follows_the_first,
     recognized_across_the_pacific_alliance,
     revoked_certificate_is_never_recognized,
     every_reason_code_is_reported,

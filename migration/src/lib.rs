@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_core;
 mod m20261123_000002_create_federation;
 mod m20261201_000003_drop_identifier_value_index;
+mod m20261201_000004_certificate_summary_index;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_core::Migration),
             Box::new(m20261123_000002_create_federation::Migration),
             Box::new(m20261201_000003_drop_identifier_value_index::Migration),
+            Box::new(m20261201_000004_certificate_summary_index::Migration),
         ]
     }
 }

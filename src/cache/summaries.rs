@@ -6,7 +6,8 @@
 //! it catches up with the administration's change sequence at once, and every second with
 //! writes by other processes sharing the database, forgetting each certificate that changed.
 //! A read that was under way while something was forgotten is not kept, since it may be older
-//! than the change.
+//! than the change. The same count of what the cache learnt tells the read in place whether
+//! the snapshot it holds is still recent enough (see `store::summaries`).
 
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
@@ -51,7 +52,8 @@ pub struct Written {
 
 pub struct SummaryCache {
     held: Cache<CompactString, Arc<Summary>, Bytes>,
-    /// Moves on before anything is forgotten; see `summary`.
+    /// Moves on before anything is forgotten, and with every write this node commits; see
+    /// `summary`.
     forgetting: AtomicU64,
     /// Per administration, the last change caught up with; held while catching up, so that
     /// catch-ups take turns and each position only moves forward.
@@ -85,9 +87,10 @@ impl SummaryCache {
         }
         // A change committed after the read began is forgotten after `forgetting` moves on:
         // either that comes before the check below, which then drops the read, or after the
-        // read is kept, which it then forgets.
+        // read is kept, which it then forgets. A change forgotten before is committed, and the
+        // read must see it: it may reuse a snapshot only if taken since `forgetting` was here.
         let before = self.forgetting.load(Ordering::SeqCst);
-        let Some(read) = store.summary(administration, number).await? else { return Ok(None) };
+        let Some(read) = store.summary(administration, number, before).await? else { return Ok(None) };
         let read = Arc::new(read);
         self.held.insert(key.clone(), read.clone());
         if self.forgetting.load(Ordering::SeqCst) != before {
@@ -147,6 +150,8 @@ impl SummaryCache {
     /// Forgets what a committed transaction changed, without reading its changes back: a large
     /// import would otherwise read every change it just wrote. Then catches up with the rest.
     pub async fn took(&self, conn: &impl ConnectionTrait, written: Written) -> Result<(), DbErr> {
+        // What it created holds nothing to forget, but a snapshot from before would miss it.
+        self.forgetting.fetch_add(1, Ordering::SeqCst);
         self.forget(&written.administration, &written.changed);
         self.catch_up_except(conn, &written.administration, written.positions).await
     }

@@ -98,33 +98,37 @@ impl Store {
         Ok(WriteTxn { txn: self.db.begin().await?, _writer: writer })
     }
 
-    /// The summary of the administration's certificate `number`, read where it is stored.
+    /// The summary of the administration's certificate `number`, read where it is stored, in a
+    /// snapshot at least as recent as the moment the caller's count of changes was `as_of`.
     pub async fn summary(
         &self,
         administration: &str,
         number: &str,
+        as_of: u64,
     ) -> Result<Option<certificates::Summary>, sea_orm::DbErr> {
-        self.summaries.summary(&self.db, administration, number).await
+        self.summaries.summary(&self.db, administration, number, as_of).await
     }
 
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
     }
-}
 
-/// On SQLite, moves what the write-ahead log holds into the database every second, without
-/// waiting for readers or writers (a passive checkpoint), until `stop`. Nothing on PostgreSQL.
-pub async fn checkpoint_in_background(db: DatabaseConnection, mut stop: tokio::sync::watch::Receiver<bool>) {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return;
-    }
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => return,
+    /// On SQLite, every second until `stop`: ends the summary readers' old snapshots, then
+    /// moves what the write-ahead log holds into the database without waiting for readers or
+    /// writers (a passive checkpoint). Nothing on PostgreSQL.
+    pub async fn checkpoint_in_background(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if self.db.get_database_backend() != DbBackend::Sqlite {
+            return;
         }
-        if let Err(error) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
-            tracing::warn!(%error, "checkpoint of the write-ahead log failed");
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+            self.summaries.release_old_snapshots();
+            if let Err(error) = self.db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::warn!(%error, "checkpoint of the write-ahead log failed");
+            }
         }
     }
 }

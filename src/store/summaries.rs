@@ -11,7 +11,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sea_orm::{DatabaseConnection, DbErr};
@@ -22,8 +22,13 @@ use super::certificates::{self, Summary, SummaryRow};
 /// memory the lookups use, whatever the size of the database.
 const CACHE_KIB_PER_CONNECTION: i64 = 8 * 1024;
 
+/// How long a reading connection may keep one snapshot while it is not in use.
+const SNAPSHOT_LIFE: Duration = Duration::from_secs(1);
+
+/// Answered from `idx_certificates_summary` alone, which holds every column it reads.
 const SUMMARY: &str = "SELECT number, status, category, roles, valid_from, valid_until, status_reason, \
-                       operator_name, public FROM certificates WHERE administration = ?1 AND number = ?2";
+                       operator_name, public FROM certificates INDEXED BY idx_certificates_summary \
+                       WHERE administration = ?1 AND number = ?2";
 
 pub struct SummaryReader {
     sqlite: Option<SqliteReaders>,
@@ -42,39 +47,61 @@ impl SummaryReader {
         }
     }
 
-    /// The summary of the administration's certificate `number`, if it has one.
+    /// The summary of the administration's certificate `number`, if it has one, as of a
+    /// snapshot taken since the caller's count of changes was `as_of`.
     pub async fn summary(
         &self,
         db: &DatabaseConnection,
         administration: &str,
         number: &str,
+        as_of: u64,
     ) -> Result<Option<Summary>, DbErr> {
         match &self.sqlite {
-            Some(readers) => readers.summary(administration, number),
+            Some(readers) => readers.summary(administration, number, as_of),
             None => certificates::summary(db, administration, number).await,
         }
     }
+
+    /// Ends the snapshots held longer than `SNAPSHOT_LIFE` by connections not in use: an old
+    /// snapshot keeps the write-ahead log from being copied back and started afresh.
+    pub fn release_old_snapshots(&self) {
+        let Some(readers) = &self.sqlite else { return };
+        for slot in &readers.slots {
+            let Ok(mut slot) = slot.try_lock() else { continue };
+            if let Some(reader) = slot.as_mut().filter(|reader| reader.is_old()) {
+                if reader.end().is_err() {
+                    *slot = None;
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    static THREAD_SLOT: std::cell::OnceCell<usize> = const { std::cell::OnceCell::new() };
 }
 
 /// Connections opened on first use, each behind its own lock; a lookup takes the first free one.
 struct SqliteReaders {
     path: String,
-    slots: Box<[Mutex<Option<Connection>>]>,
+    slots: Box<[Mutex<Option<Reader>>]>,
     next: AtomicUsize,
 }
 
 impl SqliteReaders {
-    fn summary(&self, administration: &str, number: &str) -> Result<Option<Summary>, DbErr> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
+    fn summary(&self, administration: &str, number: &str, as_of: u64) -> Result<Option<Summary>, DbErr> {
+        // Each thread starts from a slot of its own, so that a connection's page cache serves
+        // one thread and stays in that core's CPU cache.
+        let start = THREAD_SLOT.with(|slot| *slot.get_or_init(|| self.next.fetch_add(1, Ordering::Relaxed)));
         let count = self.slots.len();
         let mut slot = (0..count)
             .find_map(|i| self.slots[(start + i) % count].try_lock().ok())
             .unwrap_or_else(|| self.slots[start % count].lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        let conn = match &mut *slot {
-            Some(conn) => conn,
-            empty => empty.insert(self.open().map_err(read_failed)?),
+        let reader = match &mut *slot {
+            Some(reader) => reader,
+            empty => empty.insert(Reader::open(&self.path).map_err(read_failed)?),
         };
-        let row = read(conn, administration, number);
+        let row = reader.read(administration, number, as_of);
         if row.is_err() {
             // Start afresh next time rather than keep a connection in an unknown state.
             *slot = None;
@@ -84,17 +111,54 @@ impl SqliteReaders {
             None => Ok(None),
         }
     }
+}
 
-    fn open(&self) -> rusqlite::Result<Connection> {
+/// A reading connection and the read transaction it keeps open between lookups: beginning
+/// and ending one per lookup (file locks, the write-ahead log's read marks) cost as much as the
+/// lookup itself.
+struct Reader {
+    conn: Connection,
+    /// The caller's count of changes when the open transaction began, and when that was.
+    snapshot: Option<(u64, Instant)>,
+}
+
+impl Reader {
+    fn open(path: &str) -> rusqlite::Result<Reader> {
         // Opened for writing but kept from it: a read-only connection to a database in WAL mode
         // cannot open it while no other connection holds its shared-memory file.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags)?;
+        let conn = Connection::open_with_flags(path, flags)?;
         // Readers of a database in WAL mode wait only in rare moments (a log being reset).
         conn.busy_timeout(Duration::from_secs(1))?;
         conn.pragma_update(None, "query_only", true)?;
         conn.pragma_update(None, "cache_size", -CACHE_KIB_PER_CONNECTION)?;
-        Ok(conn)
+        Ok(Reader { conn, snapshot: None })
+    }
+
+    /// Reads in the open transaction if it began once the caller's count was at least `as_of`,
+    /// else in a new one: the count moves on with every change the caller learns of, after the
+    /// change is committed, so such a transaction sees every change learnt of by `as_of`.
+    fn read(&mut self, administration: &str, number: &str, as_of: u64) -> rusqlite::Result<Option<SummaryRow>> {
+        if self.snapshot.is_some_and(|(began, _)| began < as_of) {
+            self.end()?;
+        }
+        if self.snapshot.is_none() {
+            // Deferred: the snapshot is taken by the first read, after `as_of` was counted.
+            self.conn.prepare_cached("BEGIN")?.execute([])?;
+            self.snapshot = Some((as_of, Instant::now()));
+        }
+        read(&self.conn, administration, number)
+    }
+
+    fn is_old(&self) -> bool {
+        self.snapshot.is_some_and(|(_, since)| since.elapsed() >= SNAPSHOT_LIFE)
+    }
+
+    fn end(&mut self) -> rusqlite::Result<()> {
+        if self.snapshot.take().is_some() {
+            self.conn.prepare_cached("COMMIT")?.execute([])?;
+        }
+        Ok(())
     }
 }
 

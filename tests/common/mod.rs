@@ -114,8 +114,14 @@ impl Node {
     /// A second server on this node's database (and node key), as a second process of the same
     /// deployment would be; it leaves the database to this node.
     pub async fn start_beside(&self) -> Node {
+        self.start_beside_with(|_| {}).await
+    }
+
+    /// The same, with settings of its own.
+    pub async fn start_beside_with(&self, configure: impl FnOnce(&mut Settings)) -> Node {
         let key = self._dir.path().join("node.key");
-        let settings = Settings::for_database(&self.state.settings.database_url, key);
+        let mut settings = Settings::for_database(&self.state.settings.database_url, key);
+        configure(&mut settings);
         let dir = tempfile::tempdir().expect("temporary directory");
         Self::launch(settings, self.backend, false, dir, None).await
     }
