@@ -243,6 +243,29 @@ impl Ctx {
         Ok(measured)
     }
 
+    /// Measures the scenarios in `ROUNDS` alternating turns, a slice of the time each (after half
+    /// the warm-up), so that a slow spell of the shared machine weighs on every side of a ratio
+    /// alike.
+    async fn in_turns<const N: usize>(&mut self, turns: [Turn<'_>; N]) -> anyhow::Result<[Measured; N]> {
+        let full = (self.plan.warmup, self.plan.duration);
+        self.plan.warmup = full.0 / 2;
+        self.plan.duration = full.1 / ROUNDS;
+        let mut parts: [Vec<Measured>; N] = std::array::from_fn(|_| Vec::new());
+        for round in 1..=ROUNDS {
+            say(format!("round {round} of {ROUNDS}"));
+            for (turn, parts) in turns.iter().zip(parts.iter_mut()) {
+                // An error ends the whole run, so the plan need not be restored on the way out.
+                parts.push(self.measure(&turn.scenario, turn.address, turn.generator.clone(), turn.expect).await?);
+            }
+        }
+        (self.plan.warmup, self.plan.duration) = full;
+        let mut merged = Vec::with_capacity(N);
+        for parts in parts {
+            merged.push(Measured::merge(parts)?);
+        }
+        merged.try_into().map_err(|_| anyhow::anyhow!("one measurement per turn"))
+    }
+
     fn check(&mut self, ok: bool, what: impl Into<String>) {
         if !ok {
             let what = what.into();
@@ -250,6 +273,14 @@ impl Ctx {
             self.wrong.push(what);
         }
     }
+}
+
+/// One scenario measured in turns with others.
+struct Turn<'a> {
+    scenario: String,
+    address: std::net::SocketAddr,
+    generator: Generator,
+    expect: &'a [&'a str],
 }
 
 /// A node hosting CL (the issuer, with `count` certificates) and PE (where the border officer
@@ -308,6 +339,7 @@ async fn local_node(
     // serving and nothing is left over from the import.
     let import_peak = server.peak_memory_kib()?;
     server.stop();
+    data::settle(database_url).await?;
     let server = ctx.start_node_as(&format!("{name}-serving"), name, database_url, 300, public_rate_limit, &[])?;
     let api = Api::new(server.base())?;
     let cl = api.login("admin@cl.bench.aeo", api::PASSWORD).await?;
@@ -341,7 +373,7 @@ fn fixed(path: &str) -> Generator {
 
 const RECOGNIZED: &str = "\"recognized\":true";
 
-/// Turns in which the baseline and local recognition at the mid size are measured.
+/// Turns in which scenarios compared with each other are measured.
 const ROUNDS: u32 = 5;
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -384,25 +416,25 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     )?;
     // The very requests of the local recognition below (same paths, same bearer token), so that
     // both sides of the ratio read and send the same bytes and cost the load generator the same.
-    // The two are measured in turns, a slice of the time each, so that a slow spell of a shared
-    // machine weighs on both sides of the ratio alike.
     let address = node.server.address;
-    let (mut baseline_parts, mut local_parts) = (Vec::new(), Vec::new());
-    let full = (ctx.plan.warmup, ctx.plan.duration);
-    ctx.plan.warmup = full.0 / 2;
-    ctx.plan.duration = full.1 / ROUNDS;
-    for round in 1..=ROUNDS {
-        say(format!("round {round} of {ROUNDS}: the baseline, then local recognition"));
-        let generator = recognition("PE", "CL", mid, &node.border)?;
-        baseline_parts.push(ctx.measure("baseline", baseline_server.address, generator, &[]).await?);
-        let generator = recognition("PE", "CL", mid, &node.border)?;
-        let scenario = format!("local recognition, SQLite {}", size(mid));
-        local_parts.push(ctx.measure(&scenario, address, generator, &[RECOGNIZED, "\"source\":\"local\""]).await?);
-    }
-    (ctx.plan.warmup, ctx.plan.duration) = full;
+    let generator = recognition("PE", "CL", mid, &node.border)?;
+    let [baseline, local_mid] = ctx
+        .in_turns([
+            Turn {
+                scenario: "baseline".into(),
+                address: baseline_server.address,
+                generator: generator.clone(),
+                expect: &[],
+            },
+            Turn {
+                scenario: format!("local recognition, SQLite {}", size(mid)),
+                address,
+                generator,
+                expect: &[RECOGNIZED, "\"source\":\"local\""],
+            },
+        ])
+        .await?;
     baseline_server.stop();
-    let baseline = load::Measured::merge(baseline_parts)?;
-    let local_mid = load::Measured::merge(local_parts)?;
     say(format!(
         "  baseline {:.0} req/s, local recognition {:.0} req/s over {ROUNDS} rounds",
         baseline.rps, local_mid.rps
@@ -453,49 +485,52 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let plain_rate = mid as f64 / plain.as_secs_f64();
     say(format!("  plain insert {plain_rate:.0} rows/s; import {import_rate:.0} rows/s"));
 
-    // 3. Small and (full runs) big local recognition.
-    let node = local_node(&ctx, "sqlite-small", &ctx.sqlite_url("sqlite-small"), small, 60).await?;
-    let local_small = ctx
-        .measure(
-            &format!("local recognition, SQLite {}", size(small)),
-            node.server.address,
-            recognition("PE", "CL", small, &node.border)?,
-            &[RECOGNIZED, "\"source\":\"local\""],
-        )
-        .await?;
-    node.server.stop();
-    let (big_size, local_big, in_place_big, big_memory, big_import_peak) = match ctx.plan.big {
+    // 3. Small and (full runs) big local recognition, measured in turns: the ratio between the
+    //    two sizes is a target.
+    let small_node = local_node(&ctx, "sqlite-small", &ctx.sqlite_url("sqlite-small"), small, 60).await?;
+    let small_turn = Turn {
+        scenario: format!("local recognition, SQLite {}", size(small)),
+        address: small_node.server.address,
+        generator: recognition("PE", "CL", small, &small_node.border)?,
+        expect: &[RECOGNIZED, "\"source\":\"local\""],
+    };
+    let (big_size, local_small, local_big, in_place_big, big_memory, big_import_peak) = match ctx.plan.big {
         Some(big) => {
             let node = local_node(&ctx, "sqlite-big", &ctx.sqlite_url("sqlite-big"), big, 60).await?;
-            let measured = ctx
-                .measure(
-                    &format!("local recognition, SQLite {}", size(big)),
-                    node.server.address,
-                    recognition("PE", "CL", big, &node.border)?,
-                    &[RECOGNIZED, "\"source\":\"local\""],
-                )
+            // The same database served with no room for summaries: every answer reads it in
+            // place, which is the limit of any registry size once the cache holds a small part.
+            let url = ctx.sqlite_url("sqlite-big");
+            let in_place = ctx.start_node_as("sqlite-big-in-place", "sqlite-big", &url, 300, 60, &IN_PLACE)?;
+            let in_place_border = Api::new(in_place.base())?.login("border@pe.bench.aeo", api::PASSWORD).await?;
+            let [local_small, local_big, in_place_big] = ctx
+                .in_turns([
+                    small_turn,
+                    Turn {
+                        scenario: format!("local recognition, SQLite {}", size(big)),
+                        address: node.server.address,
+                        generator: recognition("PE", "CL", big, &node.border)?,
+                        expect: &[RECOGNIZED, "\"source\":\"local\""],
+                    },
+                    Turn {
+                        scenario: format!("local recognition, SQLite {}, read in place", size(big)),
+                        address: in_place.address,
+                        generator: recognition("PE", "CL", big, &in_place_border)?,
+                        expect: &[RECOGNIZED, "\"source\":\"local\""],
+                    },
+                ])
                 .await?;
             let memory = node.server.peak_memory_kib()?;
             node.server.stop();
-            // The same node with no room for summaries: every answer reads the database, which
-            // is the limit of any registry size once the cache holds a small part of it.
-            let url = ctx.sqlite_url("sqlite-big");
-            let server = ctx.start_node_as("sqlite-big-in-place", "sqlite-big", &url, 300, 60, &IN_PLACE)?;
-            let api = Api::new(server.base())?;
-            let border = api.login("border@pe.bench.aeo", api::PASSWORD).await?;
-            let in_place = ctx
-                .measure(
-                    &format!("local recognition, SQLite {}, read in place", size(big)),
-                    server.address,
-                    recognition("PE", "CL", big, &border)?,
-                    &[RECOGNIZED, "\"source\":\"local\""],
-                )
-                .await?;
-            server.stop();
-            (big, measured, Some(in_place), memory, node.import_peak)
+            in_place.stop();
+            (big, local_small, local_big, Some(in_place_big), memory, node.import_peak)
         }
-        None => (mid, local_mid.clone(), None, mid_memory, mid_import_peak),
+        None => {
+            let local_small =
+                ctx.measure(&small_turn.scenario, small_turn.address, small_turn.generator, small_turn.expect).await?;
+            (mid, local_small, local_mid.clone(), None, mid_memory, mid_import_peak)
+        }
     };
+    small_node.server.stop();
 
     rows.push(Row {
         figure: Some((local_small.rps, "req/s")),
@@ -921,10 +956,15 @@ const METHOD: &str = "
 - **Local recognition** reads the certificate's summary from the node's summary cache, bounded
   at its default 64 MiB (filled when the node starts, as far as it has room); a certificate not
   held is read from the database in place and kept, in the place of one asked about less. At 100k
-  every certificate fits; at 1 million, some 40% do, so most answers read the database. The
-  row \"every answer read in place\" is the same 1M node with no room for summaries
-  (`summary_cache_mib` 0): the limit for any registry much larger than its cache. The nodes measured are fresh processes started on the
-  imported database, so the figures include nothing left over from the import.
+  every certificate fits; at 1 million, some 40% do, so most answers read the database: on
+  SQLite, one descent of an index that holds every column of the summary, by a connection that
+  keeps its read snapshot until a change is learnt of. The row \"every answer read in place\" is
+  the same 1M database served by a second node with no room for summaries
+  (`summary_cache_mib` 0): the limit for any registry much larger than its cache. The nodes
+  measured are fresh processes started on the imported database once its write-ahead log has
+  been copied back (`PRAGMA wal_checkpoint(TRUNCATE)`), so the figures include nothing left over
+  from the import. The 10k, 1M and read-in-place nodes run side by side and are measured in five
+  alternating turns, as the baseline is, since their ratio is a target.
 - **Public check**: the node runs with `public_rate_limit` raised so that the limiter never
   refuses (the limiter is still consulted per request).
 - **Federation statement**: the peer administration ZX is registered at the node with an inline
