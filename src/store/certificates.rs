@@ -891,7 +891,36 @@ pub struct Summary {
     pub status_reason: Option<CompactString>,
 }
 
-pub(super) type SummaryRow = (String, String, String, String, NaiveDate, NaiveDate, Option<String>, String, bool);
+type SummaryRow = (String, String, String, String, NaiveDate, NaiveDate, Option<String>, String, bool);
+
+/// A summary's stored columns, borrowed from wherever they were read.
+pub(super) struct SummaryColumns<'a> {
+    pub status: &'a str,
+    pub category: &'a str,
+    pub roles: &'a str,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status_reason: Option<&'a str>,
+    pub operator_name: &'a str,
+    pub public: bool,
+}
+
+impl SummaryColumns<'_> {
+    pub(super) fn summary(&self) -> Result<Summary, DbErr> {
+        Ok(Summary {
+            stored_status: self.status.parse().map_err(|_| corrupt("status", self.status))?,
+            category: self.category.parse().map_err(|_| corrupt("category", self.category))?,
+            roles: split_list(self.roles)
+                .map(|role| role.parse::<Role>().map_err(|_| corrupt("role", role)))
+                .collect::<Result<_, _>>()?,
+            public: self.public,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            operator_name: self.operator_name.into(),
+            status_reason: self.status_reason.map(CompactString::from),
+        })
+    }
+}
 
 /// The columns of a [`Summary`] (with the number), of the administration's rows.
 fn summaries_of(administration: &str) -> sea_orm::Select<certificate::Entity> {
@@ -903,21 +932,19 @@ fn summaries_of(administration: &str) -> sea_orm::Select<certificate::Entity> {
         .filter(C::Administration.eq(administration))
 }
 
-pub(super) fn summary_of(row: SummaryRow) -> Result<(String, Summary), DbErr> {
+fn summary_of(row: SummaryRow) -> Result<(String, Summary), DbErr> {
     let (number, status, category, roles, valid_from, valid_until, status_reason, operator_name, public) = row;
-    let summary = Summary {
-        stored_status: status.parse().map_err(|_| corrupt("status", &status))?,
-        category: category.parse().map_err(|_| corrupt("category", &category))?,
-        roles: split_list(&roles)
-            .map(|role| role.parse::<Role>().map_err(|_| corrupt("role", role)))
-            .collect::<Result<_, _>>()?,
-        public,
+    let columns = SummaryColumns {
+        status: &status,
+        category: &category,
+        roles: &roles,
         valid_from,
         valid_until,
-        operator_name: operator_name.into(),
-        status_reason: status_reason.map(CompactString::from),
+        status_reason: status_reason.as_deref(),
+        operator_name: &operator_name,
+        public,
     };
-    Ok((number, summary))
+    Ok((number, columns.summary()?))
 }
 
 /// One certificate's summary: one indexed lookup of only the columns a recognition answer

@@ -13,10 +13,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use sea_orm::{DatabaseConnection, DbErr};
 
-use super::certificates::{self, Summary, SummaryRow};
+use super::certificates::{self, Summary, SummaryColumns};
 
 /// Pages each reading connection may cache: with one connection per slot this bounds the
 /// memory the lookups use, whatever the size of the database.
@@ -26,8 +26,8 @@ const CACHE_KIB_PER_CONNECTION: i64 = 8 * 1024;
 const SNAPSHOT_LIFE: Duration = Duration::from_secs(1);
 
 /// Answered from `idx_certificates_summary` alone, which holds every column it reads.
-const SUMMARY: &str = "SELECT number, status, category, roles, valid_from, valid_until, status_reason, \
-                       operator_name, public FROM certificates INDEXED BY idx_certificates_summary \
+const SUMMARY: &str = "SELECT status, category, roles, valid_from, valid_until, status_reason, operator_name, \
+                       public FROM certificates INDEXED BY idx_certificates_summary \
                        WHERE administration = ?1 AND number = ?2";
 
 pub struct SummaryReader {
@@ -101,15 +101,12 @@ impl SqliteReaders {
             Some(reader) => reader,
             empty => empty.insert(Reader::open(&self.path).map_err(read_failed)?),
         };
-        let row = reader.read(administration, number, as_of);
-        if row.is_err() {
+        let read = reader.read(administration, number, as_of);
+        if read.is_err() {
             // Start afresh next time rather than keep a connection in an unknown state.
             *slot = None;
         }
-        match row.map_err(read_failed)? {
-            Some(row) => Ok(Some(certificates::summary_of(row)?.1)),
-            None => Ok(None),
-        }
+        read
     }
 }
 
@@ -138,16 +135,21 @@ impl Reader {
     /// Reads in the open transaction if it began once the caller's count was at least `as_of`,
     /// else in a new one: the count moves on with every change the caller learns of, after the
     /// change is committed, so such a transaction sees every change learnt of by `as_of`.
-    fn read(&mut self, administration: &str, number: &str, as_of: u64) -> rusqlite::Result<Option<SummaryRow>> {
+    fn read(&mut self, administration: &str, number: &str, as_of: u64) -> Result<Option<Summary>, DbErr> {
         if self.snapshot.is_some_and(|(began, _)| began < as_of) {
-            self.end()?;
+            self.end().map_err(read_failed)?;
         }
         if self.snapshot.is_none() {
             // Deferred: the snapshot is taken by the first read, after `as_of` was counted.
-            self.conn.prepare_cached("BEGIN")?.execute([])?;
+            self.conn.prepare_cached("BEGIN").and_then(|mut begin| begin.execute([])).map_err(read_failed)?;
             self.snapshot = Some((as_of, Instant::now()));
         }
-        read(&self.conn, administration, number)
+        let mut statement = self.conn.prepare_cached(SUMMARY).map_err(read_failed)?;
+        let mut rows = statement.query([administration, number]).map_err(read_failed)?;
+        match rows.next().map_err(read_failed)? {
+            Some(row) => columns(row).map_err(read_failed)?.summary().map(Some),
+            None => Ok(None),
+        }
     }
 
     fn is_old(&self) -> bool {
@@ -162,27 +164,24 @@ impl Reader {
     }
 }
 
-fn read(conn: &Connection, administration: &str, number: &str) -> rusqlite::Result<Option<SummaryRow>> {
-    let mut statement = conn.prepare_cached(SUMMARY)?;
-    statement
-        .query_row([administration, number], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get::<_, String>(4)?.parse().map_err(|_| bad_date(4))?,
-                row.get::<_, String>(5)?.parse().map_err(|_| bad_date(5))?,
-                row.get(6)?,
-                row.get(7)?,
-                row.get(8)?,
-            ))
-        })
-        .optional()
-}
-
-fn bad_date(column: usize) -> rusqlite::Error {
-    rusqlite::Error::InvalidColumnType(column, "date".into(), rusqlite::types::Type::Text)
+/// The columns of a row of `SUMMARY`, borrowed from SQLite's own buffers.
+fn columns<'a>(row: &'a rusqlite::Row<'_>) -> rusqlite::Result<SummaryColumns<'a>> {
+    let text = |column: usize| row.get_ref(column)?.as_str().map_err(rusqlite::Error::from);
+    let date = |column: usize| {
+        text(column)?
+            .parse()
+            .map_err(|_| rusqlite::Error::InvalidColumnType(column, "date".into(), rusqlite::types::Type::Text))
+    };
+    Ok(SummaryColumns {
+        status: text(0)?,
+        category: text(1)?,
+        roles: text(2)?,
+        valid_from: date(3)?,
+        valid_until: date(4)?,
+        status_reason: row.get_ref(5)?.as_str_or_null()?,
+        operator_name: text(6)?,
+        public: row.get(7)?,
+    })
 }
 
 fn read_failed(error: rusqlite::Error) -> DbErr {
