@@ -940,7 +940,7 @@ fn markdown(plan: &Plan, machine: &[(&str, String)], table: &str, elapsed: Durat
     out.push_str(if plan.quick {
         "Written by `cargo run --release -p aeo-bench -- --quick` (small data, short measurements: a smoke test, not a benchmark).\n\n"
     } else {
-        "Written by `cargo run --release -p aeo-bench` (the whole run: about 6 minutes on 2 cores, most of it loading 1 million certificates). Every figure comes from the same run on the same machine, so the ratios hold even where the absolute figures do not.\n\n"
+        "Written by `cargo run --release -p aeo-bench` (the whole run: 3 to 6 minutes on 2 cores, most of it loading 1 million certificates). Every figure comes from the same run on the same machine, so the ratios hold even where the absolute figures do not.\n\n"
     });
     out.push_str("## Machine\n\n| | |\n| --- | --- |\n");
     for (key, value) in machine {
