@@ -276,6 +276,7 @@ impl Ctx {
 }
 
 /// One scenario measured in turns with others.
+#[derive(Clone)]
 struct Turn<'a> {
     scenario: String,
     address: std::net::SocketAddr,
@@ -386,6 +387,19 @@ fn fixed(path: &str) -> Generator {
 
 const RECOGNIZED: &str = "\"recognized\":true";
 
+/// What every local recognition answer of the bench must hold.
+const RECOGNIZED_LOCALLY: [&str; 2] = [RECOGNIZED, "\"source\":\"local\""];
+
+/// Local recognition at PE of a random one of CL's `count` certificates, at `address`.
+fn local_recognition(
+    scenario: String,
+    address: std::net::SocketAddr,
+    count: u64,
+    token: &str,
+) -> anyhow::Result<Turn<'static>> {
+    Ok(Turn { scenario, address, generator: recognition("PE", "CL", count, token)?, expect: &RECOGNIZED_LOCALLY })
+}
+
 /// Turns in which scenarios compared with each other are measured.
 const ROUNDS: u32 = 5;
 
@@ -433,23 +447,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     // The very requests of the local recognition below (same paths, same bearer token), so that
     // both sides of the ratio read and send the same bytes and cost the load generator the same.
     let address = node.server.address;
-    let generator = recognition("PE", "CL", mid, &node.border)?;
-    let [baseline, local_mid] = ctx
-        .in_turns([
-            Turn {
-                scenario: "baseline".into(),
-                address: baseline_server.address,
-                generator: generator.clone(),
-                expect: &[],
-            },
-            Turn {
-                scenario: format!("local recognition, SQLite {}", size(mid)),
-                address,
-                generator,
-                expect: &[RECOGNIZED, "\"source\":\"local\""],
-            },
-        ])
-        .await?;
+    let local = local_recognition(format!("local recognition, SQLite {}", size(mid)), address, mid, &node.border)?;
+    let baseline = Turn { scenario: "baseline".into(), address: baseline_server.address, expect: &[], ..local.clone() };
+    let [baseline, local_mid] = ctx.in_turns([baseline, local]).await?;
     baseline_server.stop();
     say(format!(
         "  baseline {:.0} req/s, local recognition {:.0} req/s over {ROUNDS} rounds",
@@ -497,6 +497,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 
     // 2. The import against its baseline, the plain insert of the same rows, in turns: each
     //    takes a second or two, too short for one try of each to weigh alike on a noisy machine.
+    //    The first turn's import is the mid node's, above.
     let (mut imported, mut plain) = (node_imported, (0, Duration::ZERO));
     for round in 1..=IMPORT_ROUNDS {
         if round > 1 {
@@ -516,12 +517,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     // 3. Small and (full runs) big local recognition, measured in turns: the ratio between the
     //    two sizes is a target.
     let small_node = local_node(&ctx, "sqlite-small", &ctx.sqlite_url("sqlite-small"), small, 60).await?;
-    let small_turn = Turn {
-        scenario: format!("local recognition, SQLite {}", size(small)),
-        address: small_node.server.address,
-        generator: recognition("PE", "CL", small, &small_node.border)?,
-        expect: &[RECOGNIZED, "\"source\":\"local\""],
-    };
+    let small_turn = local_recognition(
+        format!("local recognition, SQLite {}", size(small)),
+        small_node.server.address,
+        small,
+        &small_node.border,
+    )?;
     let (big_size, local_small, local_big, in_place_big, big_memory, big_import_peak) = match ctx.plan.big {
         Some(big) => {
             let node = local_node(&ctx, "sqlite-big", &ctx.sqlite_url("sqlite-big"), big, 60).await?;
@@ -533,18 +534,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             let [local_small, local_big, in_place_big] = ctx
                 .in_turns([
                     small_turn,
-                    Turn {
-                        scenario: format!("local recognition, SQLite {}", size(big)),
-                        address: node.server.address,
-                        generator: recognition("PE", "CL", big, &node.border)?,
-                        expect: &[RECOGNIZED, "\"source\":\"local\""],
-                    },
-                    Turn {
-                        scenario: format!("local recognition, SQLite {}, read in place", size(big)),
-                        address: in_place.address,
-                        generator: recognition("PE", "CL", big, &in_place_border)?,
-                        expect: &[RECOGNIZED, "\"source\":\"local\""],
-                    },
+                    local_recognition(
+                        format!("local recognition, SQLite {}", size(big)),
+                        node.server.address,
+                        big,
+                        &node.border,
+                    )?,
+                    local_recognition(
+                        format!("local recognition, SQLite {}, read in place", size(big)),
+                        in_place.address,
+                        big,
+                        &in_place_border,
+                    )?,
                 ])
                 .await?;
             let memory = node.server.peak_memory_kib()?;
@@ -769,7 +770,7 @@ async fn postgres_scenario(ctx: &mut Ctx, admin_url: &str) -> anyhow::Result<(Me
                 &format!("local recognition, PostgreSQL {}", size(mid)),
                 node.server.address,
                 recognition("PE", "CL", mid, &node.border)?,
-                &[RECOGNIZED, "\"source\":\"local\""],
+                &RECOGNIZED_LOCALLY,
             )
             .await?;
         node.server.stop();

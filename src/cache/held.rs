@@ -8,7 +8,6 @@
 //! this process knowing; its statements are then read again.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use compact_str::CompactString;
@@ -16,7 +15,7 @@ use moka::ops::compute::Op;
 use moka::sync::Cache;
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::pair;
+use super::{Forgetting, pair};
 use crate::store::mirror::{self, Held, State};
 
 /// Statements kept in memory; beyond this the least used are read again when asked.
@@ -30,7 +29,7 @@ pub struct HeldStatements {
     syncing: RwLock<HashMap<String, i64>>,
     /// Moves when statements are forgotten: a lookup that read the database before keeps
     /// nothing.
-    epoch: AtomicU64,
+    forgetting: Forgetting,
 }
 
 impl Default for HeldStatements {
@@ -39,7 +38,7 @@ impl Default for HeldStatements {
             statements: Cache::builder().max_capacity(CAPACITY).build(),
             states: RwLock::default(),
             syncing: RwLock::default(),
-            epoch: AtomicU64::new(0),
+            forgetting: Forgetting::default(),
         }
     }
 }
@@ -69,10 +68,10 @@ impl HeldStatements {
         if let Some(held) = self.statements.get(&key) {
             return Ok(Some(held));
         }
-        let epoch = self.epoch.load(Ordering::SeqCst);
+        let before = self.forgetting.now();
         let Some(read) = mirror::find(conn, issuer, number).await? else { return Ok(None) };
         let read = Arc::new(read);
-        self.keep(key, read.clone(), Some(epoch));
+        self.keep(key, read.clone(), Some(before));
         Ok(Some(read))
     }
 
@@ -83,7 +82,7 @@ impl HeldStatements {
 
     fn keep(&self, key: CompactString, candidate: Arc<Held>, read_at: Option<u64>) {
         self.statements.entry(key).and_compute_with(|current| {
-            if read_at.is_some_and(|epoch| epoch != self.epoch.load(Ordering::SeqCst)) {
+            if read_at.is_some_and(|before| !self.forgetting.unmoved_since(before)) {
                 return Op::Nop;
             }
             match current {
@@ -135,7 +134,7 @@ impl HeldStatements {
             let moved =
                 self.read_states().get(&issuer).is_some_and(|known| read.synced_seq > known.synced_seq.max(own));
             if moved {
-                self.epoch.fetch_add(1, Ordering::SeqCst);
+                self.forgetting.move_on();
                 self.statements.invalidate_all();
             }
             self.advance(&issuer, read);

@@ -13,6 +13,7 @@ pub mod held;
 pub mod summaries;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use compact_str::CompactString;
@@ -31,6 +32,31 @@ pub fn pair(first: &str, second: &str) -> CompactString {
     key.push('/');
     key.push_str(second);
     key
+}
+
+/// How a cache of database rows keeps a read from bringing back what it forgot: the count moves
+/// on before anything is forgotten, and a row read is kept only if the count has not moved since
+/// before the read began. A change committed after the read began is forgotten after the count
+/// moves: either that comes before the check, which then drops the read, or after the read is
+/// kept, which it then forgets.
+#[derive(Default)]
+pub struct Forgetting(AtomicU64);
+
+impl Forgetting {
+    /// The count now: taken before reading the database.
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Whether nothing was forgotten since the count was `then`.
+    pub fn unmoved_since(&self, then: u64) -> bool {
+        self.now() == then
+    }
+
+    /// Moves the count on; before forgetting anything.
+    pub fn move_on(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 pub const TIME_TO_LIVE: Duration = Duration::from_secs(10);

@@ -5,21 +5,21 @@
 //! The database stays the truth; the cache forgets what changed. After every write on this node
 //! it catches up with the administration's change sequence at once, and every second with
 //! writes by other processes sharing the database, forgetting each certificate that changed.
-//! A read that was under way while something was forgotten is not kept, since it may be older
-//! than the change. The same count of what the cache learnt tells the read in place whether
-//! the snapshot it holds is still recent enough (see `store::summaries`).
+//! A read that was under way while something was forgotten is not kept ([`Forgetting`]), since
+//! it may be older than the change. The same count tells the read in place whether the snapshot
+//! it holds is recent enough (see `store::summaries`), so it also moves with every write this
+//! node takes, even one that changed nothing held.
 
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use compact_str::CompactString;
 use quick_cache::sync::Cache;
 use sea_orm::{ConnectionTrait, DbErr};
 use tokio::sync::Mutex;
 
-use super::pair;
+use super::{Forgetting, pair};
 use crate::store::Store;
 use crate::store::certificates::{self, Summary};
 
@@ -52,9 +52,8 @@ pub struct Written {
 
 pub struct SummaryCache {
     held: Cache<CompactString, Arc<Summary>, Bytes>,
-    /// Moves on before anything is forgotten, and with every write this node commits; see
-    /// `summary`.
-    forgetting: AtomicU64,
+    /// Moves on before anything is forgotten, and with every write this node takes.
+    forgetting: Forgetting,
     /// Per administration, the last change caught up with; held while catching up, so that
     /// catch-ups take turns and each position only moves forward.
     followed: Mutex<HashMap<String, i64>>,
@@ -69,7 +68,7 @@ impl SummaryCache {
                 capacity_bytes,
                 Bytes,
             ),
-            forgetting: AtomicU64::new(0),
+            forgetting: Forgetting::default(),
             followed: Mutex::default(),
         }
     }
@@ -85,25 +84,28 @@ impl SummaryCache {
         if let Some(held) = self.held.get(&key) {
             return Ok(Some(held));
         }
-        // A change committed after the read began is forgotten after `forgetting` moves on:
-        // either that comes before the check below, which then drops the read, or after the
-        // read is kept, which it then forgets. A change forgotten before is committed, and the
-        // read must see it: it may reuse a snapshot only if taken since `forgetting` was here.
-        let before = self.forgetting.load(Ordering::SeqCst);
+        // A change forgotten before this point is committed and the read must see it: the
+        // store may answer from a snapshot only if it was taken once the count was here.
+        let before = self.forgetting.now();
         let Some(read) = store.summary(administration, number, before).await? else { return Ok(None) };
         let read = Arc::new(read);
         self.held.insert(key.clone(), read.clone());
-        if self.forgetting.load(Ordering::SeqCst) != before {
+        if !self.forgetting.unmoved_since(before) {
             self.held.remove(&key);
         }
         Ok(Some(read))
     }
 
+    /// Forgets these certificates, after moving the count on.
     fn forget(&self, administration: &str, numbers: &[String]) {
         if numbers.is_empty() {
             return;
         }
-        self.forgetting.fetch_add(1, Ordering::SeqCst);
+        self.forgetting.move_on();
+        self.remove(administration, numbers);
+    }
+
+    fn remove(&self, administration: &str, numbers: &[String]) {
         for number in numbers {
             self.held.remove(&pair(administration, number));
         }
@@ -150,9 +152,10 @@ impl SummaryCache {
     /// Forgets what a committed transaction changed, without reading its changes back: a large
     /// import would otherwise read every change it just wrote. Then catches up with the rest.
     pub async fn took(&self, conn: &impl ConnectionTrait, written: Written) -> Result<(), DbErr> {
-        // What it created holds nothing to forget, but a snapshot from before would miss it.
-        self.forgetting.fetch_add(1, Ordering::SeqCst);
-        self.forget(&written.administration, &written.changed);
+        // Moved even when it changed nothing held: a snapshot from before would miss what it
+        // created.
+        self.forgetting.move_on();
+        self.remove(&written.administration, &written.changed);
         self.catch_up_except(conn, &written.administration, written.positions).await
     }
 
