@@ -519,10 +519,10 @@ def build():
                           "administration": code, "display_name": display, "operator_identifier": None})
     users.append({"email": "trader@andina.demo.aeo", "role": "trader", "administration": None,
                   "display_name": "María José Fuentes (Exportadora Andina SpA)",
-                  "operator_identifier": "CL-RUT:76086428-5"})
+                  "operator_identifier": "CL-RUT:76086428-5", "registered_by": "CL"})
     users.append({"email": "trader@pacificosur.demo.aeo", "role": "trader", "administration": None,
                   "display_name": "Rodrigo Salinas Vera (Grupo Logístico Pacífico Sur)",
-                  "operator_identifier": "LEI:" + shared_lei})
+                  "operator_identifier": "LEI:" + shared_lei, "registered_by": "PE"})
 
     # MRAs
     mras = []
@@ -586,6 +586,10 @@ def self_check(data, shared_lei):
     for u in data["users"]:
         if u["role"] == "trader":
             assert u["operator_identifier"] in ids
+            # The registering administration certified the operator (the API refuses otherwise).
+            assert any(c["administration"] == u["registered_by"] and u["operator_identifier"] in
+                       {"%s:%s" % (i["scheme"], i["value"]) for i in c["operator"]["identifiers"]}
+                       for c in data["certificates"])
 
 
 def main():

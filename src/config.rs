@@ -40,6 +40,10 @@ struct FileSettings {
     public_rate_limit: Option<u32>,
     summary_cache_mib: Option<u64>,
     log_format: Option<String>,
+    federation_allow_private: Option<bool>,
+    max_connections: Option<u64>,
+    header_read_timeout: Option<u64>,
+    database_timeout: Option<u64>,
 }
 
 /// Everything the node needs to run, resolved once at start-up.
@@ -64,6 +68,14 @@ pub struct Settings {
     /// Memory for the summaries of certificates asked about lately, in MiB.
     pub summary_cache_mib: u64,
     pub log_format: String,
+    /// Whether peers (and later subscription URLs) may be on loopback or private addresses.
+    pub federation_allow_private: bool,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: u64,
+    /// Seconds a client has to send a request's head.
+    pub header_read_timeout: u64,
+    /// Seconds any one database statement may take before the request is answered 503.
+    pub database_timeout: u64,
 }
 
 impl Settings {
@@ -80,6 +92,15 @@ impl Settings {
             match env(name) {
                 Some(v) => v.parse().with_context(|| format!("{name} must be a whole number")),
                 None => Ok(file.unwrap_or(default)),
+            }
+        };
+
+        let flag = |name: &str, file: Option<bool>| -> anyhow::Result<bool> {
+            match env(name).map(|v| v.to_ascii_lowercase()) {
+                Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
+                Some(v) if matches!(v.as_str(), "false" | "0" | "no") => Ok(false),
+                Some(_) => anyhow::bail!("{name} must be true or false"),
+                None => Ok(file.unwrap_or(false)),
             }
         };
 
@@ -115,6 +136,10 @@ impl Settings {
                 .context("AEO_PUBLIC_RATE_LIMIT is too large")?,
             summary_cache_mib: number("AEO_SUMMARY_CACHE_MIB", file.summary_cache_mib, 64)?,
             log_format: env("AEO_LOG_FORMAT").or(file.log_format).unwrap_or_else(|| "text".into()),
+            federation_allow_private: flag("AEO_FEDERATION_ALLOW_PRIVATE", file.federation_allow_private)?,
+            max_connections: number("AEO_MAX_CONNECTIONS", file.max_connections, 1024)?.max(1),
+            header_read_timeout: number("AEO_HEADER_READ_TIMEOUT", file.header_read_timeout, 10)?.max(1),
+            database_timeout: number("AEO_DATABASE_TIMEOUT", file.database_timeout, 5)?.max(1),
         })
     }
 
@@ -141,6 +166,10 @@ impl Settings {
             public_rate_limit: 60,
             summary_cache_mib: 64,
             log_format: "text".into(),
+            federation_allow_private: false,
+            max_connections: 1024,
+            header_read_timeout: 10,
+            database_timeout: 5,
         }
     }
 }

@@ -40,6 +40,9 @@ struct DemoUser {
     administration: Option<String>,
     display_name: Option<String>,
     operator_identifier: Option<String>,
+    /// For a trader: the administration that certified the operator and registers the account.
+    #[serde(default)]
+    registered_by: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -109,7 +112,11 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
         }
     }
     for user in &data.users {
-        let scope = user.administration.clone().or_else(|| user.operator_identifier.clone()).unwrap_or_default();
+        let scope = match (&user.administration, &user.operator_identifier, &user.registered_by) {
+            (Some(code), _, _) => code.clone(),
+            (None, Some(id), Some(by)) => format!("{id}, registered by {by}"),
+            (None, id, _) => id.clone().unwrap_or_default(),
+        };
         report.users.push((user.email.clone(), user.role.clone(), scope));
         if users::find_by_email(db, &user.email).await?.is_some() {
             continue;
@@ -130,7 +137,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
                 administration: user.administration.clone(),
                 operator,
                 display_name: user.display_name.clone(),
-                registered_by: user.administration.clone(),
+                registered_by: user.administration.clone().or_else(|| user.registered_by.clone()),
             },
         )
         .await?;

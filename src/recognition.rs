@@ -20,6 +20,9 @@ pub enum Subject {
     Identifier(OperatorId),
 }
 
+/// The certificate as a recognition answer shows it. Where the asker has no arrangement in force
+/// with the issuer (or is a third party), only what the public check shows: no roles, no status
+/// reason, and the operator's name only where it consented ([`CertificateSummary::public_only`]).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CertificateSummary {
     pub number: String,
@@ -27,14 +30,32 @@ pub struct CertificateSummary {
     pub status: aeo_domain::Status,
     #[schema(value_type = String)]
     pub category: aeo_domain::Category,
-    #[schema(value_type = Vec<String>)]
-    pub roles: Vec<aeo_domain::Role>,
+    /// Absent when the asker may see only the public facts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub roles: Option<Vec<aeo_domain::Role>>,
     #[serde(serialize_with = "wire::date")]
     pub valid_from: NaiveDate,
     #[serde(serialize_with = "wire::date")]
     pub valid_until: NaiveDate,
     pub status_reason: Option<String>,
-    pub operator: OperatorName,
+    /// Absent when the asker may see only the public facts and the operator did not consent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<OperatorName>,
+    /// Whether the operator consented to its name being public (unknown, so no, for a statement).
+    #[serde(skip)]
+    pub public: bool,
+}
+
+impl CertificateSummary {
+    /// Keeps only what the public check would show.
+    pub fn public_only(&mut self) {
+        self.roles = None;
+        self.status_reason = None;
+        if !self.public {
+            self.operator = None;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -82,16 +103,18 @@ pub struct Candidate {
 impl Candidate {
     /// A candidate from the facts the rule needs (with the stored lifecycle status) and what the
     /// answer shows besides; the status shown is derived again for today (expiry).
-    fn new(number: &str, facts: CertificateFacts, status_reason: Option<&str>, operator_name: &str) -> Self {
+    fn new(number: &str, facts: CertificateFacts, status_reason: Option<&str>, operator: (&str, bool)) -> Self {
+        let (operator_name, public) = operator;
         let summary = CertificateSummary {
             number: number.to_owned(),
             status: Status::effective(facts.status, facts.valid_until, certificates::today()),
             category: facts.category,
-            roles: facts.roles.clone(),
+            roles: Some(facts.roles.clone()),
             valid_from: facts.valid_from,
             valid_until: facts.valid_until,
             status_reason: status_reason.map(str::to_owned),
-            operator: OperatorName { name: operator_name.to_owned() },
+            operator: Some(OperatorName { name: operator_name.to_owned() }),
+            public,
         };
         Candidate { facts, summary }
     }
@@ -106,7 +129,7 @@ impl From<&Certificate> for Candidate {
             valid_from: c.valid_from,
             valid_until: c.valid_until,
         };
-        Candidate::new(&c.number, facts, c.status_reason.as_deref(), &c.operator.name)
+        Candidate::new(&c.number, facts, c.status_reason.as_deref(), (&c.operator.name, c.operator.public))
     }
 }
 
@@ -119,7 +142,7 @@ impl Candidate {
             valid_from: s.valid_from,
             valid_until: s.valid_until,
         };
-        Candidate::new(number, facts, s.status_reason.as_deref(), &s.operator_name)
+        Candidate::new(number, facts, s.status_reason.as_deref(), (&s.operator_name, s.public))
     }
 }
 
@@ -133,7 +156,7 @@ impl From<&StatementClaims> for Candidate {
             valid_from: f.valid_from,
             valid_until: f.valid_until,
         };
-        Candidate::new(&claims.sub, facts, f.status_reason.as_deref(), &f.operator.name)
+        Candidate::new(&claims.sub, facts, f.status_reason.as_deref(), (&f.operator.name, false))
     }
 }
 
@@ -164,10 +187,14 @@ pub fn decide(
             best = Some((index, reasons));
         }
     }
-    let (certificate, reasons) = match best {
+    let (mut certificate, reasons) = match best {
         Some((index, reasons)) => (Some(candidates.swap_remove(index).summary), reasons),
         None => (None, recognize(at, issuer, None, mra_facts.as_ref(), today)),
     };
+    // Without an arrangement in force, the asker is owed no more than anyone is.
+    if reasons.iter().any(|reason| matches!(reason, Reason::NoMra | Reason::MraNotInForce)) {
+        certificate.iter_mut().for_each(CertificateSummary::public_only);
+    }
     Answer {
         recognized: reasons.is_empty(),
         at: at.as_str().to_owned(),

@@ -227,7 +227,8 @@ fn tenant_routes() -> Vec<Route> {
             query: "",
             body: |_, _| Some(json!({"status": "suspended", "reason": "Fiscalización en curso"})),
             need: Need::Publish,
-            success: &[200],
+            // The second role allowed finds it suspended already: a 409 past authorisation.
+            success: &[200, 409],
         },
         Route {
             method: "GET",
@@ -852,6 +853,8 @@ async fn the_customs_admin_and_the_auditor_list_the_administrations_users(backen
         "border@cl.demo.aeo",
         "auditor@cl.demo.aeo",
         "listed@cl.example.test",
+        // The trader account CL registered, having certified the operator.
+        "trader@andina.demo.aeo",
     ]
     .into();
     assert_eq!(emails, expected);
@@ -1054,8 +1057,12 @@ async fn another_administrations_objects_under_ones_own_code_answer_as_missing(b
     let platform = node.token(PLATFORM_EMAIL).await;
     let pe_officer = user_id(&node, &pe_admin, "PE", "officer@pe.demo.aeo").await;
     let platform_id = jwt(&platform).1["sub"].as_str().expect("sub").parse::<i64>().expect("id");
-    let trader_id =
-        jwt(&node.token("trader@andina.demo.aeo").await).1["sub"].as_str().expect("sub").parse::<i64>().expect("id");
+    // A trader account PE registered.
+    let trader_id = jwt(&node.token("trader@pacificosur.demo.aeo").await).1["sub"]
+        .as_str()
+        .expect("sub")
+        .parse::<i64>()
+        .expect("id");
     let missing = node.get("/api/v1/administrations/CL/certificates/NOPE-404", Some(&cl_admin)).await;
     missing.problem(404);
 
@@ -1095,7 +1102,7 @@ async fn another_administrations_objects_under_ones_own_code_answer_as_missing(b
     assert_eq!(pe_certificate.body["version"], 1);
     node.login("officer@pe.demo.aeo", DEMO_PASSWORD).await;
     node.get(ME, Some(&platform)).await.ok();
-    node.token("trader@andina.demo.aeo").await;
+    node.token("trader@pacificosur.demo.aeo").await;
 }
 
 // ---------------------------------------------------------------------------------------------

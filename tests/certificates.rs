@@ -1053,6 +1053,25 @@ async fn revocation_is_final(backend: Backend) {
     assert_eq!(fetch(&node, &officer, "CL-OEA-0011").await, before);
 }
 
+async fn a_change_to_the_status_a_certificate_already_has_is_refused_and_leaves_no_event(backend: Backend) {
+    let node = Node::start(backend).await;
+    let officer = node.token(OFFICER).await;
+    let before = fetch(&node, &officer, "CL-OEA-0001").await;
+    assert_eq!(before["status"], "active");
+    let reply = set_status(&node, &officer, "CL-OEA-0001", json!({"status": "active"})).await;
+    assert!(reply.problem(409)["detail"].as_str().unwrap_or_default().contains("already"), "{}", reply.body);
+    let reply = set_status(&node, &officer, "CL-OEA-0001", json!({"status": "active", "reason": "again"})).await;
+    reply.problem(409);
+    set_status(&node, &officer, "CL-OEA-0001", json!({"status": "suspended", "reason": "Investigación"})).await.ok();
+    // A second suspension, even with another reason, is not a change of status.
+    let reply =
+        set_status(&node, &officer, "CL-OEA-0001", json!({"status": "suspended", "reason": "Otra razón"})).await;
+    reply.problem(409);
+    let after = fetch(&node, &officer, "CL-OEA-0001").await;
+    assert_eq!((after["version"].as_i64(), after["status_reason"].as_str()), (Some(2), Some("Investigación")));
+    assert_eq!(history(&node, &officer, "CL-OEA-0001").await.len(), 2, "creation and one suspension");
+}
+
 async fn expired_and_unknown_statuses_cannot_be_requested(backend: Backend) {
     let node = Node::start(backend).await;
     let officer = node.token(OFFICER).await;
@@ -1317,6 +1336,7 @@ both_backends!(
     suspending_or_revoking_requires_a_reason,
     a_certificate_is_suspended_reinstated_and_revoked,
     revocation_is_final,
+    a_change_to_the_status_a_certificate_already_has_is_refused_and_leaves_no_event,
     expired_and_unknown_statuses_cannot_be_requested,
     an_expired_demo_certificate_can_still_be_revoked,
     history_lists_every_change_in_order_with_actor_reason_and_diff,

@@ -87,7 +87,9 @@ impl Node {
             .env("NO_COLOR", "1")
             .env("AEO_ADMIN_EMAIL", PLATFORM_EMAIL)
             .env("AEO_ADMIN_PASSWORD", PASSWORD)
-            .env("AEO_NODE_KEY_FILE", self.dir.path().join("node.key"));
+            .env("AEO_NODE_KEY_FILE", self.dir.path().join("node.key"))
+            // Every node of these tests is on loopback, as in the README's one-machine federation.
+            .env("AEO_FEDERATION_ALLOW_PRIVATE", "true");
         for (name, value) in &self.env {
             command.env(name, value);
         }
@@ -387,10 +389,27 @@ impl TestKey {
     }
 
     fn sign(&self, kid: &str, claims: &Value) -> String {
+        self.sign_typed("JWT", kid, claims)
+    }
+
+    fn sign_typed(&self, typ: &str, kid: &str, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.to_owned());
-        header.typ = Some("JWT".into());
+        header.typ = Some(typ.into());
         jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8)).expect("sign")
+    }
+
+    /// A status statement of `iss` about certificate `sub` at position `seq`, active and valid
+    /// for ten years: what a forger would like a border to believe.
+    fn statement(&self, iss: &str, sub: &str, seq: i64) -> String {
+        let iat = now();
+        let claims = json!({
+            "iss": iss, "sub": sub, "iat": iat, "exp": iat + 10 * 365 * 86_400, "seq": seq,
+            "status": "active", "category": "security", "roles": ["exporter", "importer"],
+            "valid_from": "2024-01-01", "valid_until": "2099-12-31", "status_reason": null,
+            "operator": {"name": format!("Forged operator of {sub}"), "identifiers": []},
+        });
+        self.sign_typed("aeo-status+jwt", "k1", &claims)
     }
 }
 
@@ -737,6 +756,117 @@ async fn the_federation_api_refuses_every_assertion_that_is_not_fresh_signed_and
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5b. Trust is per administration.
+
+/// Pushes `items` to `administration` on `base` as the peer `issuer`, signing with `key`.
+async fn push_as(base: &str, issuer: &str, administration: &str, key: &TestKey, items: Value) -> (StatusCode, Value) {
+    let assertion = key.sign("k1", &claims(issuer, administration, 60));
+    send(
+        Method::POST,
+        &format!("{base}/federation/v1/administrations/{administration}/events"),
+        Some(&assertion),
+        Some(&json!({ "items": items })),
+    )
+    .await
+}
+
+/// CL's border still says what AR really published: AR-1 revoked, AR-404 unknown to AR.
+async fn assert_cl_is_not_fooled(cl: &Admin) {
+    for _ in 0..3 {
+        let (answer, _) = cl.recognition("AR", "AR-1").await;
+        assert_eq!(answer["recognized"], false, "{answer}");
+        assert_eq!(reasons(&answer), ["certificate_revoked"], "{answer}");
+        let (answer, _) = cl.recognition("AR", "AR-404").await;
+        assert_eq!(answer["recognized"], false, "{answer}");
+        assert_eq!(reasons(&answer), ["certificate_not_found"], "{answer}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administration_cannot_make_another_administrations_border_trust_a_forged_issuer() {
+    let mut nodes = start_nodes(&[("A", &[]), ("H", &[])]);
+    let (a, h) = (&nodes[0], &nodes[1]);
+    // AR is a real issuer on A. CL and CO share the node H; CL follows AR for real.
+    let ar = Admin::create(a, "AR").await;
+    let cl = Admin::create(h, "CL").await;
+    let co = Admin::create(h, "CO").await;
+    link(&ar, &cl).await;
+    ar.issue("AR-1").await;
+    ar.set_status("AR-1", "revoked").await;
+    mirror_reaches(&cl, "AR", ar.seq_of("AR-1").await, Duration::from_secs(10)).await;
+    let (before, _) = cl.recognition("AR", "AR-1").await;
+    assert_eq!(reasons(&before), ["certificate_revoked"], "{before}");
+
+    // CO registers a peer under AR's code with a key of its own, and an MRA with it in force.
+    let forger = TestKey::generate();
+    let (status, body) = co.register_peer("AR", "http://127.0.0.1:9", Some(&forger.jwks("k1"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    co.mra("AR", "in_force").await;
+
+    // A forged push with a huge seq is not taken on faith, even into CO's own mirror.
+    let huge = json!([
+        {"seq": 1_000_000_000, "statement": forger.statement("AR", "AR-1", 1_000_000_000)},
+        {"seq": 1_000_000_001, "statement": forger.statement("AR", "AR-404", 1_000_000_001)},
+    ]);
+    let (status, body) = push_as(&h.base, "AR", "CO", &forger, huge).await;
+    assert_cl_is_not_fooled(&cl).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a seq far beyond any checkpoint: {body}");
+    // Within reach of what CO verified (nothing yet), CO may believe its own pinned key...
+    let near = json!([
+        {"seq": 1, "statement": forger.statement("AR", "AR-1", 1)},
+        {"seq": 2, "statement": forger.statement("AR", "AR-404", 2)},
+    ]);
+    let (status, body) = push_as(&h.base, "AR", "CO", &forger, near).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // ...but a later push that contradicts what it accepted is refused, naming the item.
+    let contradiction = json!([{"seq": 2, "statement": forger.statement("AR", "AR-2", 2)}]);
+    let (status, body) = push_as(&h.base, "AR", "CO", &forger, contradiction).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "items[0].statement", "{body}");
+
+    // CL's border is untouched: what CO was told never decides CL's answer.
+    assert_cl_is_not_fooled(&cl).await;
+    // And with the real issuer down, CL answers from its own mirror: still not the forgery.
+    nodes[0].kill();
+    let (answer, _) = cl.recognition("AR", "AR-1").await;
+    assert_eq!(answer["recognized"], false, "{answer}");
+    assert!(has_reason(&answer, "certificate_revoked"), "{answer}");
+    assert_source(&answer, &["mirror"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_asking_about_a_third_issuer_gets_only_the_public_facts() {
+    let nodes = start_nodes(&[("A", &[])]);
+    let a = &nodes[0];
+    // CL and MX on one node, in force with each other; ZX is CL's partner on another node.
+    let cl = Admin::create(a, "CL").await;
+    let mx = Admin::create(a, "MX").await;
+    cl.mra("MX", "in_force").await;
+    mx.mra("CL", "in_force").await;
+    mx.issue("MX-1").await;
+    mx.set_status("MX-1", "suspended").await;
+    let zx = TestKey::generate();
+    register_test_peer(&cl, &zx).await;
+
+    // ZX asks CL whether CL recognises MX's certificate: the answer is CL's to give, but MX's
+    // operator, roles and reasons are not ZX's to read.
+    let path = "CL/recognition?issuer=MX&certificate=MX-1";
+    let (status, body) = federation_get(&a.base, path, Some(&zx.sign("k1", &claims("ZX", "CL", 60)))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["answer"].as_str().expect("a signed answer");
+    let payload = token.split('.').nth(1).expect("payload");
+    let answer: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json");
+    assert_eq!(answer["reasons"], json!(["certificate_suspended"]), "{answer}");
+    let certificate = answer["certificate"].as_object().expect("certificate");
+    assert_eq!(certificate["number"], "MX-1", "{answer}");
+    assert_eq!(certificate["status"], "suspended", "{answer}");
+    for hidden in ["roles", "operator"] {
+        assert!(!certificate.contains_key(hidden), "{hidden}: {answer}");
+    }
+    assert!(certificate["status_reason"].is_null(), "{answer}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -165,6 +165,120 @@ async fn a_trader_sees_where_it_is_recognised(backend: Backend) {
     node.get("/api/v1/me/certificates", Some(&border)).await.problem(403);
 }
 
+async fn a_trader_sees_only_the_certificates_of_the_administration_that_vouched_for_it(backend: Backend) {
+    let node = Node::start(backend).await;
+    // The LEI of Grupo Logístico Pacífico Sur is on a certificate of PE and one of CL; PE
+    // registered the account.
+    let trader = node.token("trader@pacificosur.demo.aeo").await;
+    let reply = node.get("/api/v1/me/certificates", Some(&trader)).await;
+    let numbers: Vec<&str> =
+        reply.ok()["items"].as_array().expect("list").iter().filter_map(|c| c["number"].as_str()).collect();
+    assert_eq!(numbers, vec!["PE-OEA-0006"], "{}", reply.body);
+
+    // CO cannot register a trader for an operator only CL certified (a Chilean RUT), and so
+    // cannot read CL's certificate of it, address included, through such an account.
+    let co_admin = node.token("admin@co.demo.aeo").await;
+    let platform = node.token(common::PLATFORM_EMAIL).await;
+    for token in [&co_admin, &platform] {
+        let reply = node
+            .send(
+                Method::POST,
+                "/api/v1/administrations/CO/users",
+                Some(token),
+                Some(json!({"email": "intruso@co.example.test", "password": "contrasena-larga-2026", "role": "trader",
+                            "operator_identifier": "CL-RUT:76.086.428-5"})),
+            )
+            .await;
+        reply.problem(422);
+        assert_eq!(reply.fields(), vec!["operator_identifier"], "{}", reply.body);
+    }
+    let refused = node
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "intruso@co.example.test", "password": "contrasena-larga-2026"})),
+        )
+        .await;
+    refused.problem(401);
+    // CL may register one: it certified the operator.
+    let cl_admin = node.token("admin@cl.demo.aeo").await;
+    let reply = node
+        .send(
+            Method::POST,
+            "/api/v1/administrations/CL/users",
+            Some(&cl_admin),
+            Some(json!({"email": "andina2@cl.example.test", "password": "contrasena-larga-2026", "role": "trader",
+                        "operator_identifier": "CL-RUT:76.086.428-5"})),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+}
+
+async fn without_an_mra_in_force_the_border_sees_only_the_public_facts(backend: Backend) {
+    let node = Node::start(backend).await;
+    let platform = node.token(common::PLATFORM_EMAIL).await;
+    // KR is hosted here with no MRA with anyone.
+    node.send(
+        Method::POST,
+        "/api/v1/administrations",
+        Some(&platform),
+        Some(json!({"code": "KR", "name": "Korea Customs Service", "country": "KR", "programme": "AEO"})),
+    )
+    .await
+    .ok();
+    node.send(
+        Method::POST,
+        "/api/v1/administrations/KR/users",
+        Some(&platform),
+        Some(json!({"email": "border@kr.example.test", "password": "border-password-2026", "role": "border_officer"})),
+    )
+    .await
+    .ok();
+    let kr = node.login("border@kr.example.test", "border-password-2026").await;
+    // CL-OEA-0015: suspended with a reason, operator not public. CL-OEA-0007: public operator.
+    let answer = ask(&node, &kr, "KR", "issuer=CL&certificate=CL-OEA-0015").await;
+    assert!(reasons(&answer).contains(&"no_mra"), "{answer}");
+    assert_eq!(answer["certificate"]["status"], "suspended", "{answer}");
+    assert_public_only(&answer, None);
+    let answer = ask(&node, &kr, "KR", "issuer=CL&certificate=CL-OEA-0007").await;
+    assert_public_only(&answer, Some("public"));
+    let by_id = ask(&node, &kr, "KR", "issuer=CL&identifier=CL-RUT:76.086.428-5").await;
+    assert_public_only(&by_id, None);
+
+    // PE's arrangement with CL suspended: the same.
+    let pe_admin = node.token("admin@pe.demo.aeo").await;
+    let mut mra = node.get("/api/v1/administrations/PE/mras/CL", Some(&pe_admin)).await.ok().clone();
+    mra["status"] = json!("suspended");
+    node.send(Method::PUT, "/api/v1/administrations/PE/mras/CL", Some(&pe_admin), Some(mra)).await.ok();
+    let border = node.token("border@pe.demo.aeo").await;
+    let answer = ask(&node, &border, "PE", "issuer=CL&certificate=CL-OEA-0015").await;
+    assert!(reasons(&answer).contains(&"mra_not_in_force"), "{answer}");
+    assert_public_only(&answer, None);
+    // With an arrangement in force, a partner sees the details.
+    let co = node.token("border@co.demo.aeo").await;
+    let answer = ask(&node, &co, "CO", "issuer=CL&certificate=CL-OEA-0015").await;
+    assert!(answer["certificate"]["roles"].is_array(), "{answer}");
+    assert!(answer["certificate"]["status_reason"].is_string(), "{answer}");
+    assert!(answer["certificate"]["operator"]["name"].is_string(), "{answer}");
+}
+
+/// An answer's certificate shows the number, status, category and dates, the operator's name
+/// only where it consented (`name` is `Some` then), and no roles or status reason.
+#[track_caller]
+fn assert_public_only(answer: &Value, name: Option<&str>) {
+    let certificate = answer["certificate"].as_object().unwrap_or_else(|| panic!("a certificate: {answer}"));
+    for shown in ["number", "status", "category", "valid_until"] {
+        assert!(certificate.contains_key(shown), "{shown} is public: {answer}");
+    }
+    assert!(!certificate.contains_key("roles"), "roles: {answer}");
+    assert!(certificate["status_reason"].is_null(), "status_reason: {answer}");
+    match name {
+        Some(_) => assert!(certificate["operator"]["name"].is_string(), "a consenting operator's name: {answer}"),
+        None => assert!(!certificate.contains_key("operator"), "an operator that did not consent: {answer}"),
+    }
+}
+
 async fn the_public_check_shows_only_what_is_public(backend: Backend) {
     let node = Node::start_with(backend, true, |settings| settings.public_rate_limit = 5).await;
     let private = node.get("/api/v1/public/administrations/CL/certificates/CL-OEA-0001", None).await;
@@ -336,6 +450,8 @@ async fn sqlite_an_idle_reader_does_not_hold_back_the_checkpoint() {
 }
 
 both_backends!(
+    a_trader_sees_only_the_certificates_of_the_administration_that_vouched_for_it,
+    without_an_mra_in_force_the_border_sees_only_the_public_facts,
     answers_follow_every_change_at_once,
     answers_read_in_place_follow_every_change,
     a_second_server_on_the_same_database_follows_the_first,

@@ -120,6 +120,8 @@ pub enum TransitionError {
     ExpiredIsDerived,
     #[error("the certificate is revoked, and revocation is final")]
     RevokedIsFinal,
+    #[error("the certificate already has this status")]
+    Unchanged,
     #[error("a reason is required to suspend or revoke a certificate")]
     ReasonRequired,
     #[error("the reason must be at most 1000 characters")]
@@ -138,6 +140,10 @@ pub fn check_transition(
     }
     if current == Status::Revoked {
         return Err(TransitionError::RevokedIsFinal);
+    }
+    // A change to the status it has would add an event to its history that changes nothing.
+    if current == requested {
+        return Err(TransitionError::Unchanged);
     }
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > REASON_MAX_CHARS) {
@@ -560,11 +566,11 @@ mod tests {
             (Active, Suspended, Some(" \t\n "), Err(ReasonRequired)),
             (Active, Revoked, Some("fraud"), Ok(Some("fraud"))),
             (Active, Revoked, None, Err(ReasonRequired)),
-            (Active, Active, None, Ok(None)),
-            (Active, Active, Some("  "), Ok(None)),
+            (Active, Active, None, Err(Unchanged)),
+            (Active, Active, Some("  "), Err(Unchanged)),
             (Suspended, Active, None, Ok(None)),
             (Suspended, Active, Some("cleared"), Ok(Some("cleared"))),
-            (Suspended, Suspended, Some("still open"), Ok(Some("still open"))),
+            (Suspended, Suspended, Some("still open"), Err(Unchanged)),
             (Suspended, Revoked, Some("confirmed"), Ok(Some("confirmed"))),
             (Suspended, Revoked, None, Err(ReasonRequired)),
             (Revoked, Active, Some("mistake"), Err(RevokedIsFinal)),
@@ -577,7 +583,7 @@ mod tests {
             (Active, Suspended, Some(&max), Ok(Some(&max))),
             (Active, Suspended, Some(&padded_max), Ok(Some(&max))),
             (Active, Suspended, Some(&long), Err(ReasonTooLong)),
-            (Active, Active, Some(&long), Err(ReasonTooLong)),
+            (Active, Active, Some(&long), Err(Unchanged)),
             (Expired, Active, None, Ok(None)),
         ];
         for (current, requested, reason, want) in cases {
@@ -603,6 +609,7 @@ mod tests {
             (TransitionError::RevokedIsFinal, "the certificate is revoked, and revocation is final"),
             (TransitionError::ReasonRequired, "a reason is required to suspend or revoke a certificate"),
             (TransitionError::ReasonTooLong, "the reason must be at most 1000 characters"),
+            (TransitionError::Unchanged, "the certificate already has this status"),
         ];
         for (e, msg) in cases {
             assert_eq!(e.to_string(), msg);

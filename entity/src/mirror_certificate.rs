@@ -5,6 +5,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    /// The hosted administration whose registration of the issuer verified it.
+    pub administration: String,
     pub issuer: String,
     pub number: String,
     pub seq: i64,

@@ -7,6 +7,7 @@ mod m20261123_000001_create_core;
 mod m20261123_000002_create_federation;
 mod m20261201_000003_drop_identifier_value_index;
 mod m20261201_000004_certificate_summary_index;
+mod m20261202_000005_mirror_per_administration;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_federation::Migration),
             Box::new(m20261201_000003_drop_identifier_value_index::Migration),
             Box::new(m20261201_000004_certificate_summary_index::Migration),
+            Box::new(m20261202_000005_mirror_per_administration::Migration),
         ]
     }
 }

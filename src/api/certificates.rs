@@ -234,15 +234,12 @@ pub async fn change_status(
         certificates::find_for_update(&*txn, tenant.code(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
     let reason =
         check_transition(current.stored_status, requested, request.reason.as_deref()).map_err(|error| match error {
-            TransitionError::RevokedIsFinal => ApiError::Conflict(error.to_string()),
+            TransitionError::RevokedIsFinal | TransitionError::Unchanged => ApiError::Conflict(error.to_string()),
             TransitionError::ExpiredIsDerived => ApiError::field("status", error.to_string()),
             TransitionError::ReasonRequired | TransitionError::ReasonTooLong => {
                 ApiError::field("reason", error.to_string())
             }
         })?;
-    if current.stored_status == requested && current.status_reason == reason {
-        return Ok(with_etag(StatusCode::OK, current));
-    }
     let change = Change { actor: tenant.actor(), action: "status_changed", reason: reason.clone() };
     let updated = certificates::set_status(&*txn, &current, requested, &change).await?;
     audit::record(

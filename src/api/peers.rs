@@ -21,8 +21,9 @@ use crate::auth::{ManageAdministration, ReadAudit, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::federation::jose::ed25519_keys;
 use crate::federation::keys::{self, KeyInfo, thumbprint};
+use crate::store::mirror::{self, Followed};
 use crate::store::peers::{self, Peer};
-use crate::store::{audit, mirror, outbox};
+use crate::store::{audit, outbox};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PinnedKey {
@@ -60,7 +61,7 @@ fn thumbprints(set: &JwkSet) -> BTreeSet<String> {
 
 async fn view(app: &AppState, peer: Peer) -> ApiResult<PeerView> {
     let backlog = outbox::backlog(&app.store.db, &peer.administration, &peer.peer).await?;
-    let state = mirror::state(&app.store.db, &peer.peer).await?;
+    let state = mirror::state(&app.store.db, Followed::new(&peer.administration, &peer.peer)).await?;
     Ok(PeerView {
         keys: pinned(&peer.jwks),
         pending_keys: peer.pending_jwks.as_ref().map(pinned),
@@ -84,23 +85,30 @@ fn usable(set: JwkSet, field: &str) -> ApiResult<JwkSet> {
     Ok(JwkSet { keys })
 }
 
+/// The peer's published keys. Every way this can fail answers alike: the administrator learns
+/// that no key set came back, not whether a port was closed, filtered or spoke something else.
 async fn fetch_keys(app: &AppState, base_url: &str, peer: &str) -> ApiResult<JwkSet> {
     let url = format!("{base_url}/federation/v1/administrations/{peer}/jwks.json");
-    let (status, body) = app
-        .federation
-        .client
-        .call(Method::GET, &url, None, None)
-        .await
-        .map_err(|error| ApiError::Upstream(format!("could not fetch the peer's keys from {url}: {error}")))?;
-    if !status.is_success() {
-        return Err(ApiError::Upstream(format!("{url} answered {status}")));
-    }
-    let set: JwkSet =
-        serde_json::from_value(body).map_err(|_| ApiError::Upstream(format!("{url} did not answer a JWK Set")))?;
-    usable(set, "base_url").map_err(|_| ApiError::Upstream(format!("{url} published no Ed25519 key")))
+    let no_keys = || ApiError::Upstream(format!("no key set could be fetched from {url}"));
+    let fetched = app.federation.client.call(None, Method::GET, &url, None, None).await;
+    let body = match fetched {
+        Ok((status, body)) if status.is_success() => body,
+        Ok((status, _)) => {
+            tracing::info!(%url, %status, "fetching a peer's keys failed");
+            return Err(no_keys());
+        }
+        Err(error) => {
+            tracing::info!(%url, %error, "fetching a peer's keys failed");
+            return Err(no_keys());
+        }
+    };
+    let set: JwkSet = serde_json::from_value(body).map_err(|_| no_keys())?;
+    usable(set, "base_url").map_err(|_| no_keys())
 }
 
-fn base_url(raw: &str) -> ApiResult<String> {
+/// A peer's base URL: absolute http(s), nothing but scheme, host, port and path, and (unless
+/// the operator allows private peers) on public addresses only.
+async fn base_url(app: &AppState, raw: &str) -> ApiResult<String> {
     let invalid = |message: &str| ApiError::field("base_url", message.to_owned());
     let url = reqwest::Url::parse(raw.trim()).map_err(|_| invalid("must be an absolute http(s) URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -108,6 +116,12 @@ fn base_url(raw: &str) -> ApiResult<String> {
     }
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("must have no credentials, query or fragment"));
+    }
+    if let Err(error) = app.federation.client.check_host(&url).await {
+        tracing::info!(%url, %error, "refused a peer's base URL");
+        return Err(invalid(
+            "must be reachable at public addresses only (loopback, private and link-local addresses are not allowed here)",
+        ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
@@ -140,7 +154,8 @@ pub async fn put_peer(
     ApiJson(input): ApiJson<PeerRegistration>,
 ) -> ApiResult<(StatusCode, Json<PeerView>)> {
     let peer = peer_code(&tenant.code, &path.1)?;
-    let base = base_url(input.base_url.as_deref().ok_or_else(|| ApiError::field("base_url", "is required"))?)?;
+    let base =
+        base_url(&app, input.base_url.as_deref().ok_or_else(|| ApiError::field("base_url", "is required"))?).await?;
     let given = match input.jwks {
         Some(value) => Some(usable(
             serde_json::from_value(value).map_err(|_| ApiError::field("jwks", "must be a JWK Set"))?,

@@ -35,8 +35,9 @@ pub struct TraderCertificate {
     pub recognition: Vec<Recognition>,
 }
 
-/// The certificates held under the caller's identifier, each with its recognition at every
-/// administration that has an MRA record with the issuer.
+/// The certificates held under the caller's identifier at the administration that registered
+/// the account, each with its recognition at every administration that has an MRA record with
+/// the issuer.
 #[utoipa::path(get, path = "/api/v1/me/certificates", tag = "traders", security(("bearer" = [])),
     params(Page),
     responses((status = 200, body = Paged<TraderCertificate>), (status = 401, body = Problem), (status = 403, body = Problem)))]
@@ -48,10 +49,15 @@ pub async fn my_certificates(
     let (UserRole::Trader, Some(identifier)) = (caller.role, caller.operator.as_ref()) else {
         return Err(ApiError::Forbidden);
     };
+    // Only what the administration that vouched for the account certified: the same identifier
+    // at other administrations may belong to someone this account was never checked against.
+    let Some(vouched_by) = caller.vouched_by.as_ref() else {
+        return Ok(Json(Paged::of(Vec::new(), &page)?));
+    };
     let db = &app.store.db;
     let today = certificates::today();
     let mut out = Vec::new();
-    for certificate in certificates::find_by_identifier(db, None, identifier).await? {
+    for certificate in certificates::find_by_identifier(db, Some(vouched_by.as_str()), identifier).await? {
         let issuer = AdministrationCode::parse(&certificate.administration).map_err(anyhow::Error::msg)?;
         let mut recognition = Vec::new();
         for (at, mra) in mras::records_with_partner(db, issuer.as_str()).await? {

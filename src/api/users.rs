@@ -12,7 +12,7 @@ use super::extract::{ApiJson, ApiQuery, Page, Paged};
 use crate::app::AppState;
 use crate::auth::{ManageAdministration, ManageUsers, ReadAudit, Tenant, UserRole, password};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{administrations, audit, users};
+use crate::store::{administrations, audit, certificates, users};
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewUser {
@@ -129,6 +129,15 @@ pub async fn create_user(
     let display_name = input.display_name.map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
     if display_name.as_ref().is_some_and(|name| name.chars().count() > 200) {
         errors.push(FieldError::new("display_name", "must be at most 200 characters"));
+    }
+    // An administration vouches for a trader account only for an operator it has certified.
+    if let Some(id) = &operator {
+        if certificates::find_by_identifier(&app.store.db, Some(tenant.code()), id).await?.is_empty() {
+            errors.push(FieldError::new(
+                "operator_identifier",
+                format!("no certificate of {} is held under this identifier", tenant.code()),
+            ));
+        }
     }
     let Some(role) = role.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));

@@ -32,6 +32,9 @@ pub struct Caller {
     pub role: UserRole,
     pub administration: Option<AdministrationCode>,
     pub operator: Option<OperatorId>,
+    /// For a trader: the administration that registered the account, having certified the
+    /// operator. The trader sees that administration's certificates only.
+    pub vouched_by: Option<AdministrationCode>,
 }
 
 fn credentials(parts: &Parts) -> Option<&str> {
@@ -82,7 +85,11 @@ pub fn caller_of(user: store::users::User) -> Result<Caller, ApiError> {
         }
         _ => None,
     };
-    Ok(Caller { id: user.id, email: user.email, role, administration, operator })
+    let vouched_by = match (&user.registered_by, role) {
+        (Some(code), UserRole::Trader) => Some(AdministrationCode::parse(code).map_err(|_| corrupt("registrar"))?),
+        _ => None,
+    };
+    Ok(Caller { id: user.id, email: user.email, role, administration, operator, vouched_by })
 }
 
 /// What a `Tenant<P>` route requires: which roles of the administration may use it.

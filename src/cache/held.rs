@@ -1,11 +1,12 @@
-//! The mirror's hot part in memory: the statements border officers ask about and each issuer's
-//! follow state, so a held answer costs no database round trip.
+//! The mirror's hot part in memory: the statements border officers ask about and each follow
+//! state, so a held answer costs no database round trip. Keyed like the mirror itself, by the
+//! administration that follows the issuer (see `store::mirror`).
 //!
 //! A statement is only ever replaced by a newer one (higher `seq`, or the same `seq` valid
 //! longer), and a follow state only moves forward, so a lookup that read the database before a
 //! write cannot undo it. This process's own mirror writes are handed over after they commit.
-//! Another process sharing the database shows up as an issuer's synced position moving without
-//! this process knowing; its statements are then read again.
+//! Another process sharing the database shows up as a synced position moving without this
+//! process knowing; its statements are then read again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -15,18 +16,35 @@ use moka::ops::compute::Op;
 use moka::sync::Cache;
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{Forgetting, pair};
-use crate::store::mirror::{self, Held, State};
+use super::Forgetting;
+use crate::store::mirror::{self, Followed, Held, State};
 
 /// Statements kept in memory; beyond this the least used are read again when asked.
 const CAPACITY: u64 = 200_000;
 
+/// A follower and an issuer as one key.
+type FollowKey = (String, String);
+
+fn follow_key(followed: Followed<'_>) -> FollowKey {
+    (followed.administration.to_owned(), followed.issuer.to_owned())
+}
+
+/// The follower, the issuer and the certificate number as one key, kept inline when short.
+fn statement_key(followed: Followed<'_>, number: &str) -> CompactString {
+    let mut key =
+        CompactString::with_capacity(followed.administration.len() + followed.issuer.len() + number.len() + 2);
+    for part in [followed.administration, "/", followed.issuer, "/", number] {
+        key.push_str(part);
+    }
+    key
+}
+
 pub struct HeldStatements {
     statements: Cache<CompactString, Arc<Held>>,
-    states: RwLock<HashMap<String, State>>,
-    /// Per issuer, the furthest synced position this process is writing or has written: the
+    states: RwLock<HashMap<FollowKey, State>>,
+    /// Per follow, the furthest synced position this process is writing or has written: the
     /// mirror moving that far is this process's own doing, whenever its commit is seen.
-    syncing: RwLock<HashMap<String, i64>>,
+    syncing: RwLock<HashMap<FollowKey, i64>>,
     /// Moves when statements are forgotten: a lookup that read the database before keeps
     /// nothing.
     forgetting: Forgetting,
@@ -57,27 +75,27 @@ fn newer(candidate: &Held, held: &Held) -> bool {
 }
 
 impl HeldStatements {
-    /// The statement held for a certificate of `issuer`, if any.
+    /// The statement held for a certificate of the followed issuer, if any.
     pub async fn find(
         &self,
         conn: &impl ConnectionTrait,
-        issuer: &str,
+        followed: Followed<'_>,
         number: &str,
     ) -> Result<Option<Arc<Held>>, DbErr> {
-        let key = pair(issuer, number);
+        let key = statement_key(followed, number);
         if let Some(held) = self.statements.get(&key) {
             return Ok(Some(held));
         }
         let before = self.forgetting.now();
-        let Some(read) = mirror::find(conn, issuer, number).await? else { return Ok(None) };
+        let Some(read) = mirror::find(conn, followed, number).await? else { return Ok(None) };
         let read = Arc::new(read);
         self.keep(key, read.clone(), Some(before));
         Ok(Some(read))
     }
 
-    /// Takes a statement this process has just committed to the mirror.
-    pub fn applied(&self, held: Held) {
-        self.keep(pair(&held.claims.iss, &held.claims.sub), Arc::new(held), None);
+    /// Takes a statement this process has just committed to the follower's mirror.
+    pub fn applied(&self, followed: Followed<'_>, held: Held) {
+        self.keep(statement_key(followed, &held.claims.sub), Arc::new(held), None);
     }
 
     fn keep(&self, key: CompactString, candidate: Arc<Held>, read_at: Option<u64>) {
@@ -92,57 +110,56 @@ impl HeldStatements {
         });
     }
 
-    /// How far `issuer` has been followed.
-    pub async fn state(&self, conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
-        if let Some(state) = self.read_states().get(issuer) {
+    /// How far the follower has followed the issuer.
+    pub async fn state(&self, conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<State, DbErr> {
+        if let Some(state) = self.read_states().get(&follow_key(followed)) {
             return Ok(state.clone());
         }
-        let read = mirror::state(conn, issuer).await?;
-        Ok(self.advance(issuer, read))
+        let read = mirror::state(conn, followed).await?;
+        Ok(self.advance(follow_key(followed), read))
     }
 
     /// Takes a whole follow state read from the database; keeps whichever parts of it and of
     /// what is held are further along.
-    fn advance(&self, issuer: &str, read: State) -> State {
+    fn advance(&self, key: FollowKey, read: State) -> State {
         let mut states = self.states.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let state = states.entry(issuer.to_owned()).or_insert_with(|| read.clone());
+        let state = states.entry(key).or_insert_with(|| read.clone());
         merge(state, &read);
         state.clone()
     }
 
     /// Takes what this process has just committed of a follow state (the synced position or a
     /// checkpoint); a state not held yet is read whole when first asked for.
-    pub fn advanced(&self, issuer: &str, committed: &State) {
+    pub fn advanced(&self, followed: Followed<'_>, committed: &State) {
         let mut states = self.states.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(state) = states.get_mut(issuer) {
+        if let Some(state) = states.get_mut(&follow_key(followed)) {
             merge(state, committed);
         }
     }
 
-    /// Says, before committing, how far this process is moving the issuer's synced position.
-    pub fn syncing(&self, issuer: &str, seq: i64) {
+    /// Says, before committing, how far this process is moving the follower's synced position.
+    pub fn syncing(&self, followed: Followed<'_>, seq: i64) {
         let mut syncing = self.syncing.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let furthest = syncing.entry(issuer.to_owned()).or_default();
+        let furthest = syncing.entry(follow_key(followed)).or_default();
         *furthest = (*furthest).max(seq);
     }
 
-    /// Re-reads every issuer's follow state. Where another process moved the mirror, this
-    /// process forgets the statements it held.
+    /// Re-reads every follow state. Where another process moved a mirror, this process
+    /// forgets the statements it held.
     pub async fn refresh(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-        for (issuer, read) in mirror::states(conn).await? {
-            let own = self.syncing.read().map_or(0, |syncing| syncing.get(&issuer).copied().unwrap_or(0));
-            let moved =
-                self.read_states().get(&issuer).is_some_and(|known| read.synced_seq > known.synced_seq.max(own));
+        for (key, read) in mirror::states(conn).await? {
+            let own = self.syncing.read().map_or(0, |syncing| syncing.get(&key).copied().unwrap_or(0));
+            let moved = self.read_states().get(&key).is_some_and(|known| read.synced_seq > known.synced_seq.max(own));
             if moved {
                 self.forgetting.move_on();
                 self.statements.invalidate_all();
             }
-            self.advance(&issuer, read);
+            self.advance(key, read);
         }
         Ok(())
     }
 
-    fn read_states(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, State>> {
+    fn read_states(&self) -> std::sync::RwLockReadGuard<'_, HashMap<FollowKey, State>> {
         self.states.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -1,11 +1,20 @@
-//! Calls to peer nodes: short connect and total timeouts, no redirects, a size cap on answers,
-//! and a circuit breaker per peer so that a dead or hanging peer costs the border officer
-//! nothing after a few failures.
+//! Calls to peer nodes: short connect and total timeouts, no redirects, no proxy, a size cap on
+//! answers, an address policy checked at every connection, and a circuit breaker per peer
+//! registration so that a dead or hanging peer costs the border officer nothing after a few
+//! failures.
+//!
+//! A peer's base URL is chosen by a customs administrator, so these calls are a way into the
+//! node's own network: unless the operator allows it (`federation_allow_private`), a peer may
+//! not be on a loopback, private, link-local or other non-public address. Host names are checked
+//! after resolution, by the resolver every new connection goes through, so a name that resolves
+//! differently later (DNS rebinding) is caught too; literal addresses are checked before the call.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -16,6 +25,8 @@ const FAILURES_TO_OPEN: u32 = 3;
 const OPEN_FOR: Duration = Duration::from_secs(10);
 const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
+/// What went wrong with a call. The detail is for the node's log; what an administrator sees
+/// is [`CallError::public`], which does not tell a closed port from an open one.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     #[error("peer unreachable: {0}")]
@@ -26,6 +37,88 @@ pub enum CallError {
     CircuitOpen,
     #[error("peer answered something unreadable")]
     Unreadable,
+    #[error("the peer's address is not allowed: {0}")]
+    AddressNotAllowed(String),
+}
+
+impl CallError {
+    /// The outcome as an administrator may see it.
+    pub fn public(&self) -> &'static str {
+        match self {
+            CallError::Unreachable(_) | CallError::Refused(_) | CallError::Unreadable => {
+                "the peer gave no usable answer"
+            }
+            CallError::CircuitOpen => "skipped after repeated failures",
+            CallError::AddressNotAllowed(_) => "the peer's address is not a public address",
+        }
+    }
+}
+
+/// Whether a peer may be at `ip` when private addresses are not allowed: not loopback,
+/// private, link-local, shared (carrier-grade NAT), unspecified, broadcast, multicast,
+/// documentation, benchmarking or reserved, in either IP version (IPv4 inside IPv6 included).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && ip.octets()[2] == 0)
+        || (a == 198 && (18..20).contains(&b))
+        || a >= 240)
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_public_v4(v4);
+    }
+    let segments = ip.segments();
+    // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        let [.., high, low] = segments;
+        return is_public_v4(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low)));
+    }
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (segments[0] & 0xfe00) == 0xfc00 // unique local
+        || (segments[0] & 0xffc0) == 0xfe80 // link-local
+        || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+        || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
+        || segments[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible, deprecated
+}
+
+/// Resolves peer host names, keeping only the addresses a peer may have.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> =
+                resolved.into_iter().filter(|address| allow_private || is_public(address.ip())).collect();
+            if allowed.is_empty() {
+                return Err(Box::new(CallError::AddressNotAllowed(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
 }
 
 #[derive(Default)]
@@ -36,39 +129,64 @@ struct Breaker {
 
 pub struct PeerClient {
     http: reqwest::Client,
+    allow_private: bool,
+    /// Per peer registration (`administration/peer`): one administration's registration, at
+    /// whatever URL, can never open or close another's circuit.
     breakers: Mutex<HashMap<String, Breaker>>,
 }
 
 impl PeerClient {
-    pub fn new() -> anyhow::Result<Self> {
+    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(CALL_TIMEOUT)
             .timeout(CALL_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve names itself, out of the address policy's sight.
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
             .user_agent(concat!("aeo-registry/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(PeerClient { http, breakers: Mutex::new(HashMap::new()) })
+        Ok(PeerClient { http, allow_private, breakers: Mutex::new(HashMap::new()) })
     }
 
-    fn breaker_key(url: &str) -> String {
-        reqwest::Url::parse(url)
-            .map(|u| {
-                format!("{}://{}:{}", u.scheme(), u.host_str().unwrap_or(""), u.port_or_known_default().unwrap_or(0))
-            })
-            .unwrap_or_default()
+    /// Checks a URL's host where it can be checked before connecting: a literal address. Names
+    /// are checked by the resolver.
+    pub fn check_address(&self, url: &reqwest::Url) -> Result<(), CallError> {
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        match literal {
+            Some(ip) if !self.allow_private && !is_public(ip) => Err(CallError::AddressNotAllowed(ip.to_string())),
+            _ => Ok(()),
+        }
     }
 
-    fn admit(&self, key: &str) -> Result<(), CallError> {
+    /// Whether a host name or address may be a peer's: resolves it now, as registration does.
+    pub async fn check_host(&self, url: &reqwest::Url) -> Result<(), CallError> {
+        self.check_address(url)?;
+        if let Some(url::Host::Domain(name)) = url.host() {
+            let name: Name = name.parse().map_err(|_| CallError::AddressNotAllowed(name.to_owned()))?;
+            let _allowed = GuardedResolver { allow_private: self.allow_private }
+                .resolve(name)
+                .await
+                .map_err(|error| CallError::AddressNotAllowed(error.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn admit(&self, circuit: &str) -> Result<(), CallError> {
         let breakers = self.breakers.lock().map_err(|_| CallError::CircuitOpen)?;
-        match breakers.get(key).and_then(|b| b.open_until) {
+        match breakers.get(circuit).and_then(|b| b.open_until) {
             Some(until) if Instant::now() < until => Err(CallError::CircuitOpen),
             _ => Ok(()),
         }
     }
 
-    fn settle(&self, key: &str, healthy: bool) {
+    fn settle(&self, circuit: &str, healthy: bool) {
         if let Ok(mut breakers) = self.breakers.lock() {
-            let breaker = breakers.entry(key.to_owned()).or_default();
+            let breaker = breakers.entry(circuit.to_owned()).or_default();
             if healthy {
                 *breaker = Breaker::default();
             } else {
@@ -80,23 +198,27 @@ impl PeerClient {
         }
     }
 
-    /// Closes the circuit of the peer at `url`, e.g. when that peer has just called this node.
-    pub fn revive(&self, url: &str) {
-        self.settle(&Self::breaker_key(url), true);
+    /// Closes a circuit, e.g. when that registration's peer has just called this node.
+    pub fn revive(&self, circuit: &str) {
+        self.settle(circuit, true);
     }
 
     /// Sends a request and reads a JSON answer. 2xx and 404 are answers; anything else is an
-    /// error. Network failures and 5xx count against the peer's circuit.
+    /// error. With a `circuit`, network failures and 5xx count against it.
     pub async fn call(
         &self,
+        circuit: Option<&str>,
         method: Method,
         url: &str,
         assertion: Option<&str>,
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), CallError> {
-        let key = Self::breaker_key(url);
-        self.admit(&key)?;
-        let mut request = self.http.request(method, url).header("accept", "application/json");
+        let parsed = reqwest::Url::parse(url).map_err(|_| CallError::Unreachable("not a URL".into()))?;
+        self.check_address(&parsed)?;
+        if let Some(circuit) = circuit {
+            self.admit(circuit)?;
+        }
+        let mut request = self.http.request(method, parsed).header("accept", "application/json");
         if let Some(token) = assertion {
             request = request.bearer_auth(token);
         }
@@ -104,10 +226,10 @@ impl PeerClient {
             request = request.json(body);
         }
         let result = async {
-            let mut response = request.send().await.map_err(|e| CallError::Unreachable(describe(&e)))?;
+            let mut response = request.send().await.map_err(|e| describe(&e))?;
             let status = response.status();
             let mut bytes = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| CallError::Unreachable(describe(&e)))? {
+            while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
                 if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
                     return Err(CallError::Unreadable);
                 }
@@ -124,7 +246,13 @@ impl PeerClient {
             Ok((status, value))
         }
         .await;
-        self.settle(&key, !matches!(result, Err(CallError::Unreachable(_)) | Err(CallError::Refused(_))));
+        if let Some(circuit) = circuit {
+            let failed = matches!(
+                result,
+                Err(CallError::Unreachable(_) | CallError::Refused(_) | CallError::AddressNotAllowed(_))
+            );
+            self.settle(circuit, !failed);
+        }
         match result {
             Ok((status, value)) if status.is_success() || status == StatusCode::NOT_FOUND => Ok((status, value)),
             Ok((status, _)) => Err(CallError::Refused(status)),
@@ -133,12 +261,109 @@ impl PeerClient {
     }
 }
 
-fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".into()
-    } else if error.is_connect() {
-        "connection failed".into()
-    } else {
-        "request failed".into()
+/// A transport failure, for the log. The resolver's refusal of an address is kept as such.
+fn describe(error: &reqwest::Error) -> CallError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(inner) = source {
+        if let Some(CallError::AddressNotAllowed(host)) = inner.downcast_ref::<CallError>() {
+            return CallError::AddressNotAllowed(host.clone());
+        }
+        source = inner.source();
+    }
+    CallError::Unreachable(
+        if error.is_timeout() {
+            "timed out"
+        } else if error.is_connect() {
+            "connection failed"
+        } else {
+            "request failed"
+        }
+        .into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "0.1.2.3",
+            "100.64.0.1",
+            "192.0.0.8",
+            "198.18.0.1",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "192.0.2.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "::127.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().expect("address")), "{private} is not public");
+        }
+        for public in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(is_public(public.parse().expect("address")), "{public} is public");
+        }
+    }
+
+    /// A port on loopback that nothing listens on: connections to it are refused at once.
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+    }
+
+    #[tokio::test]
+    async fn one_registrations_failures_never_open_another_registrations_circuit_at_the_same_url() {
+        let client = PeerClient::new(true).expect("client");
+        let url = format!("http://127.0.0.1:{}/federation/v1/administrations/AR/checkpoint", closed_port());
+        for _ in 0..FAILURES_TO_OPEN {
+            let failed = client.call(Some("CO/AR"), Method::GET, &url, None, None).await;
+            assert!(matches!(failed, Err(CallError::Unreachable(_))), "{failed:?}");
+        }
+        let skipped = client.call(Some("CO/AR"), Method::GET, &url, None, None).await;
+        assert!(matches!(skipped, Err(CallError::CircuitOpen)), "{skipped:?}");
+        let other = client.call(Some("CL/AR"), Method::GET, &url, None, None).await;
+        assert!(matches!(other, Err(CallError::Unreachable(_))), "CL's circuit is its own: {other:?}");
+        client.revive("CO/AR");
+        let revived = client.call(Some("CO/AR"), Method::GET, &url, None, None).await;
+        assert!(matches!(revived, Err(CallError::Unreachable(_))), "{revived:?}");
+    }
+
+    #[tokio::test]
+    async fn private_addresses_are_refused_by_name_and_by_literal_unless_allowed() {
+        let port = closed_port();
+        let strict = PeerClient::new(false).expect("client");
+        for url in [
+            format!("http://127.0.0.1:{port}/x"),
+            format!("http://localhost:{port}/x"),
+            format!("http://[::1]:{port}/x"),
+            format!("http://169.254.169.254:{port}/x"),
+        ] {
+            let refused = strict.call(None, Method::GET, &url, None, None).await;
+            assert!(matches!(refused, Err(CallError::AddressNotAllowed(_))), "{url}: {refused:?}");
+            let parsed = reqwest::Url::parse(&url).expect("url");
+            assert!(strict.check_host(&parsed).await.is_err(), "{url}");
+        }
+        let open = PeerClient::new(true).expect("client");
+        let reached = open.call(None, Method::GET, &format!("http://localhost:{port}/x"), None, None).await;
+        assert!(matches!(reached, Err(CallError::Unreachable(_))), "allowed, then refused by the port: {reached:?}");
     }
 }

@@ -1,18 +1,23 @@
 //! The change feed between nodes: each change of an issuer as a statement of the certificate
-//! as it stood, signed when sent; and applying verified changes to the mirror in `seq` order.
+//! as it stood, signed when sent; and applying verified changes to a follower's mirror in `seq`
+//! order.
 
 use serde::{Deserialize, Serialize};
 
 use super::jose::{self, CertificateState};
 use crate::app::AppState;
-use crate::error::ApiResult;
-use crate::store::mirror;
+use crate::store::mirror::{self, Applied, Followed, Held};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ChangeItem {
     pub seq: i64,
     pub statement: String,
 }
+
+/// How far beyond the position a follower has verified (applied, or seen in a checkpoint) a
+/// change may be and still be taken: further than that, a pushed `seq` would be taken on the
+/// pusher's word. Such a change is refused; a new checkpoint is fetched and it is pulled then.
+pub const MAX_AHEAD: i64 = 10_000;
 
 /// Statements for stored changes (seq, snapshot), signed now by the administration's key.
 pub async fn sign_changes(app: &AppState, code: &str, rows: Vec<(i64, String)>) -> anyhow::Result<Vec<ChangeItem>> {
@@ -28,20 +33,41 @@ pub async fn sign_changes(app: &AppState, code: &str, rows: Vec<(i64, String)>) 
         .collect()
 }
 
-/// Applies verified changes of `issuer` in `seq` order and advances the synced position over
-/// every contiguous one; a gap wakes the sync worker to pull what is missing.
+/// Why a batch of verified changes was not applied; nothing of it was.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("change {index} claims a position already verified for other facts")]
+    Contradicts { index: usize },
+    #[error("change {index} is far beyond the last position verified from this issuer")]
+    FarAhead { index: usize },
+    #[error(transparent)]
+    Store(#[from] sea_orm::DbErr),
+}
+
+/// Applies verified changes in `seq` order to the follower's mirror and advances its synced
+/// position over every contiguous one; a gap wakes the sync worker to pull what is missing.
+/// All or nothing: a change that contradicts the mirror, or lies far beyond what this follower
+/// has verified, refuses the whole batch.
 pub async fn apply_changes(
     app: &AppState,
-    issuer: &str,
+    followed: Followed<'_>,
     verified: &[(&ChangeItem, jose::StatementClaims)],
-) -> ApiResult<i64> {
+) -> Result<i64, FeedError> {
     let txn = app.store.write().await?;
-    let mut synced = mirror::lock_state(&*txn, issuer).await?.synced_seq;
+    let state = mirror::lock_state(&*txn, followed).await?;
+    let mut synced = state.synced_seq;
     let mut gap = false;
     let mut kept = Vec::new();
-    for (item, claims) in verified {
-        if mirror::apply(&*txn, &item.statement, claims, "feed").await? {
-            kept.push(mirror::Held::new(claims.clone(), "feed"));
+    for (index, (item, claims)) in verified.iter().enumerate() {
+        if item.seq > state.verified_seq().max(synced) + MAX_AHEAD {
+            app.federation.sync_needed.notify_one();
+            return Err(FeedError::FarAhead { index });
+        }
+        let held = Held::new(claims.clone(), "feed", app.settings.statement_ttl_secs());
+        match mirror::apply(&*txn, followed, &item.statement, &held).await? {
+            Applied::Kept => kept.push(held),
+            Applied::Older => {}
+            Applied::Contradicts => return Err(FeedError::Contradicts { index }),
         }
         if item.seq == synced + 1 {
             synced = item.seq;
@@ -49,11 +75,11 @@ pub async fn apply_changes(
             gap = true;
         }
     }
-    mirror::set_synced(&*txn, issuer, synced).await?;
-    app.hot.held.syncing(issuer, synced);
+    mirror::set_synced(&*txn, followed, synced).await?;
+    app.hot.held.syncing(followed, synced);
     txn.commit().await?;
-    kept.into_iter().for_each(|held| app.hot.held.applied(held));
-    app.hot.held.advanced(issuer, &mirror::State { synced_seq: synced, ..Default::default() });
+    kept.into_iter().for_each(|held| app.hot.held.applied(followed, held));
+    app.hot.held.advanced(followed, &mirror::State { synced_seq: synced, ..Default::default() });
     if gap {
         app.federation.sync_needed.notify_one();
     }

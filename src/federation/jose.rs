@@ -220,7 +220,17 @@ pub fn verify_statement(
     validation.validate_aud = false;
     validation.validate_exp = !allow_expired;
     validation.set_required_spec_claims(&["iss", "sub", "exp", "iat"]);
-    verify(token, STATEMENT_TYP, keys, validation)
+    let claims: StatementClaims = verify(token, STATEMENT_TYP, keys, validation)?;
+    issued_by_now(claims.iat)?;
+    Ok(claims)
+}
+
+/// Something signed "in the future" would stay fresh longer than its issuer could have meant.
+fn issued_by_now(iat: i64) -> Result<(), JoseError> {
+    if iat > Utc::now().timestamp() + CLOCK_SKEW_SECS as i64 {
+        return Err(JoseError::Invalid("issued in the future".into()));
+    }
+    Ok(())
 }
 
 /// The latest position of an issuer's change sequence, signed.
@@ -242,7 +252,9 @@ pub fn verify_checkpoint(token: &str, issuer: &str, keys: &JwkSet) -> Result<Che
     validation.set_issuer(&[issuer]);
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["iss", "exp", "iat"]);
-    verify(token, CHECKPOINT_TYP, keys, validation)
+    let claims: CheckpointClaims = verify(token, CHECKPOINT_TYP, keys, validation)?;
+    issued_by_now(claims.iat)?;
+    Ok(claims)
 }
 
 /// A recognition answer signed by the administration that gave it.

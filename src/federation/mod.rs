@@ -53,11 +53,11 @@ pub struct Federation {
 }
 
 impl Federation {
-    pub fn new(node_secret: &[u8]) -> anyhow::Result<Self> {
+    pub fn new(node_secret: &[u8], allow_private: bool) -> anyhow::Result<Self> {
         let (calls, receiver) = mpsc::unbounded_channel();
         Ok(Federation {
             keyring: keys::Keyring::new(node_secret)?,
-            client: client::PeerClient::new()?,
+            client: client::PeerClient::new(allow_private)?,
             seen_assertions: Cache::builder()
                 .max_capacity(1_000_000)
                 .time_to_live(Duration::from_secs((jose::ASSERTION_LIFETIME_SECS as u64 + jose::CLOCK_SKEW_SECS) * 2))

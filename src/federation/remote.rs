@@ -15,7 +15,7 @@ use super::jose::{self, StatementClaims};
 use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::recognition::{Answer, Candidate, Subject, decide};
-use crate::store::mirror::{self, Held};
+use crate::store::mirror::{self, Followed, Held};
 use crate::store::peers::Peer;
 use crate::store::{certificates, peers};
 
@@ -28,14 +28,14 @@ pub async fn answer(
     let db = &app.store.db;
     let now = Utc::now();
     let today = certificates::today();
+    // Only what `at` itself was told by the issuer, verified with the keys `at` pinned.
+    let followed = Followed::new(at.as_str(), issuer.as_str());
     let mra = app.hot.mra(db, at.as_str(), issuer.as_str()).await?;
-    let state = app.hot.held.state(db, issuer.as_str()).await?;
+    let state = app.hot.held.state(db, followed).await?;
     let held: Vec<Arc<Held>> = match subject {
-        Subject::Certificate(number) => {
-            app.hot.held.find(db, issuer.as_str(), number.as_str()).await?.into_iter().collect()
-        }
+        Subject::Certificate(number) => app.hot.held.find(db, followed, number.as_str()).await?.into_iter().collect(),
         Subject::Identifier(id) => {
-            mirror::find_by_identifier(db, issuer.as_str(), id).await?.into_iter().map(Arc::new).collect()
+            mirror::find_by_identifier(db, followed, id).await?.into_iter().map(Arc::new).collect()
         }
     };
     let mirror_until = state.current_until();
@@ -61,18 +61,24 @@ pub async fn answer(
     if let Some(registration) = app.hot.peer(db, at.as_str(), issuer.as_str()).await? {
         match ask_live(app, &registration, subject).await {
             Ok(found) => {
+                let trusted_for = app.settings.statement_ttl_secs();
                 let txn = app.store.write().await?;
                 // Takes turns with pushed and pulled changes of the same issuer, which would
                 // otherwise insert the same certificate's statement at the same time.
-                mirror::lock_state(&*txn, issuer.as_str()).await?;
+                mirror::lock_state(&*txn, followed).await?;
                 let mut kept = Vec::new();
                 for (token, claims) in &found {
-                    if mirror::apply(&*txn, token, claims, "live").await? {
-                        kept.push(Held::new(claims.clone(), "live"));
+                    let held = Held::new(claims.clone(), "live", trusted_for);
+                    match mirror::apply(&*txn, followed, token, &held).await? {
+                        mirror::Applied::Kept => kept.push(held),
+                        mirror::Applied::Older => {}
+                        mirror::Applied::Contradicts => {
+                            tracing::warn!(%issuer, number = %claims.sub, "a live statement contradicts the mirror");
+                        }
                     }
                 }
                 txn.commit().await?;
-                kept.into_iter().for_each(|held| app.hot.held.applied(held));
+                kept.into_iter().for_each(|held| app.hot.held.applied(followed, held));
                 let live: Vec<Candidate> = found.iter().map(|(_, claims)| Candidate::from(claims)).collect();
                 let mut answer = decide(at, issuer, live, mra.as_deref(), today);
                 answer.source = "peer";
@@ -122,10 +128,14 @@ pub async fn call_peer(
     let assertion =
         jose::sign_assertion(&key, from, &registration.peer).map_err(|e| CallError::Unreachable(e.to_string()))?;
     let url = registration.endpoint(path);
-    let result = app.federation.client.call(method.clone(), &url, Some(&assertion), body).await;
+    let circuit = registration.circuit();
+    let result = app.federation.client.call(Some(&circuit), method.clone(), &url, Some(&assertion), body).await;
     let outcome = match &result {
         Ok((status, _)) => json!({"status": status.as_u16()}),
-        Err(error) => json!({"error": error.to_string()}),
+        Err(error) => {
+            tracing::info!(peer = %registration.peer, by = from, %error, "a call to a peer failed");
+            json!({"error": error.public()})
+        }
     };
     app.federation.record_call(CallRecord {
         administration: from.to_owned(),
@@ -139,7 +149,7 @@ pub async fn call_peer(
         let txn = app.store.write().await?;
         match &result {
             Ok(_) => peers::record_success(&*txn, from, &registration.peer).await?,
-            Err(error) => peers::record_error(&*txn, from, &registration.peer, &error.to_string()).await?,
+            Err(error) => peers::record_error(&*txn, from, &registration.peer, error.public()).await?,
         }
         txn.commit().await
     }

@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::CallRecord;
-use super::feed::{ChangeItem, apply_changes, sign_changes};
+use super::feed::{ChangeItem, FeedError, apply_changes, sign_changes};
 use super::jose::{self, CertificateState};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::recognition::{RecognitionQuery, parse_question};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::recognition;
+use crate::store::mirror::Followed;
 use crate::store::{administrations, certificates, outbox, peers};
 
 pub fn router() -> Router<AppState> {
@@ -241,7 +242,7 @@ async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Js
     // now rather than after the backoff or an open circuit.
     if outbox::backlog(&app.store.db, code, &call.caller).await? > 0 {
         if let Some(registration) = peers::find(&app.store.db, code, &call.caller).await? {
-            app.federation.client.revive(&registration.base_url);
+            app.federation.client.revive(&registration.circuit());
         }
         let txn = app.store.write().await?;
         let postponed = outbox::retry_now(&*txn, code, &call.caller).await?;
@@ -259,7 +260,9 @@ pub struct EventsBody {
     pub items: Vec<ChangeItem>,
 }
 
-/// Changes pushed by an issuer: every statement is verified before anything is applied.
+/// Changes pushed by an issuer to one hosted administration: every statement is verified with
+/// the keys that administration pinned before anything is applied to its mirror, and the batch
+/// is refused whole when one change contradicts what it has verified or lies far beyond it.
 async fn receive_events(
     State(app): State<AppState>,
     call: PeerCall,
@@ -275,10 +278,30 @@ async fn receive_events(
         if claims.seq != item.seq {
             return Err(ApiError::field(format!("items[{index}].seq"), "differs from the statement's seq"));
         }
-        verified.push((item, claims));
+        verified.push((index, item, claims));
     }
-    verified.sort_by_key(|(item, _)| item.seq);
-    let synced = apply_changes(&app, &issuer, &verified).await?;
+    verified.sort_by_key(|(_, item, _)| item.seq);
+    let (positions, verified): (Vec<usize>, Vec<_>) =
+        verified.into_iter().map(|(index, item, claims)| (index, (item, claims))).unzip();
+    let followed = Followed::new(call.asked.as_str(), &issuer);
+    let synced = apply_changes(&app, followed, &verified).await.map_err(|error| match error {
+        FeedError::Contradicts { index } => {
+            call.record(&app, "events".into(), json!({"refused": "contradicts the mirror"}));
+            ApiError::field(
+                format!("items[{}].statement", positions[index]),
+                "contradicts a statement already verified for the same position",
+            )
+        }
+        FeedError::FarAhead { index } => {
+            call.record(&app, "events".into(), json!({"refused": "beyond the last verified checkpoint"}));
+            ApiError::Conflict(format!(
+                "items[{}].seq is far beyond the last position verified from this issuer; \
+                 it will be pulled once a newer checkpoint vouches for it",
+                positions[index]
+            ))
+        }
+        FeedError::Store(error) => error.into(),
+    })?;
     call.record(&app, "events".into(), json!({"received": verified.len(), "synced_seq": synced}));
     Ok(Json(json!({ "accepted": verified.len(), "synced_seq": synced })))
 }
@@ -291,7 +314,12 @@ async fn signed_recognition(
     ApiQuery(query): ApiQuery<RecognitionQuery>,
 ) -> ApiResult<Json<Value>> {
     let (issuer, subject) = parse_question(&query)?;
-    let answer = recognition::answer(&app, &call.asked, &issuer, &subject).await?;
+    let mut answer = recognition::answer(&app, &call.asked, &issuer, &subject).await?;
+    // The caller is owed the details of its own certificates only; of a third issuer's, what
+    // the public check shows.
+    if issuer.as_str() != call.caller {
+        answer.certificate.iter_mut().for_each(recognition::CertificateSummary::public_only);
+    }
     call.record(&app, format!("recognition?issuer={issuer}"), json!({"recognized": answer.recognized}));
     let Value::Object(fields) = serde_json::to_value(&answer).map_err(anyhow::Error::from)? else {
         return Err(ApiError::Internal(anyhow::anyhow!("an answer is an object")));

@@ -1,20 +1,21 @@
-//! Following peers: keeps each followed issuer's checkpoint fresh and pulls every change the
-//! mirror lacks, at start-up (catching up after downtime), periodically, and as soon as a
-//! pushed batch shows a gap.
+//! Following peers: keeps each hosted administration's mirror of every issuer it registered
+//! fresh, and pulls every change that mirror lacks, at start-up (catching up after downtime),
+//! periodically, and as soon as a pushed batch shows a gap. Each registration is followed on its
+//! own, with its own pinned keys, into its own mirror.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use reqwest::Method;
 use tokio::sync::watch;
 
 use super::client::CallError;
-use super::feed::{ChangeItem, apply_changes};
+use super::feed::{ChangeItem, FeedError, apply_changes};
 use super::jose;
 use super::remote::call_peer;
 use crate::app::AppState;
+use crate::store::mirror::{self, Followed};
 use crate::store::peers::Peer;
-use crate::store::{administrations, mirror, peers};
+use crate::store::{administrations, peers};
 
 pub async fn run(app: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_secs((app.settings.statement_ttl / 3).clamp(1, 60));
@@ -46,8 +47,7 @@ async fn next_refresh(app: &AppState) -> Option<Duration> {
         .map(|due| due.max(Duration::from_secs(1)))
 }
 
-/// One round over every followed issuer; each is followed through the first registration that
-/// works.
+/// One round over every registration of a peer hosted elsewhere.
 pub async fn follow_all(app: &AppState) {
     let registrations = match peers::all(&app.store.db).await {
         Ok(all) => all,
@@ -56,19 +56,12 @@ pub async fn follow_all(app: &AppState) {
             return;
         }
     };
-    let mut by_issuer: BTreeMap<String, Vec<Peer>> = BTreeMap::new();
     for registration in registrations {
-        by_issuer.entry(registration.peer.clone()).or_default().push(registration);
-    }
-    for (issuer, registrations) in by_issuer {
-        if matches!(administrations::find(&app.store.db, &issuer).await, Ok(Some(_))) {
+        if matches!(administrations::find(&app.store.db, &registration.peer).await, Ok(Some(_))) {
             continue; // Hosted here: nothing to mirror.
         }
-        for registration in registrations {
-            match follow(app, &registration).await {
-                Ok(()) => break,
-                Err(error) => tracing::debug!(%issuer, via = %registration.administration, %error, "could not follow"),
-            }
+        if let Err(error) = follow(app, &registration).await {
+            tracing::debug!(issuer = %registration.peer, by = %registration.administration, %error, "could not follow");
         }
     }
 }
@@ -81,24 +74,57 @@ enum FollowError {
     Invalid(String),
 }
 
+impl From<FeedError> for FollowError {
+    fn from(error: FeedError) -> Self {
+        FollowError::Invalid(error.to_string())
+    }
+}
+
+impl From<sea_orm::DbErr> for FollowError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        FollowError::Invalid(error.to_string())
+    }
+}
+
 async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> {
+    let followed = Followed::new(&registration.administration, &registration.peer);
     let issuer = registration.peer.as_str();
     let (_, body) = call_peer(app, registration, Method::GET, "/checkpoint", None).await?;
     let token = body["checkpoint"].as_str().ok_or_else(|| FollowError::Invalid("no checkpoint".into()))?;
-    let checkpoint =
+    let claims =
         jose::verify_checkpoint(token, issuer, &registration.jwks).map_err(|e| FollowError::Invalid(e.to_string()))?;
+    let checkpoint = mirror::Checkpoint {
+        token,
+        seq: claims.seq,
+        iat: mirror::instant(claims.iat),
+        until: mirror::fresh_until(claims.iat, claims.exp, app.settings.statement_ttl_secs()),
+    };
+    // Kept before pulling: what it vouches for may be taken while the pull catches up to it,
+    // and the mirror is only current once every change up to it has been applied.
+    async {
+        let txn = app.store.write().await?;
+        mirror::set_checkpoint(&*txn, followed, &checkpoint).await?;
+        txn.commit().await
+    }
+    .await?;
+    let known = mirror::State {
+        checkpoint_seq: checkpoint.seq,
+        checkpoint_iat: Some(checkpoint.iat),
+        checkpoint_exp: Some(checkpoint.until),
+        ..Default::default()
+    };
+    app.hot.held.advanced(followed, &known);
     loop {
-        let synced =
-            mirror::state(&app.store.db, issuer).await.map_err(|e| FollowError::Invalid(e.to_string()))?.synced_seq;
+        let synced = mirror::state(&app.store.db, followed).await?.synced_seq;
         if synced >= checkpoint.seq {
-            break;
+            return Ok(());
         }
         let (_, page) =
             call_peer(app, registration, Method::GET, &format!("/changes?after={synced}&limit=500"), None).await?;
         let items: Vec<ChangeItem> =
             serde_json::from_value(page["items"].clone()).map_err(|e| FollowError::Invalid(e.to_string()))?;
         if items.is_empty() {
-            break;
+            return Ok(());
         }
         let mut verified = Vec::with_capacity(items.len());
         for item in &items {
@@ -110,26 +136,8 @@ async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> 
             verified.push((item, claims));
         }
         verified.sort_by_key(|(item, _)| item.seq);
-        let before = synced;
-        let after = apply_changes(app, issuer, &verified).await.map_err(|e| FollowError::Invalid(e.to_string()))?;
-        if after == before {
+        if apply_changes(app, followed, &verified).await? == synced {
             return Err(FollowError::Invalid("the change feed does not continue the sequence".into()));
         }
     }
-    // Through the writer slot: a write beside it makes SQLite refuse a concurrent transaction.
-    async {
-        let txn = app.store.write().await?;
-        mirror::set_checkpoint(&*txn, issuer, token, checkpoint.seq, checkpoint.iat, checkpoint.exp).await?;
-        txn.commit().await
-    }
-    .await
-    .map_err(|e| FollowError::Invalid(e.to_string()))?;
-    let followed = mirror::State {
-        checkpoint_seq: checkpoint.seq,
-        checkpoint_iat: Some(mirror::instant(checkpoint.iat)),
-        checkpoint_exp: Some(mirror::instant(checkpoint.exp)),
-        ..Default::default()
-    };
-    app.hot.held.advanced(issuer, &followed);
-    Ok(())
 }

@@ -1,6 +1,9 @@
-//! The mirror: the latest verified statement of every certificate of each followed issuer, and
-//! how far each issuer's change sequence has been applied, so a border still gets an answer
-//! when the issuer's node is down.
+//! The mirror: for each hosted administration and each issuer it follows, the latest verified
+//! statement of every certificate and how far the issuer's change sequence has been applied, so
+//! a border still gets an answer when the issuer's node is down.
+//!
+//! Everything here is keyed by the follower ([`Followed`]): a statement was verified with the
+//! keys that one administration pinned, so only that administration's answers may rest on it.
 
 use aeo_domain::OperatorId;
 use chrono::{DateTime, TimeZone, Utc};
@@ -10,12 +13,26 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 
 use crate::federation::jose::StatementClaims;
 
+/// Whose mirror: the hosted administration that follows, and the issuer it follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Followed<'a> {
+    pub administration: &'a str,
+    pub issuer: &'a str,
+}
+
+impl<'a> Followed<'a> {
+    pub fn new(administration: &'a str, issuer: &'a str) -> Self {
+        Followed { administration, issuer }
+    }
+}
+
 /// A statement held here, decoded.
 #[derive(Debug, Clone)]
 pub struct Held {
     pub claims: StatementClaims,
     /// `feed` (pushed or pulled) or `live` (fetched to answer a question).
     pub origin: String,
+    /// Until when it is fresh: its `exp`, but never later than the follower trusts it for.
     pub statement_exp: DateTime<Utc>,
     pub statement_iat: DateTime<Utc>,
 }
@@ -35,15 +52,29 @@ impl State {
     pub fn current_until(&self) -> Option<DateTime<Utc>> {
         self.checkpoint_exp.filter(|_| self.synced_seq >= self.checkpoint_seq)
     }
+
+    /// The furthest position this follower has verified: applied, or vouched for by a
+    /// checkpoint. A pushed change far beyond it is not taken on the pusher's word.
+    pub fn verified_seq(&self) -> i64 {
+        self.synced_seq.max(self.checkpoint_seq)
+    }
 }
 
 pub fn instant(timestamp: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(timestamp, 0).single().unwrap_or_default()
 }
 
+/// Until when something signed at `iat` to expire at `exp` is fresh to a follower that trusts
+/// a partner's word for at most `trusted_for_secs`: a partner cannot make its statements (or a
+/// forged one) stand for longer than this node's own statements do.
+pub fn fresh_until(iat: i64, exp: i64, trusted_for_secs: i64) -> DateTime<Utc> {
+    instant(exp.min(iat.saturating_add(trusted_for_secs)))
+}
+
 impl Held {
-    pub fn new(claims: StatementClaims, origin: &str) -> Self {
-        let (statement_exp, statement_iat) = (instant(claims.exp), instant(claims.iat));
+    pub fn new(claims: StatementClaims, origin: &str, trusted_for_secs: i64) -> Self {
+        let statement_exp = fresh_until(claims.iat, claims.exp, trusted_for_secs);
+        let statement_iat = instant(claims.iat);
         Held { claims, origin: origin.to_owned(), statement_exp, statement_iat }
     }
 }
@@ -65,24 +96,29 @@ impl From<mirror_state::Model> for State {
     }
 }
 
-pub async fn state(conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
-    Ok(mirror_state::Entity::find_by_id(issuer.to_owned()).one(conn).await?.map(State::from).unwrap_or_default())
+pub async fn state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<State, DbErr> {
+    Ok(mirror_state::Entity::find_by_id((followed.administration.to_owned(), followed.issuer.to_owned()))
+        .one(conn)
+        .await?
+        .map(State::from)
+        .unwrap_or_default())
 }
 
-/// Every followed issuer's state.
-pub async fn states(conn: &impl ConnectionTrait) -> Result<Vec<(String, State)>, DbErr> {
+/// Every follow state: ((administration, issuer), state).
+pub async fn states(conn: &impl ConnectionTrait) -> Result<Vec<((String, String), State)>, DbErr> {
     Ok(mirror_state::Entity::find()
         .all(conn)
         .await?
         .into_iter()
-        .map(|row| (row.issuer.clone(), State::from(row)))
+        .map(|row| ((row.administration.clone(), row.issuer.clone()), State::from(row)))
         .collect())
 }
 
-/// Makes the issuer's follow state when it has none yet.
-async fn ensure_state(conn: &impl ConnectionTrait, issuer: &str) -> Result<(), DbErr> {
+/// Makes the follow state when there is none yet.
+async fn ensure_state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<(), DbErr> {
     let fresh = mirror_state::ActiveModel {
-        issuer: Set(issuer.to_owned()),
+        administration: Set(followed.administration.to_owned()),
+        issuer: Set(followed.issuer.to_owned()),
         synced_seq: Set(0),
         checkpoint: Set(None),
         checkpoint_seq: Set(0),
@@ -91,47 +127,52 @@ async fn ensure_state(conn: &impl ConnectionTrait, issuer: &str) -> Result<(), D
         updated_at: Set(Utc::now()),
     };
     mirror_state::Entity::insert(fresh)
-        .on_conflict(OnConflict::column(mirror_state::Column::Issuer).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::columns([mirror_state::Column::Administration, mirror_state::Column::Issuer])
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(conn)
         .await
         .map(|_| ())
 }
 
-/// The issuer's follow state, its row locked until the transaction ends: a pushed batch and a
-/// pulled page of the same issuer take turns instead of overwriting each other's progress.
-pub async fn lock_state(conn: &impl ConnectionTrait, issuer: &str) -> Result<State, DbErr> {
-    ensure_state(conn, issuer).await?;
-    mirror_state::Entity::find_by_id(issuer.to_owned())
+/// The follow state, its row locked until the transaction ends: a pushed batch and a pulled
+/// page of the same issuer take turns instead of overwriting each other's progress.
+pub async fn lock_state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<State, DbErr> {
+    ensure_state(conn, followed).await?;
+    mirror_state::Entity::find_by_id((followed.administration.to_owned(), followed.issuer.to_owned()))
         .lock_exclusive()
         .one(conn)
         .await?
         .map(State::from)
-        .ok_or_else(|| DbErr::RecordNotFound(format!("mirror state of {issuer}")))
+        .ok_or_else(|| DbErr::RecordNotFound(format!("mirror state of {}", followed.issuer)))
 }
 
-pub async fn find(conn: &impl ConnectionTrait, issuer: &str, number: &str) -> Result<Option<Held>, DbErr> {
-    Ok(mirror_certificate::Entity::find()
-        .filter(mirror_certificate::Column::Issuer.eq(issuer))
-        .filter(mirror_certificate::Column::Number.eq(number))
-        .one(conn)
-        .await?
-        .and_then(decode))
+fn of(followed: Followed<'_>) -> sea_orm::Select<mirror_certificate::Entity> {
+    mirror_certificate::Entity::find()
+        .filter(mirror_certificate::Column::Administration.eq(followed.administration))
+        .filter(mirror_certificate::Column::Issuer.eq(followed.issuer))
+}
+
+pub async fn find(conn: &impl ConnectionTrait, followed: Followed<'_>, number: &str) -> Result<Option<Held>, DbErr> {
+    Ok(of(followed).filter(mirror_certificate::Column::Number.eq(number)).one(conn).await?.and_then(decode))
 }
 
 pub async fn find_by_identifier(
     conn: &impl ConnectionTrait,
-    issuer: &str,
+    followed: Followed<'_>,
     id: &OperatorId,
 ) -> Result<Vec<Held>, DbErr> {
     let numbers = Query::select()
         .column(mirror_identifier::Column::Number)
         .from(mirror_identifier::Entity)
-        .and_where(mirror_identifier::Column::Issuer.eq(issuer))
+        .and_where(mirror_identifier::Column::Administration.eq(followed.administration))
+        .and_where(mirror_identifier::Column::Issuer.eq(followed.issuer))
         .and_where(mirror_identifier::Column::Scheme.eq(id.scheme.as_str()))
         .and_where(mirror_identifier::Column::Value.eq(id.value.clone()))
         .to_owned();
-    Ok(mirror_certificate::Entity::find()
-        .filter(mirror_certificate::Column::Issuer.eq(issuer))
+    Ok(of(followed)
         .filter(mirror_certificate::Column::Number.in_subquery(numbers))
         .all(conn)
         .await?
@@ -140,39 +181,81 @@ pub async fn find_by_identifier(
         .collect())
 }
 
-/// Keeps the statement if it is newer than what is held for its certificate.
+/// What became of a verified statement offered to the mirror.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// It is newer than what was held, and is kept.
+    Kept,
+    /// What is held is as new or newer; nothing changed.
+    Older,
+    /// It claims a position already verified for other facts (another certificate, or the same
+    /// certificate as it stood otherwise): the issuer cannot have signed both honestly, and the
+    /// verified one stays.
+    Contradicts,
+}
+
+/// Keeps the statement if it is newer than what is held for its certificate, unless it
+/// contradicts what is held.
 pub async fn apply(
     conn: &impl ConnectionTrait,
+    followed: Followed<'_>,
     token: &str,
-    claims: &StatementClaims,
-    origin: &str,
-) -> Result<bool, DbErr> {
-    let existing = mirror_certificate::Entity::find()
-        .filter(mirror_certificate::Column::Issuer.eq(&claims.iss))
-        .filter(mirror_certificate::Column::Number.eq(&claims.sub))
+    held: &Held,
+) -> Result<Applied, DbErr> {
+    let claims = &held.claims;
+    let existing = of(followed).filter(mirror_certificate::Column::Number.eq(&claims.sub)).one(conn).await?;
+    if let Some(row) = &existing {
+        if row.seq == claims.seq {
+            let same = decode(row.clone()).is_some_and(|known| known.claims.facts == claims.facts);
+            return Ok(match same {
+                false => Applied::Contradicts,
+                true if row.statement_exp >= held.statement_exp => Applied::Older,
+                true => {
+                    write(conn, followed, token, held, Some(row.id)).await?;
+                    Applied::Kept
+                }
+            });
+        }
+        if row.seq > claims.seq {
+            return Ok(Applied::Older);
+        }
+    }
+    let taken = of(followed)
+        .filter(mirror_certificate::Column::Seq.eq(claims.seq))
+        .filter(mirror_certificate::Column::Number.ne(&claims.sub))
         .one(conn)
         .await?;
-    if existing
-        .as_ref()
-        .is_some_and(|row| row.seq > claims.seq || (row.seq == claims.seq && row.statement_exp >= instant(claims.exp)))
-    {
-        return Ok(false);
+    if taken.is_some() {
+        return Ok(Applied::Contradicts);
     }
+    write(conn, followed, token, held, existing.map(|row| row.id)).await?;
+    Ok(Applied::Kept)
+}
+
+async fn write(
+    conn: &impl ConnectionTrait,
+    followed: Followed<'_>,
+    token: &str,
+    held: &Held,
+    existing: Option<i64>,
+) -> Result<(), DbErr> {
+    let claims = &held.claims;
     let model = mirror_certificate::ActiveModel {
-        issuer: Set(claims.iss.clone()),
+        administration: Set(followed.administration.to_owned()),
+        issuer: Set(followed.issuer.to_owned()),
         number: Set(claims.sub.clone()),
         seq: Set(claims.seq),
-        origin: Set(origin.to_owned()),
+        origin: Set(held.origin.clone()),
         statement: Set(token.to_owned()),
-        statement_iat: Set(instant(claims.iat)),
-        statement_exp: Set(instant(claims.exp)),
+        statement_iat: Set(held.statement_iat),
+        statement_exp: Set(held.statement_exp),
         received_at: Set(Utc::now()),
         ..Default::default()
     };
     match existing {
-        Some(row) => {
+        Some(id) => {
             let mut model = model;
-            model.id = sea_orm::ActiveValue::Unchanged(row.id);
+            model.id = sea_orm::ActiveValue::Unchanged(id);
             mirror_certificate::Entity::update(model).exec(conn).await?;
         }
         None => {
@@ -180,7 +263,8 @@ pub async fn apply(
         }
     }
     mirror_identifier::Entity::delete_many()
-        .filter(mirror_identifier::Column::Issuer.eq(&claims.iss))
+        .filter(mirror_identifier::Column::Administration.eq(followed.administration))
+        .filter(mirror_identifier::Column::Issuer.eq(followed.issuer))
         .filter(mirror_identifier::Column::Number.eq(&claims.sub))
         .exec(conn)
         .await?;
@@ -190,7 +274,8 @@ pub async fn apply(
         .identifiers
         .iter()
         .map(|id| mirror_identifier::ActiveModel {
-            issuer: Set(claims.iss.clone()),
+            administration: Set(followed.administration.to_owned()),
+            issuer: Set(followed.issuer.to_owned()),
             number: Set(claims.sub.clone()),
             scheme: Set(id.scheme.clone()),
             value: Set(id.value.clone()),
@@ -200,17 +285,18 @@ pub async fn apply(
     if !rows.is_empty() {
         mirror_identifier::Entity::insert_many(rows).exec_without_returning(conn).await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 async fn save_state(
     conn: &impl ConnectionTrait,
-    issuer: &str,
+    followed: Followed<'_>,
     update: impl FnOnce(&mut mirror_state::ActiveModel),
 ) -> Result<(), DbErr> {
-    ensure_state(conn, issuer).await?;
+    ensure_state(conn, followed).await?;
     let mut model = mirror_state::ActiveModel {
-        issuer: sea_orm::ActiveValue::Unchanged(issuer.to_owned()),
+        administration: sea_orm::ActiveValue::Unchanged(followed.administration.to_owned()),
+        issuer: sea_orm::ActiveValue::Unchanged(followed.issuer.to_owned()),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
@@ -218,24 +304,29 @@ async fn save_state(
     mirror_state::Entity::update(model).exec(conn).await.map(|_| ())
 }
 
-/// Records that every change of `issuer` up to `seq` has been applied.
-pub async fn set_synced(conn: &impl ConnectionTrait, issuer: &str, seq: i64) -> Result<(), DbErr> {
-    save_state(conn, issuer, |model| model.synced_seq = Set(seq)).await
+/// Records that every change of the issuer up to `seq` has been applied.
+pub async fn set_synced(conn: &impl ConnectionTrait, followed: Followed<'_>, seq: i64) -> Result<(), DbErr> {
+    save_state(conn, followed, |model| model.synced_seq = Set(seq)).await
+}
+
+/// A verified checkpoint: the issuer's position `seq`, current from `iat` until `until`.
+pub struct Checkpoint<'a> {
+    pub token: &'a str,
+    pub seq: i64,
+    pub iat: DateTime<Utc>,
+    pub until: DateTime<Utc>,
 }
 
 pub async fn set_checkpoint(
     conn: &impl ConnectionTrait,
-    issuer: &str,
-    token: &str,
-    seq: i64,
-    iat: i64,
-    exp: i64,
+    followed: Followed<'_>,
+    checkpoint: &Checkpoint<'_>,
 ) -> Result<(), DbErr> {
-    save_state(conn, issuer, |model| {
-        model.checkpoint = Set(Some(token.to_owned()));
-        model.checkpoint_seq = Set(seq);
-        model.checkpoint_iat = Set(Some(instant(iat)));
-        model.checkpoint_exp = Set(Some(instant(exp)));
+    save_state(conn, followed, |model| {
+        model.checkpoint = Set(Some(checkpoint.token.to_owned()));
+        model.checkpoint_seq = Set(checkpoint.seq);
+        model.checkpoint_iat = Set(Some(checkpoint.iat));
+        model.checkpoint_exp = Set(Some(checkpoint.until));
     })
     .await
 }

@@ -39,6 +39,11 @@ fn build(model: peer::Model) -> Result<Peer, DbErr> {
 }
 
 impl Peer {
+    /// The name of this registration's circuit breaker: its own, whatever its URL.
+    pub fn circuit(&self) -> String {
+        format!("{}/{}", self.administration, self.peer)
+    }
+
     /// The peer administration's federation endpoints.
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}/federation/v1/administrations/{}{path}", self.base_url, self.peer)

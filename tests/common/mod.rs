@@ -56,6 +56,14 @@ fn with_database(url: &str, database: &str) -> String {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Settings of a test node: the defaults, with peers allowed on loopback, where every test's
+/// nodes are (as in the README's one-machine federation).
+fn test_settings(database_url: &str, node_key_file: std::path::PathBuf) -> Settings {
+    let mut settings = Settings::for_database(database_url, node_key_file);
+    settings.federation_allow_private = true;
+    settings
+}
+
 pub struct Node {
     pub base: String,
     pub client: reqwest::Client,
@@ -106,7 +114,7 @@ impl Node {
                 (with_database(&postgres_admin_url(), &name), Some(name))
             }
         };
-        let mut settings = Settings::for_database(&url, dir.path().join("node.key"));
+        let mut settings = test_settings(&url, dir.path().join("node.key"));
         configure(&mut settings);
         Self::launch(settings, backend, demo, dir, postgres_database).await
     }
@@ -120,7 +128,7 @@ impl Node {
     /// The same, with settings of its own.
     pub async fn start_beside_with(&self, configure: impl FnOnce(&mut Settings)) -> Node {
         let key = self._dir.path().join("node.key");
-        let mut settings = Settings::for_database(&self.state.settings.database_url, key);
+        let mut settings = test_settings(&self.state.settings.database_url, key);
         configure(&mut settings);
         let dir = tempfile::tempdir().expect("temporary directory");
         Self::launch(settings, self.backend, false, dir, None).await
