@@ -40,8 +40,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
-    #[error("service unavailable")]
-    Unavailable,
+    /// Not now, for a reason of the node's (the database, the password hashing slots): say when
+    /// to try again.
+    #[error("{detail}")]
+    Unavailable { detail: &'static str, retry_after_secs: u64 },
     /// A peer registry did not give a usable answer.
     #[error("{0}")]
     Upstream(String),
@@ -50,6 +52,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The database cannot be reached or refuses writes.
+    pub fn database_unavailable() -> Self {
+        ApiError::Unavailable { detail: "the database is unavailable; try again shortly", retry_after_secs: 5 }
+    }
+
     /// A single invalid field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::Invalid(vec![FieldError::new(field, message)])
@@ -67,9 +74,24 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<crate::auth::password::Busy> for ApiError {
+    fn from(_: crate::auth::password::Busy) -> Self {
+        ApiError::Unavailable { detail: "too many sign-ins at once; try again shortly", retry_after_secs: 1 }
+    }
+}
+
+impl From<crate::auth::password::HashError> for ApiError {
+    fn from(error: crate::auth::password::HashError) -> Self {
+        match error {
+            crate::auth::password::HashError::Busy(busy) => busy.into(),
+            failed => ApiError::Internal(failed.into()),
         }
     }
 }
@@ -126,6 +148,10 @@ impl Problem {
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+fn retry_after(seconds: u64) -> Option<(header::HeaderName, HeaderValue)> {
+    HeaderValue::from_str(&seconds.to_string()).ok().map(|value| (header::RETRY_AFTER, value))
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -154,9 +180,9 @@ impl IntoResponse for ApiError {
             ApiError::UnsupportedMediaType(detail) => problem.detail = detail.clone(),
             ApiError::TooManyRequests { retry_after_secs } => {
                 problem.detail = "too many requests; try again later".into();
-                extra =
-                    HeaderValue::from_str(&retry_after_secs.to_string()).ok().map(|value| (header::RETRY_AFTER, value));
+                extra = retry_after(*retry_after_secs);
             }
+            ApiError::Unavailable { retry_after_secs, .. } => extra = retry_after(*retry_after_secs),
             ApiError::Internal(error) => {
                 tracing::error!(error = ?error, "internal error");
                 problem.detail = "an internal error occurred; it has been logged".into();

@@ -1,4 +1,4 @@
-//! Who may do what: logging in and its throttling, hostile and stale tokens, token
+//! Who may do what: logging in (its throttling is in `security.rs`), hostile and stale tokens, token
 //! invalidation, users and administrations, tenant isolation on every tenant route, and the
 //! role matrix within one administration.
 
@@ -437,40 +437,7 @@ async fn me_describes_a_customs_user_a_trader_and_the_platform_administrator(bac
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. Throttling
-// ---------------------------------------------------------------------------------------------
-
-#[track_caller]
-fn assert_throttled(reply: &Reply) {
-    reply.problem(429);
-    let retry_after = reply.headers.get("retry-after").and_then(|v| v.to_str().ok()).expect("Retry-After");
-    assert!(retry_after.parse::<u64>().expect("Retry-After in seconds") > 0, "{retry_after}");
-}
-
-async fn five_failures_lock_the_account_and_twenty_lock_the_client(backend: Backend) {
-    let node = Node::start(backend).await;
-    for _ in 0..5 {
-        try_login(&node, "officer@cl.demo.aeo", "guess-guess-guess").await.problem(401);
-    }
-    // The account is locked: even the right password, in any case of the e-mail.
-    assert_throttled(&try_login(&node, "officer@cl.demo.aeo", DEMO_PASSWORD).await);
-    assert_throttled(&try_login(&node, "OFFICER@cl.demo.aeo", DEMO_PASSWORD).await);
-    // Another account from the same client is fine (5 failures from this client so far).
-    node.login("border@cl.demo.aeo", DEMO_PASSWORD).await;
-
-    // Failures spread over many accounts count for the client: up to 19 it still may log in...
-    for i in 0..14 {
-        try_login(&node, &format!("nobody-{i}@cl.demo.aeo"), "guess-guess-guess").await.problem(401);
-    }
-    node.login("border@cl.demo.aeo", DEMO_PASSWORD).await;
-    // ...and after the 20th, nothing from it gets through, right password or not.
-    try_login(&node, "nobody-last@cl.demo.aeo", "guess-guess-guess").await.problem(401);
-    assert_throttled(&try_login(&node, "border@cl.demo.aeo", DEMO_PASSWORD).await);
-    assert_throttled(&try_login(&node, "auditor@co.demo.aeo", DEMO_PASSWORD).await);
-}
-
-// ---------------------------------------------------------------------------------------------
-// 3. Hostile, expired and foreign tokens
+// 2. Hostile, expired and foreign tokens
 // ---------------------------------------------------------------------------------------------
 
 async fn forged_malformed_and_non_bearer_credentials_get_401(backend: Backend) {
@@ -628,7 +595,7 @@ async fn a_token_of_another_node_gets_401(backend: Backend) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. Token invalidation
+// 3. Token invalidation
 // ---------------------------------------------------------------------------------------------
 
 async fn disabling_a_user_kills_its_tokens_and_its_logins_until_re_enabled(backend: Backend) {
@@ -721,7 +688,7 @@ async fn an_administrator_setting_a_password_kills_that_users_tokens(backend: Ba
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. Users
+// 4. Users
 // ---------------------------------------------------------------------------------------------
 
 fn new_user(email: &str, role: &str) -> Value {
@@ -874,7 +841,7 @@ async fn the_customs_admin_and_the_auditor_list_the_administrations_users(backen
 }
 
 // ---------------------------------------------------------------------------------------------
-// 6. Administrations
+// 5. Administrations
 // ---------------------------------------------------------------------------------------------
 
 async fn anyone_lists_the_hosted_administrations(backend: Backend) {
@@ -959,7 +926,7 @@ async fn the_platform_administrator_creates_administrations(backend: Backend) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 7. Tenant isolation
+// 6. Tenant isolation
 // ---------------------------------------------------------------------------------------------
 
 async fn the_route_table_covers_every_tenant_route_of_the_openapi_document(backend: Backend) {
@@ -1106,7 +1073,7 @@ async fn another_administrations_objects_under_ones_own_code_answer_as_missing(b
 }
 
 // ---------------------------------------------------------------------------------------------
-// 8. Roles within one administration
+// 7. Roles within one administration
 // ---------------------------------------------------------------------------------------------
 
 async fn each_role_may_use_exactly_the_routes_of_its_role(backend: Backend) {
@@ -1192,7 +1159,6 @@ both_backends!(
     a_wrong_password_and_an_unknown_email_get_byte_identical_401s,
     login_email_is_case_insensitive,
     me_describes_a_customs_user_a_trader_and_the_platform_administrator,
-    five_failures_lock_the_account_and_twenty_lock_the_client,
     forged_malformed_and_non_bearer_credentials_get_401,
     tokens_signed_with_the_node_key_are_still_refused_when_a_claim_is_wrong,
     an_expired_token_gets_401,

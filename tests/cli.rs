@@ -440,3 +440,51 @@ fn invalid_settings_stop_the_start_with_a_clear_message() {
     // Nothing was started: no database was made along the way.
     assert!(!dir.path().join("data").join("aeo-registry.db").exists());
 }
+
+/// The peak resident memory of a process so far, in KiB.
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .expect("VmHWM")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_sign_ins_queues_for_hashing_slots_instead_of_taking_the_memory() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut server = Running::spawn(command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]));
+    let base = server.wait_until_serving();
+    let _ = login(&base, "nobody@example.org", "a-wrong-password").await;
+    let before = peak_memory_kib(server.pid());
+    // 120 sign-ins at once, each from an address of its own, so that no throttle holds any back:
+    // every one reaches the password check.
+    let attempts = (0..120u8).map(|i| {
+        let base = base.clone();
+        async move {
+            let client = reqwest::Client::builder()
+                .local_address(std::net::IpAddr::from([127, 0, 1, i + 1]))
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client");
+            let response = client
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&json!({"email": format!("nobody-{i}@example.org"), "password": "a-wrong-password"}))
+                .send()
+                .await
+                .expect("login request");
+            let retry_after = response.headers().get("retry-after").is_some();
+            (response.status().as_u16(), retry_after)
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let grown_mib = (peak_memory_kib(server.pid()).saturating_sub(before)) / 1024;
+    assert!(answers.iter().all(|(status, _)| *status == 401 || *status == 503), "{answers:?}");
+    assert!(answers.iter().filter(|(status, _)| *status == 503).all(|(_, retry)| *retry), "503 without Retry-After");
+    // Each argon2id hash holds 19 MiB: all at once would be over 2 GiB.
+    assert!(grown_mib < 120, "peak memory grew by {grown_mib} MiB");
+    let status = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}

@@ -18,5 +18,5 @@ async fn health() -> &'static str {
 
 /// 200 when the database answers, else 503.
 async fn ready(State(app): State<AppState>) -> Result<&'static str, ApiError> {
-    if app.store.ping().await { Ok("ready") } else { Err(ApiError::Unavailable) }
+    if app.store.ping().await { Ok("ready") } else { Err(ApiError::database_unavailable()) }
 }

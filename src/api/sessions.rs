@@ -31,25 +31,31 @@ pub struct TokenResponse {
 
 /// Exchange an e-mail and password for a short-lived access token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "sessions", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
 pub async fn login(
     State(app): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let email = request.email.trim().to_lowercase();
-    app.login_throttle
-        .check(&email, client.ip())
+    let attempt = app
+        .login_throttle
+        .attempt(&email, client.ip())
         .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
     let user = users::find_by_email(&app.store.db, &email).await?;
     // A disabled account verifies against the dummy hash: the same answer, the same time.
     let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password_hash.clone());
-    let ok = password::verify(request.password, stored).await;
+    let ok = match password::verify(request.password, stored).await {
+        Ok(ok) => ok,
+        Err(busy) => {
+            attempt.not_evaluated();
+            return Err(busy.into());
+        }
+    };
     let Some(user) = user.filter(|_| ok) else {
-        app.login_throttle.record_failure(&email, client.ip());
         return Err(ApiError::Unauthorized);
     };
-    app.login_throttle.record_success(&email);
+    attempt.succeeded();
     Ok(Json(TokenResponse {
         access_token: app.tokens.issue(user.id, user.token_version)?,
         token_type: "Bearer",
@@ -96,12 +102,17 @@ pub async fn change_password(
     password::check_rules(&change.new_password).map_err(|message| ApiError::field("new_password", message))?;
     let user = users::find(&app.store.db, caller.id).await?.ok_or(ApiError::Unauthorized)?;
     // Guessing the current password with a stolen token is throttled like logins.
-    app.login_throttle
-        .check(&user.email, client.ip())
+    let attempt = app
+        .login_throttle
+        .attempt(&user.email, client.ip())
         .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
-    if !password::verify(change.current_password, Some(user.password_hash)).await {
-        app.login_throttle.record_failure(&user.email, client.ip());
-        return Err(ApiError::field("current_password", "is not your current password"));
+    match password::verify(change.current_password, Some(user.password_hash)).await {
+        Ok(true) => attempt.succeeded(),
+        Ok(false) => return Err(ApiError::field("current_password", "is not your current password")),
+        Err(busy) => {
+            attempt.not_evaluated();
+            return Err(busy.into());
+        }
     }
     let hash = password::hash(change.new_password).await?;
     let txn = app.store.write().await?;

@@ -1,18 +1,35 @@
-//! Password hashing with argon2id (OWASP-minimum parameters), always off the async runtime.
+//! Password hashing with argon2id (OWASP-minimum parameters), always off the async runtime, in a
+//! bounded number of slots: each hash holds 19 MiB for tens of milliseconds, so a burst of
+//! sign-ins must queue rather than take the process's memory with it.
+
+use std::sync::LazyLock;
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use std::sync::LazyLock;
+use tokio::sync::Semaphore;
 
 pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// How long a request waits for a hashing slot before it is answered 503.
+pub const SLOT_WAIT: Duration = Duration::from_secs(2);
+
+/// One hash at a time per core.
+static SLOTS: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
 
 /// Verified against when the account does not exist, so that an unknown e-mail costs the same
 /// time as a wrong password.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     Argon2::default().hash_password(b"aeo-registry dummy password").map(|hash| hash.to_string()).unwrap_or_default()
 });
+
+/// Every hashing slot stayed taken for [`SLOT_WAIT`]: try again shortly.
+#[derive(Debug, thiserror::Error)]
+#[error("every password hashing slot is busy")]
+pub struct Busy;
 
 /// Checks the password rules; the message is meant for the `password` field.
 pub fn check_rules(password: &str) -> Result<(), String> {
@@ -26,28 +43,42 @@ pub fn check_rules(password: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
+/// Runs `work` on a blocking thread once a hashing slot is free.
+async fn in_a_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+    let _slot = tokio::time::timeout(SLOT_WAIT, SLOTS.acquire()).await.map_err(|_| Busy)?.map_err(|_| Busy)?;
+    tokio::task::spawn_blocking(work).await.map_err(|_| Busy)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+pub async fn hash(password: String) -> Result<String, HashError> {
+    in_a_slot(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
-            .map_err(|error| anyhow::anyhow!("password hashing failed: {error}"))
+            .map_err(|error| HashError::Failed(error.to_string()))
     })
     .await?
 }
 
-/// True when `password` matches `stored`; with no stored hash, burns the same time and fails.
-pub async fn verify(password: String, stored: Option<String>) -> bool {
+/// Whether `password` matches `stored`; with no stored hash, burns the same time and fails.
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Busy> {
     let known = stored.is_some();
-    let result = tokio::task::spawn_blocking(move || {
+    let matched = in_a_slot(move || {
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return false;
         };
         Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
     })
-    .await;
-    known && matches!(result, Ok(true))
+    .await?;
+    Ok(known && matched)
 }
 
 #[cfg(test)]
@@ -58,9 +89,9 @@ mod tests {
     async fn a_hash_verifies_its_password_and_nothing_else() {
         let stored = hash("correct horse battery".into()).await.expect("hash");
         assert!(stored.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery".into(), Some(stored.clone())).await);
-        assert!(!verify("wrong horse battery".into(), Some(stored)).await);
-        assert!(!verify("anything at all".into(), None).await);
+        assert!(verify("correct horse battery".into(), Some(stored.clone())).await.expect("slot"));
+        assert!(!verify("wrong horse battery".into(), Some(stored)).await.expect("slot"));
+        assert!(!verify("anything at all".into(), None).await.expect("slot"));
     }
 
     #[test]

@@ -1,79 +1,228 @@
-//! Throttling of failed logins, per account and per client address, so that password guessing
-//! is slow whichever of the two an attacker varies.
+//! Throttling of sign-in attempts, so that password guessing is slow whichever of account and
+//! client an attacker varies, and so that no stranger can lock a user out.
+//!
+//! Every attempt is counted *before* its password is checked (a reservation), so guesses sent
+//! in parallel are refused as soon as the allowance is used up, not all evaluated; an attempt
+//! that succeeds, or was never evaluated, gives its reservation back. Three counts, each with a
+//! free allowance and then a wait that doubles with every further failure, up to 15 minutes:
+//!
+//! - per client address and account: 3 free, the one a stranger cannot touch;
+//! - per client address, over all accounts: 20 free, against one client trying many accounts;
+//! - per account, over the clients that have never signed in to it: 50 free, against guessing
+//!   from many addresses. A client that signed in to the account before is not held back by it,
+//!   so the real user from its own address still gets in.
+//!
+//! The counts live in this process and are forgotten after 30 minutes without attempts.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use moka::ops::compute::Op;
 use moka::sync::Cache;
 
-const WINDOW: Duration = Duration::from_secs(15 * 60);
-const MAX_FAILURES_PER_ACCOUNT: u32 = 5;
-const MAX_FAILURES_PER_CLIENT: u32 = 20;
+/// A count of failures and until when the next attempt must wait.
+#[derive(Clone, Copy)]
+struct Attempts {
+    failures: u32,
+    not_before: Instant,
+}
+
+/// How a count grows: attempts allowed before any wait, and the longest wait.
+struct Rule {
+    free: u32,
+    longest: Duration,
+}
+
+impl Rule {
+    /// The wait after the `failures`-th failure: none within the allowance, then 1 s, 2 s, 4 s...
+    fn wait_after(&self, failures: u32) -> Duration {
+        match failures.checked_sub(self.free) {
+            None => Duration::ZERO,
+            Some(beyond) => Duration::from_secs(1u64 << beyond.min(20)).min(self.longest),
+        }
+    }
+}
+
+const LONGEST: Duration = Duration::from_secs(15 * 60);
+const PAIR: Rule = Rule { free: 3, longest: LONGEST };
+const CLIENT: Rule = Rule { free: 20, longest: LONGEST };
+const ACCOUNT: Rule = Rule { free: 50, longest: LONGEST };
+const FORGET_AFTER: Duration = Duration::from_secs(30 * 60);
+/// Clients remembered as having signed in to an account.
+const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// One count: what it is kept under, and its rule.
+struct Counter {
+    counts: Cache<String, Attempts>,
+    rule: Rule,
+}
+
+impl Counter {
+    fn new(rule: Rule) -> Self {
+        Counter { counts: Cache::builder().max_capacity(200_000).time_to_idle(FORGET_AFTER).build(), rule }
+    }
+
+    /// Counts an attempt under `key` if it may be made now; else how long to wait.
+    fn reserve(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut refused = None;
+        self.counts.entry_by_ref(key).and_compute_with(|entry| {
+            let current = entry.map(|e| e.into_value()).unwrap_or(Attempts { failures: 0, not_before: now });
+            if now < current.not_before {
+                refused = Some(current.not_before - now);
+                return Op::Nop;
+            }
+            let failures = current.failures.saturating_add(1);
+            Op::Put(Attempts { failures, not_before: now + self.rule.wait_after(failures) })
+        });
+        refused.map_or(Ok(()), Err)
+    }
+
+    /// Gives one reservation back (the attempt succeeded, or was not evaluated). The wait it set
+    /// stays: giving back never opens the door sooner.
+    fn release(&self, key: &str) {
+        self.counts.entry_by_ref(key).and_compute_with(|entry| match entry.map(|e| e.into_value()) {
+            Some(current) => Op::Put(Attempts { failures: current.failures.saturating_sub(1), ..current }),
+            None => Op::Nop,
+        });
+    }
+
+    fn clear(&self, key: &str) {
+        self.counts.invalidate(key);
+    }
+}
 
 pub struct LoginThrottle {
-    failures: Cache<String, u32>,
+    pairs: Counter,
+    clients: Counter,
+    accounts: Counter,
+    /// `client account` pairs that signed in successfully.
+    known: Cache<String, ()>,
 }
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        LoginThrottle { failures: Cache::builder().max_capacity(100_000).time_to_live(WINDOW).build() }
+        LoginThrottle {
+            pairs: Counter::new(PAIR),
+            clients: Counter::new(CLIENT),
+            accounts: Counter::new(ACCOUNT),
+            known: Cache::builder().max_capacity(200_000).time_to_live(KNOWN_FOR).build(),
+        }
+    }
+}
+
+/// A counted attempt: say how it ended, or it stays counted as a failure.
+#[must_use = "an attempt counts as failed unless it is settled"]
+pub struct Attempt<'a> {
+    throttle: &'a LoginThrottle,
+    pair: String,
+    client: String,
+    account: Option<String>,
+}
+
+impl Attempt<'_> {
+    /// The password was right: this attempt is not a failure, and the pair's count starts over.
+    pub fn succeeded(self) {
+        let throttle = self.throttle;
+        throttle.pairs.clear(&self.pair);
+        throttle.clients.release(&self.client);
+        if let Some(account) = &self.account {
+            throttle.accounts.release(account);
+        }
+        throttle.known.insert(self.pair.clone(), ());
+    }
+
+    /// The password was never checked (no hashing slot came free): nothing is counted.
+    pub fn not_evaluated(self) {
+        self.give_back();
+    }
+
+    fn give_back(&self) {
+        self.throttle.pairs.release(&self.pair);
+        self.throttle.clients.release(&self.client);
+        if let Some(account) = &self.account {
+            self.throttle.accounts.release(account);
+        }
     }
 }
 
 impl LoginThrottle {
-    /// Err(seconds to wait) when either the account or the client has failed too often.
-    pub fn check(&self, email: &str, client: IpAddr) -> Result<(), u64> {
-        let account = self.failures.get(&account_key(email)).unwrap_or(0);
-        let from_client = self.failures.get(&client_key(client)).unwrap_or(0);
-        if account >= MAX_FAILURES_PER_ACCOUNT || from_client >= MAX_FAILURES_PER_CLIENT {
-            Err(WINDOW.as_secs())
-        } else {
-            Ok(())
+    /// Counts an attempt to sign in to `email` from `client`, or says how many seconds to wait.
+    /// Failing is the default: an attempt that is not settled otherwise stays counted.
+    pub fn attempt(&self, email: &str, client: IpAddr) -> Result<Attempt<'_>, u64> {
+        let email = email.to_lowercase();
+        let pair = format!("{client} {email}");
+        let client_key = client.to_string();
+        let now = Instant::now();
+        let seconds = |wait: Duration| wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        self.pairs.reserve(&pair, now).map_err(seconds)?;
+        if let Err(wait) = self.clients.reserve(&client_key, now) {
+            self.pairs.release(&pair);
+            return Err(seconds(wait));
         }
-    }
-
-    pub fn record_failure(&self, email: &str, client: IpAddr) {
-        for key in [account_key(email), client_key(client)] {
-            self.failures.entry(key).and_upsert_with(|entry| entry.map_or(1, |e| e.into_value().saturating_add(1)));
+        let account = (!self.known.contains_key(&pair)).then_some(email);
+        if let Some(account) = &account {
+            if let Err(wait) = self.accounts.reserve(account, now) {
+                self.pairs.release(&pair);
+                self.clients.release(&client_key);
+                return Err(seconds(wait));
+            }
         }
+        Ok(Attempt { throttle: self, pair, client: client_key, account })
     }
-
-    pub fn record_success(&self, email: &str) {
-        self.failures.invalidate(&account_key(email));
-    }
-}
-
-fn account_key(email: &str) -> String {
-    format!("account:{}", email.to_lowercase())
-}
-
-fn client_key(client: IpAddr) -> String {
-    format!("client:{client}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_account_is_locked_after_five_failures_from_anywhere() {
-        let throttle = LoginThrottle::default();
-        for i in 0..5u8 {
-            assert!(throttle.check("a@x.test", IpAddr::from([10, 0, 0, i])).is_ok());
-            throttle.record_failure("A@x.test", IpAddr::from([10, 0, 0, i]));
-        }
-        assert!(throttle.check("a@x.test", IpAddr::from([10, 0, 0, 99])).is_err());
-        assert!(throttle.check("b@x.test", IpAddr::from([10, 0, 0, 99])).is_ok());
+    const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+
+    fn stranger(i: u8) -> IpAddr {
+        IpAddr::from([198, 51, 100, i])
     }
 
     #[test]
-    fn a_client_is_locked_after_twenty_failures_on_any_accounts() {
+    fn waits_grow_from_one_second_after_the_allowance_and_stop_at_fifteen_minutes() {
+        let waits: Vec<u64> = (1..=8).map(|n| PAIR.wait_after(n).as_secs()).collect();
+        assert_eq!(waits, [0, 0, 1, 2, 4, 8, 16, 32]);
+        assert_eq!(PAIR.wait_after(40), LONGEST);
+    }
+
+    #[test]
+    fn attempts_are_counted_before_they_are_evaluated() {
         let throttle = LoginThrottle::default();
-        let client = IpAddr::from([192, 0, 2, 1]);
-        for i in 0..20 {
-            throttle.record_failure(&format!("user{i}@x.test"), client);
+        let held: Vec<_> = (0..3).map(|_| throttle.attempt("a@x.test", HOME).expect("within the allowance")).collect();
+        // Three in flight, none settled: the fourth waits a second.
+        assert_eq!(throttle.attempt("A@x.test", HOME).err(), Some(1));
+        drop(held);
+    }
+
+    #[test]
+    fn a_stranger_cannot_lock_the_account_for_its_owner() {
+        let throttle = LoginThrottle::default();
+        throttle.attempt("a@x.test", HOME).expect("first sign-in").succeeded();
+        for i in 0..200u8 {
+            let _ = throttle.attempt("a@x.test", stranger(i));
         }
-        assert!(throttle.check("fresh@x.test", client).is_err());
-        assert!(throttle.check("fresh@x.test", IpAddr::from([192, 0, 2, 2])).is_ok());
+        assert!(throttle.attempt("a@x.test", stranger(0)).is_err());
+        throttle.attempt("a@x.test", HOME).expect("the owner from its own address").succeeded();
+    }
+
+    #[test]
+    fn an_unevaluated_attempt_costs_nothing() {
+        let throttle = LoginThrottle::default();
+        for _ in 0..10 {
+            throttle.attempt("a@x.test", HOME).expect("given back each time").not_evaluated();
+        }
+    }
+
+    #[test]
+    fn a_client_trying_many_accounts_is_held_back_and_others_are_not() {
+        let throttle = LoginThrottle::default();
+        for i in 0..20 {
+            let _ = throttle.attempt(&format!("user{i}@x.test"), HOME).expect("within the allowance");
+        }
+        assert!(throttle.attempt("fresh@x.test", HOME).is_err());
+        assert!(throttle.attempt("fresh@x.test", stranger(1)).is_ok());
     }
 }

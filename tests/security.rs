@@ -1,0 +1,187 @@
+//! Regression tests for what outside probes found: each test drives a real node over HTTP (real
+//! SQLite files or PostgreSQL databases, real sockets) and fails on the code that had the hole.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, Node};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+// ---------------------------------------------------------------------------------------------
+// Outbound calls
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+/// A loopback server that answers every connection with `reply` and closes it.
+async fn answering(reply: &'static [u8]) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = tokio::time::timeout(Duration::from_millis(500), socket.read(&mut request)).await;
+                let _ = socket.write_all(reply).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+async fn register(node: &Node, token: &str, base_url: &str, jwks: Option<Value>) -> common::Reply {
+    let mut body = json!({ "base_url": base_url });
+    if let Some(jwks) = jwks {
+        body["jwks"] = jwks;
+    }
+    node.send(Method::PUT, "/api/v1/administrations/PE/peers/CL", Some(token), Some(body)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_on_a_private_address_is_refused_unless_the_operator_allows_it() {
+    let node = Node::start_with(Backend::Sqlite, true, |settings| settings.federation_allow_private = false).await;
+    let admin = node.token("admin@pe.demo.aeo").await;
+    let jwks = node.get("/federation/v1/administrations/CL/jwks.json", None).await.ok().clone();
+    let port = closed_port();
+    for base_url in [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+        format!("http://[::1]:{port}"),
+        "http://169.254.169.254".to_owned(),
+        "http://10.0.0.7:8080".to_owned(),
+        "http://192.168.1.1".to_owned(),
+        format!("http://[::ffff:127.0.0.1]:{port}"),
+    ] {
+        // Fetched or given inline, the address is checked alike.
+        for given in [None, Some(jwks.clone())] {
+            let reply = register(&node, &admin, &base_url, given).await;
+            reply.problem(422);
+            assert_eq!(reply.fields(), vec!["base_url"], "{base_url}: {}", reply.body);
+        }
+    }
+    let peers = node.get("/api/v1/administrations/PE/peers", Some(&admin)).await;
+    assert_eq!(peers.ok()["items"], json!([]), "nothing was registered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_key_fetch_does_not_tell_a_closed_port_from_an_open_one() {
+    let node = Node::start(Backend::Sqlite).await;
+    let admin = node.token("admin@pe.demo.aeo").await;
+    let ports = [
+        closed_port(),
+        answering(b"SSH-2.0-OpenSSH_9.2\r\n").await,
+        answering(b"HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\ncontent-length: 9\r\n\r\nnot here.").await,
+        answering(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nhello").await,
+        answering(b"HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/\r\ncontent-length: 0\r\n\r\n").await,
+    ];
+    let mut answers = Vec::new();
+    for port in ports {
+        let reply = register(&node, &admin, &format!("http://127.0.0.1:{port}"), None).await;
+        reply.problem(502);
+        let detail = reply.body["detail"].as_str().expect("detail").replace(&port.to_string(), "PORT");
+        answers.push((reply.body["title"].clone(), detail));
+    }
+    assert!(answers.windows(2).all(|pair| pair[0] == pair[1]), "{answers:#?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in
+
+/// A client whose connections come from `ip` (any 127.x.y.z is this machine's).
+fn from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+async fn login_from(node: &Node, client: &reqwest::Client, email: &str, password: &str) -> common::Reply {
+    let response = client
+        .post(node.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login request");
+    common::Reply::read(response).await
+}
+
+fn retry_after(reply: &common::Reply) -> u64 {
+    reply.problem(429);
+    reply.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("Retry-After")
+}
+
+const WRONG: &str = "not-the-password-2026";
+
+async fn parallel_guesses_are_counted_before_any_password_is_checked(backend: Backend) {
+    let node = Node::start(backend).await;
+    let attacker = from([127, 0, 0, 2]);
+    let guesses = (0..60).map(|i| {
+        let (node, attacker) = (&node, &attacker);
+        async move {
+            // The right password is among the guesses, late.
+            let password = if i == 45 { common::DEMO_PASSWORD } else { WRONG };
+            login_from(node, attacker, "officer@cl.demo.aeo", password).await.status.as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let evaluated = statuses.iter().filter(|status| **status != 429).count();
+    assert!(evaluated <= 3, "{evaluated} of 60 parallel guesses were checked: {statuses:?}");
+    assert!(statuses.iter().all(|status| [401, 429, 200].contains(status)), "{statuses:?}");
+}
+
+async fn a_stranger_cannot_lock_the_owner_out(backend: Backend) {
+    let node = Node::start(backend).await;
+    let (owner, stranger, elsewhere) = (from([127, 0, 0, 3]), from([127, 0, 0, 4]), from([127, 0, 0, 5]));
+    login_from(&node, &owner, "officer@cl.demo.aeo", common::DEMO_PASSWORD).await.ok();
+    for _ in 0..12 {
+        let reply = login_from(&node, &stranger, "officer@cl.demo.aeo", WRONG).await;
+        assert!([401, 429].contains(&reply.status.as_u16()), "{}", reply.body);
+    }
+    assert!(retry_after(&login_from(&node, &stranger, "officer@cl.demo.aeo", common::DEMO_PASSWORD).await) >= 1);
+    // The owner gets in from its own address, and from a new one.
+    login_from(&node, &owner, "officer@cl.demo.aeo", common::DEMO_PASSWORD).await.ok();
+    login_from(&node, &elsewhere, "officer@cl.demo.aeo", common::DEMO_PASSWORD).await.ok();
+}
+
+async fn the_wait_doubles_with_every_failure_of_a_client_on_an_account(backend: Backend) {
+    let node = Node::start(backend).await;
+    let client = from([127, 0, 0, 6]);
+    for _ in 0..3 {
+        login_from(&node, &client, "border@cl.demo.aeo", WRONG).await.problem(401);
+    }
+    for expected in [1, 2, 4] {
+        let wait = retry_after(&login_from(&node, &client, "border@cl.demo.aeo", WRONG).await);
+        assert_eq!(wait, expected);
+        // Refused attempts do not count; once the wait is over, one more is checked.
+        tokio::time::sleep(Duration::from_millis(wait * 1000 + 100)).await;
+        login_from(&node, &client, "border@cl.demo.aeo", WRONG).await.problem(401);
+    }
+    // The right password waits too; another account from the same client does not.
+    retry_after(&login_from(&node, &client, "border@cl.demo.aeo", common::DEMO_PASSWORD).await);
+    login_from(&node, &client, "auditor@cl.demo.aeo", common::DEMO_PASSWORD).await.ok();
+}
+
+async fn a_client_failing_on_many_accounts_is_held_back_and_others_are_not(backend: Backend) {
+    let node = Node::start(backend).await;
+    let (busy, other) = (from([127, 0, 0, 7]), from([127, 0, 0, 8]));
+    for i in 0..20 {
+        login_from(&node, &busy, &format!("nobody-{i}@cl.demo.aeo"), WRONG).await.problem(401);
+    }
+    retry_after(&login_from(&node, &busy, "auditor@cl.demo.aeo", common::DEMO_PASSWORD).await);
+    login_from(&node, &other, "auditor@cl.demo.aeo", common::DEMO_PASSWORD).await.ok();
+}
+
+both_backends!(
+    parallel_guesses_are_counted_before_any_password_is_checked,
+    a_stranger_cannot_lock_the_owner_out,
+    the_wait_doubles_with_every_failure_of_a_client_on_an_account,
+    a_client_failing_on_many_accounts_is_held_back_and_others_are_not,
+);
