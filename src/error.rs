@@ -22,6 +22,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("forbidden")]
     Forbidden,
+    /// A change authenticated by the session cookie without its CSRF token, or from another site.
+    #[error("forbidden")]
+    CsrfRefused,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -65,7 +68,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::CsrfRefused => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -163,6 +166,10 @@ impl IntoResponse for ApiError {
                 extra = Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
             ApiError::Forbidden => problem.detail = "your role does not allow this".into(),
+            ApiError::CsrfRefused => {
+                problem.detail =
+                    "a change made with the session cookie must carry the session's CSRF token in X-CSRF-Token".into()
+            }
             ApiError::NotFound => problem.detail = "no such resource".into(),
             ApiError::Invalid(errors) => {
                 problem.kind = "https://aeo-registry.dev/problems/invalid-input".into();

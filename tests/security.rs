@@ -179,7 +179,60 @@ async fn a_client_failing_on_many_accounts_is_held_back_and_others_are_not(backe
     login_from(&node, &other, "auditor@cl.demo.aeo", common::DEMO_PASSWORD).await.ok();
 }
 
+// ---------------------------------------------------------------------------------------------
+// The session cookie
+
+async fn with_cookie(
+    node: &Node,
+    method: Method,
+    path: &str,
+    session: &str,
+    headers: &[(&str, &str)],
+) -> common::Reply {
+    let cookie = format!("aeo_session={session}");
+    let mut all = vec![("cookie", cookie.as_str())];
+    all.extend_from_slice(headers);
+    node.send_raw(method, path, None, "", Vec::new(), &all).await
+}
+
+async fn the_session_cookie_changes_nothing_without_its_csrf_token(backend: Backend) {
+    let node = Node::start(backend).await;
+    let session = node.token("admin@cl.demo.aeo").await;
+    let other_session = node.token("admin@cl.demo.aeo").await;
+    const ROTATE: &str = "/api/v1/administrations/CL/keys/rotate";
+    let keys = async || node.get("/api/v1/administrations/CL/keys", Some(&session)).await.ok()["items"].clone();
+    let before = keys().await.as_array().map(Vec::len);
+
+    // The token of the session, as the pages will get it: from /me, with the cookie.
+    let me = with_cookie(&node, Method::GET, "/api/v1/me", &session, &[]).await;
+    let csrf = me.ok()["csrf_token"].as_str().expect("csrf_token with the cookie").to_owned();
+    assert!(node.get("/api/v1/me", Some(&session)).await.ok().get("csrf_token").is_none());
+    let theirs = with_cookie(&node, Method::GET, "/api/v1/me", &other_session, &[]).await;
+    let theirs = theirs.ok()["csrf_token"].as_str().expect("csrf_token").to_owned();
+    assert_ne!(csrf, theirs, "bound to the session");
+
+    for (case, headers) in [
+        ("no token", vec![]),
+        ("a made-up token", vec![("x-csrf-token", "forged")]),
+        ("another session's token", vec![("x-csrf-token", theirs.as_str())]),
+        ("from another site", vec![("x-csrf-token", csrf.as_str()), ("sec-fetch-site", "cross-site")]),
+    ] {
+        let reply = with_cookie(&node, Method::POST, ROTATE, &session, &headers).await;
+        reply.problem(403);
+        assert!(reply.body["detail"].as_str().unwrap_or_default().contains("CSRF"), "{case}: {}", reply.body);
+    }
+    assert_eq!(keys().await.as_array().map(Vec::len), before, "no key was made");
+
+    with_cookie(&node, Method::POST, ROTATE, &session, &[("x-csrf-token", &csrf), ("sec-fetch-site", "same-origin")])
+        .await
+        .ok();
+    // A bearer token is sent on purpose, never by a hostile page: it needs no CSRF token.
+    node.send(Method::POST, ROTATE, Some(&session), None).await.ok();
+    assert_eq!(keys().await.as_array().map(Vec::len), before.map(|n| n + 2));
+}
+
 both_backends!(
+    the_session_cookie_changes_nothing_without_its_csrf_token,
     parallel_guesses_are_counted_before_any_password_is_checked,
     a_stranger_cannot_lock_the_owner_out,
     the_wait_doubles_with_every_failure_of_a_client_on_an_account,

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -70,13 +70,18 @@ pub struct Me {
     pub administration: Option<String>,
     /// `SCHEME:VALUE` for traders.
     pub operator_identifier: Option<String>,
+    /// When signed in with the session cookie: the token every change must carry in
+    /// `X-CSRF-Token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
 }
 
 /// The caller.
 #[utoipa::path(get, path = "/api/v1/me", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, body = Problem)))]
-pub async fn me(caller: Caller) -> Json<Me> {
+pub async fn me(State(app): State<AppState>, caller: Caller, headers: HeaderMap) -> Json<Me> {
     Json(Me {
+        csrf_token: crate::auth::session_csrf_token(&app, &headers),
         email: caller.email,
         role: caller.role,
         administration: caller.administration.map(|code| code.as_str().to_owned()),

@@ -37,19 +37,54 @@ pub struct Caller {
     pub vouched_by: Option<AdministrationCode>,
 }
 
-fn credentials(parts: &Parts) -> Option<&str> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+/// The header that carries the CSRF token of a cookie session.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How a request presented its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presented {
+    /// `Authorization: Bearer`: sent on purpose by the client, so no cross-site request can.
+    Bearer,
+    /// The session cookie: a browser sends it with any request to this origin, including one a
+    /// hostile page makes, so a change must also carry the session's CSRF token.
+    Cookie,
+}
+
+fn credentials(headers: &axum::http::HeaderMap) -> Option<(&str, Presented)> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
+        return scheme.eq_ignore_ascii_case("bearer").then(|| (token.trim(), Presented::Bearer));
     }
-    parts
-        .headers
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .map(|token| (token, Presented::Cookie))
+}
+
+/// The CSRF token of the request's cookie session, when it is authenticated by the cookie.
+pub fn session_csrf_token(state: &AppState, headers: &axum::http::HeaderMap) -> Option<String> {
+    match credentials(headers)? {
+        (token, Presented::Cookie) => Some(state.tokens.csrf_token(token)),
+        (_, Presented::Bearer) => None,
+    }
+}
+
+/// A request that changes something with the session cookie carries the session's CSRF token,
+/// and does not come from another site.
+fn check_csrf(parts: &Parts, state: &AppState, token: &str) -> Result<(), ApiError> {
+    if parts.method.is_safe() {
+        return Ok(());
+    }
+    let cross_site = parts.headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() == b"cross-site");
+    let carried = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    if cross_site || !state.tokens.csrf_matches(token, carried) {
+        return Err(ApiError::CsrfRefused);
+    }
+    Ok(())
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -62,8 +97,11 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The caller named by the request's token, shared with the cached user it was found as.
 async fn authenticated(parts: &Parts, state: &AppState) -> Result<Arc<Caller>, ApiError> {
-    let token = credentials(parts).ok_or(ApiError::Unauthorized)?;
+    let (token, presented) = credentials(&parts.headers).ok_or(ApiError::Unauthorized)?;
     let bearer = state.tokens.bearer(token).ok_or(ApiError::Unauthorized)?;
+    if presented == Presented::Cookie {
+        check_csrf(parts, state, token)?;
+    }
     let user = state.hot.user(&state.store.db, bearer.user_id).await?.ok_or(ApiError::Unauthorized)?;
     if user.disabled || user.token_version != bearer.token_version {
         return Err(ApiError::Unauthorized);

@@ -38,6 +38,8 @@ pub struct Bearer {
 }
 
 pub struct TokenKeys {
+    /// Keys the CSRF token of a cookie session: an HMAC of the session's token.
+    csrf: aws_lc_rs::hmac::Key,
     /// Tokens already verified: a border officer's tool sends the same token with every
     /// question, and checking its signature and claims again each time costs more than the
     /// answer. Only genuine tokens get in; expiry is still checked on every use.
@@ -53,12 +55,14 @@ impl TokenKeys {
     pub fn new(node_secret: &[u8], issuer: &str, ttl_secs: u64) -> Self {
         // A key of its own for tokens, so the node secret can serve other purposes safely.
         let key = Sha256::new().chain_update(b"aeo-registry access token key v1").chain_update(node_secret).finalize();
+        let csrf = Sha256::new().chain_update(b"aeo-registry csrf key v1").chain_update(node_secret).finalize();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECS;
         TokenKeys {
+            csrf: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &csrf),
             verified: Cache::builder()
                 .max_capacity(VERIFIED_CAPACITY)
                 .time_to_live(Duration::from_secs(ttl_secs.max(1)))
@@ -95,6 +99,20 @@ impl TokenKeys {
         let bearer = Bearer { user_id: claims.sub.parse().ok()?, token_version: claims.ver, expires: claims.exp };
         self.verified.insert(token.to_owned(), bearer);
         Some(bearer)
+    }
+
+    /// The CSRF token of the session whose access token is `session`: bound to that session, so
+    /// one taken from another session (or made up) does not match.
+    pub fn csrf_token(&self, session: &str) -> String {
+        use base64::Engine;
+        let tag = aws_lc_rs::hmac::sign(&self.csrf, session.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// Whether `carried` is the CSRF token of `session`, compared in constant time.
+    pub fn csrf_matches(&self, session: &str, carried: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        !carried.is_empty() && bool::from(self.csrf_token(session).as_bytes().ct_eq(carried.as_bytes()))
     }
 
     /// The claims of a genuine, unexpired token of this node; `None` for anything else.
