@@ -72,7 +72,9 @@ impl AppState {
         };
         let tokens = TokenKeys::new(&secret, &settings.public_url, settings.token_ttl);
         let per_minute = NonZeroU32::new(settings.public_rate_limit).unwrap_or(NonZeroU32::MIN);
-        let federation = Federation::new(&secret, settings.federation_allow_private)?;
+        let shared = store.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+        let federation = Federation::new(&secret, settings.federation_allow_private, shared)?;
+        federation.replays.load(&store.db).await?;
         crate::federation::keys::ensure_all(&store.db, &federation.keyring).await?;
         let hot = HotFacts::new(settings.summary_cache_mib.saturating_mul(1024 * 1024));
         hot.load(&store.db).await?;

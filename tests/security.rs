@@ -231,7 +231,82 @@ async fn the_session_cookie_changes_nothing_without_its_csrf_token(backend: Back
     assert_eq!(keys().await.as_array().map(Vec::len), before.map(|n| n + 2));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Federation replay
+
+/// An Ed25519 key of the test's own, registered at CL as the peer ZX (with an MRA in force).
+struct PeerKey {
+    pkcs8: Vec<u8>,
+    public: Vec<u8>,
+}
+
+impl PeerKey {
+    async fn registered_at_cl(node: &Node) -> PeerKey {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).expect("key");
+        let public = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key").public_key().as_ref().to_vec();
+        let key = PeerKey { pkcs8: pkcs8.as_ref().to_vec(), public };
+        let admin = node.token("admin@cl.demo.aeo").await;
+        use base64::Engine;
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&key.public);
+        let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1", "alg": "EdDSA"}]});
+        let body = json!({"base_url": format!("http://127.0.0.1:{}", closed_port()), "jwks": jwks});
+        node.send(Method::PUT, "/api/v1/administrations/CL/peers/ZX", Some(&admin), Some(body)).await.ok();
+        let mra = json!({"title": "CL - ZX", "status": "in_force", "signed_on": "2020-01-01",
+                         "in_force_from": "2020-01-01", "categories": ["security"], "roles": []});
+        node.send(Method::PUT, "/api/v1/administrations/CL/mras/ZX", Some(&admin), Some(mra)).await.ok();
+        key
+    }
+
+    /// A fresh assertion from ZX to CL.
+    fn assertion(&self) -> String {
+        let iat = chrono::Utc::now().timestamp();
+        let claims = json!({"iss": "ZX", "sub": "ZX", "aud": "CL", "iat": iat, "exp": iat + 60,
+                            "jti": uuid::Uuid::new_v4().to_string()});
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some("k1".into());
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_ed_der(&self.pkcs8)).expect("sign")
+    }
+}
+
+async fn checkpoint(node: &Node, assertion: &str) -> u16 {
+    node.send_raw(
+        Method::GET,
+        "/federation/v1/administrations/CL/checkpoint",
+        None,
+        "",
+        Vec::new(),
+        &[("authorization", &format!("Bearer {assertion}"))],
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+async fn an_assertion_is_accepted_once_by_every_server_and_after_a_restart(backend: Backend) {
+    let node = Node::start(backend).await;
+    let key = PeerKey::registered_at_cl(&node).await;
+    let once = key.assertion();
+    assert_eq!(checkpoint(&node, &once).await, 200);
+    assert_eq!(checkpoint(&node, &once).await, 401, "a replay to the same server");
+    // A server started after the first accepted it, on the same database: as a restart does on
+    // SQLite, and as a second server behind the same load balancer does on PostgreSQL.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = node.start_beside().await;
+    assert_eq!(checkpoint(&second, &once).await, 401, "a replay to another server, or after a restart");
+    let fresh = key.assertion();
+    assert_eq!(checkpoint(&second, &fresh).await, 200);
+    if backend == Backend::Postgres {
+        // Processes running side by side: the database decides, at once.
+        assert_eq!(checkpoint(&node, &fresh).await, 401, "used at the second server a moment ago");
+        let parallel = key.assertion();
+        let (a, b) = tokio::join!(checkpoint(&node, &parallel), checkpoint(&second, &parallel));
+        assert_eq!([a.min(b), a.max(b)], [200, 401], "exactly one of two servers accepts it");
+    }
+}
+
 both_backends!(
+    an_assertion_is_accepted_once_by_every_server_and_after_a_restart,
     the_session_cookie_changes_nothing_without_its_csrf_token,
     parallel_guesses_are_counted_before_any_password_is_checked,
     a_stranger_cannot_lock_the_owner_out,

@@ -6,6 +6,7 @@ pub mod audit_log;
 pub mod certificate;
 pub mod certificate_event;
 pub mod certificate_identifier;
+pub mod federation_assertion;
 pub mod mirror_certificate;
 pub mod mirror_identifier;
 pub mod mirror_state;

@@ -8,6 +8,7 @@ mod m20261123_000002_create_federation;
 mod m20261201_000003_drop_identifier_value_index;
 mod m20261201_000004_certificate_summary_index;
 mod m20261202_000005_mirror_per_administration;
+mod m20261202_000006_federation_assertions;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_drop_identifier_value_index::Migration),
             Box::new(m20261201_000004_certificate_summary_index::Migration),
             Box::new(m20261202_000005_mirror_per_administration::Migration),
+            Box::new(m20261202_000006_federation_assertions::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@
 //! - `delivery`: pushes the outbox to peers, with backoff
 //! - `sync`: keeps each followed issuer's checkpoint fresh and pulls missed changes
 //! - `remote`: answers the border question for an issuer hosted elsewhere
+//! - `replay`: refuses an assertion's `jti` presented twice, across processes and restarts
 
 pub mod client;
 pub mod delivery;
@@ -17,13 +18,11 @@ pub mod feed;
 pub mod jose;
 pub mod keys;
 pub mod remote;
+pub mod replay;
 pub mod routes;
 pub mod sync;
 
-use std::time::Duration;
-
 use chrono::Utc;
-use moka::sync::Cache;
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::app::AppState;
@@ -41,8 +40,8 @@ pub struct CallRecord {
 pub struct Federation {
     pub keyring: keys::Keyring,
     pub client: client::PeerClient,
-    /// `iss:jti` of every assertion accepted in the last two minutes: a replay is refused.
-    seen_assertions: Cache<String, ()>,
+    /// Assertion ids already accepted: a replay is refused.
+    pub replays: replay::Replays,
     /// Wakes the delivery worker when a change was committed.
     pub outbox_ready: Notify,
     /// Wakes the sync worker when a gap was seen in an issuer's changes.
@@ -53,25 +52,18 @@ pub struct Federation {
 }
 
 impl Federation {
-    pub fn new(node_secret: &[u8], allow_private: bool) -> anyhow::Result<Self> {
+    /// `shared`: whether other processes may serve the same database (PostgreSQL).
+    pub fn new(node_secret: &[u8], allow_private: bool, shared: bool) -> anyhow::Result<Self> {
         let (calls, receiver) = mpsc::unbounded_channel();
         Ok(Federation {
             keyring: keys::Keyring::new(node_secret)?,
             client: client::PeerClient::new(allow_private)?,
-            seen_assertions: Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(Duration::from_secs((jose::ASSERTION_LIFETIME_SECS as u64 + jose::CLOCK_SKEW_SECS) * 2))
-                .build(),
+            replays: replay::Replays::new(shared),
             outbox_ready: Notify::new(),
             sync_needed: Notify::new(),
             calls,
             call_log: std::sync::Mutex::new(Some(receiver)),
         })
-    }
-
-    /// True the first time an assertion id is seen from an issuer.
-    pub fn first_use(&self, issuer: &str, jti: &str) -> bool {
-        self.seen_assertions.entry(format!("{issuer}:{jti}")).or_insert(()).is_fresh()
     }
 
     pub fn record_call(&self, record: CallRecord) {
@@ -128,10 +120,12 @@ pub async fn write_call_log(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Starts the background work of a serving node: the call log, outbox delivery and peer sync.
+/// Starts the background work of a serving node: the call log, the record of accepted
+/// assertions, outbox delivery and peer sync.
 pub fn start_workers(state: &AppState, stop: &watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
         tokio::spawn(write_call_log(state.clone(), stop.clone())),
+        tokio::spawn(replay::write(state.clone(), stop.clone())),
         tokio::spawn(delivery::run(state.clone(), stop.clone())),
         tokio::spawn(sync::run(state.clone(), stop.clone())),
     ]

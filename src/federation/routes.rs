@@ -110,7 +110,7 @@ impl FromRequestParts<AppState> for PeerCall {
             tracing::warn!(%caller, asked = %asked, %error, "refused a federation assertion");
             ApiError::Unauthorized
         })?;
-        if !app.federation.first_use(&caller, &claims.jti) {
+        if !app.federation.replays.first_use(&caller, &claims.jti, claims.exp).await? {
             tracing::warn!(%caller, asked = %asked, "refused a replayed federation assertion");
             return Err(ApiError::Unauthorized);
         }

@@ -22,11 +22,20 @@ pub fn batch(backend: DbBackend) -> usize {
     }
 }
 
+/// What to do with a row whose key is taken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// The statement fails, and with it the transaction.
+    Fail,
+    /// The row is left out; the others go in.
+    Skip,
+}
+
 /// Inserts `rows` into `table`.
 pub async fn insert<R: Serialize>(conn: &impl ConnectionTrait, table: &str, rows: &[R]) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     for chunk in rows.chunks(batch(backend)) {
-        conn.execute_raw(statement(backend, table, chunk, None)?).await?;
+        conn.execute_raw(statement(backend, table, chunk, Taken::Fail, None)?).await?;
     }
     Ok(())
 }
@@ -37,6 +46,7 @@ pub async fn insert_returning<R: Serialize>(
     conn: &impl ConnectionTrait,
     table: &str,
     rows: &[R],
+    taken: Taken,
     returning: &str,
 ) -> Result<Vec<QueryResult>, DbErr> {
     let backend = conn.get_database_backend();
@@ -44,7 +54,7 @@ pub async fn insert_returning<R: Serialize>(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    conn.query_all_raw(statement(backend, table, rows, Some(returning))?).await
+    conn.query_all_raw(statement(backend, table, rows, taken, Some(returning))?).await
 }
 
 /// The statement inserting `rows` (at least one).
@@ -52,6 +62,7 @@ fn statement<R: Serialize>(
     backend: DbBackend,
     table: &str,
     rows: &[R],
+    taken: Taken,
     returning: Option<&str>,
 ) -> Result<Statement, DbErr> {
     let invalid = |error: serde_json::Error| DbErr::Custom(format!("rows for {table}: {error}"));
@@ -69,9 +80,13 @@ fn statement<R: Serialize>(
         }
         _ => {
             let values = columns.iter().map(|c| format!("value ->> '{c}'")).collect::<Vec<_>>().join(", ");
-            format!("INSERT INTO \"{table}\" ({names}) SELECT {values} FROM jsonb_each(?)")
+            // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `FROM` as a join clause.
+            format!("INSERT INTO \"{table}\" ({names}) SELECT {values} FROM jsonb_each(?) WHERE true")
         }
     };
+    if taken == Taken::Skip {
+        sql.push_str(" ON CONFLICT DO NOTHING");
+    }
     if let Some(returning) = returning {
         sql.push_str(" RETURNING ");
         sql.push_str(returning);

@@ -801,17 +801,18 @@ pub async fn create_many(
             .collect();
         // The new rows' ids come back with the insert: a second lookup by number would be at
         // the mercy of the planner on a table that grew inside this very transaction.
-        let ids: HashMap<String, i64> = bulk::insert_returning(conn, "certificates", &rows, "id, number")
-            .await
-            .map_err(|error| match error.sql_err() {
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                    ApiError::Conflict("a certificate with this number already exists".into())
-                }
-                _ => error.into(),
-            })?
-            .iter()
-            .map(|row| Ok((row.try_get::<String>("", "number")?, row.try_get::<i64>("", "id")?)))
-            .collect::<Result<_, DbErr>>()?;
+        let ids: HashMap<String, i64> =
+            bulk::insert_returning(conn, "certificates", &rows, bulk::Taken::Fail, "id, number")
+                .await
+                .map_err(|error| match error.sql_err() {
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                        ApiError::Conflict("a certificate with this number already exists".into())
+                    }
+                    _ => error.into(),
+                })?
+                .iter()
+                .map(|row| Ok((row.try_get::<String>("", "number")?, row.try_get::<i64>("", "id")?)))
+                .collect::<Result<_, DbErr>>()?;
         let mut identifiers = Vec::with_capacity(chunk.len());
         let mut events = Vec::with_capacity(chunk.len());
         for ((draft, number), seq) in chunk.iter().zip(&numbers).zip(first_seq..) {

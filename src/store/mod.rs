@@ -2,6 +2,7 @@
 //! PostgreSQL alike. Functions take a connection or transaction and speak in domain terms.
 
 pub mod administrations;
+pub mod assertions;
 pub mod audit;
 mod bulk;
 pub mod certificates;

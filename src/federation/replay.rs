@@ -1,0 +1,150 @@
+//! Refusing replayed federation assertions: an assertion's `jti` is accepted once, by every
+//! process sharing the database and across restarts, until the assertion expires.
+//!
+//! This process remembers what it accepted, so its own replays are refused without asking the
+//! database. Every accepted `jti` is also recorded in the database, in batches by one writer:
+//!
+//! - On PostgreSQL, where several processes may serve, a call waits for its batch: the
+//!   database's primary key decides which process saw a `jti` first.
+//! - On SQLite only one process serves a file, so what it remembers is the whole truth; the
+//!   record is written behind, for the next start (which loads what has not expired), and a
+//!   call never waits for the single writer (an import may hold it for minutes).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use moka::sync::Cache;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::jose;
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::assertions::{self, Accepted};
+
+/// How long an accepted `jti` is remembered in memory: an assertion's whole life and the clock
+/// skew tolerated, twice over.
+const REMEMBERED: Duration = Duration::from_secs((jose::ASSERTION_LIFETIME_SECS as u64 + jose::CLOCK_SKEW_SECS) * 2);
+const BATCH: usize = 500;
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+struct Pending {
+    accepted: Accepted,
+    /// Given on PostgreSQL: whether the database saw it first.
+    answer: Option<oneshot::Sender<bool>>,
+}
+
+pub struct Replays {
+    seen: Cache<String, ()>,
+    /// Whether other processes may share the database, so the database must decide.
+    shared: bool,
+    queue: mpsc::UnboundedSender<Pending>,
+    /// Taken by the writer when the node starts serving.
+    receiver: Mutex<Option<mpsc::UnboundedReceiver<Pending>>>,
+}
+
+impl Replays {
+    pub fn new(shared: bool) -> Self {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        Replays {
+            seen: Cache::builder().max_capacity(1_000_000).time_to_live(REMEMBERED).build(),
+            shared,
+            queue,
+            receiver: Mutex::new(Some(receiver)),
+        }
+    }
+
+    /// Remembers the assertions recorded before this process started and not expired yet.
+    pub async fn load(&self, conn: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
+        for accepted in assertions::unexpired(conn, Utc::now()).await? {
+            self.seen.insert(key(&accepted.issuer, &accepted.jti), ());
+        }
+        Ok(())
+    }
+
+    /// True the first time an assertion id is presented by `issuer`.
+    pub async fn first_use(&self, issuer: &str, jti: &str, expires: i64) -> Result<bool, ApiError> {
+        if !self.seen.entry(key(issuer, jti)).or_insert(()).is_fresh() {
+            return Ok(false);
+        }
+        let accepted = Accepted {
+            issuer: issuer.to_owned(),
+            jti: jti.to_owned(),
+            expires_at: crate::store::mirror::instant(expires + jose::CLOCK_SKEW_SECS as i64),
+        };
+        if !self.shared {
+            let _ = self.queue.send(Pending { accepted, answer: None });
+            return Ok(true);
+        }
+        let (answer, answered) = oneshot::channel();
+        self.queue.send(Pending { accepted, answer: Some(answer) }).map_err(|_| ApiError::database_unavailable())?;
+        answered.await.map_err(|_| ApiError::database_unavailable())
+    }
+}
+
+fn key(issuer: &str, jti: &str) -> String {
+    format!("{issuer} {jti}")
+}
+
+/// Records accepted assertions in batches until `stop`, then what is left; forgets expired
+/// ones every minute.
+pub async fn write(state: AppState, mut stop: watch::Receiver<bool>) {
+    let replays = &state.federation.replays;
+    let Some(mut receiver) = replays.receiver.lock().ok().and_then(|mut slot| slot.take()) else { return };
+    let mut batch = Vec::new();
+    let mut pruned_at: Option<DateTime<Utc>> = None;
+    loop {
+        let stopping = tokio::select! {
+            received = receiver.recv_many(&mut batch, BATCH) => received == 0,
+            _ = stop.changed() => true,
+        };
+        if stopping {
+            while let Ok(pending) = receiver.try_recv() {
+                batch.push(pending);
+            }
+        }
+        if !batch.is_empty() {
+            record(&state, std::mem::take(&mut batch)).await;
+        }
+        let now = Utc::now();
+        if pruned_at.is_none_or(|at| now - at > chrono::Duration::from_std(PRUNE_EVERY).unwrap_or_default()) {
+            pruned_at = Some(now);
+            let pruned = async {
+                let txn = state.store.write().await?;
+                assertions::prune(&*txn, now).await?;
+                txn.commit().await
+            };
+            if let Err(error) = pruned.await {
+                tracing::warn!(%error, "could not forget expired federation assertions");
+            }
+        }
+        if stopping {
+            if let Ok(mut slot) = replays.receiver.lock() {
+                *slot = Some(receiver);
+            }
+            return;
+        }
+    }
+}
+
+async fn record(state: &AppState, batch: Vec<Pending>) {
+    let rows: Vec<Accepted> = batch.iter().map(|pending| pending.accepted.clone()).collect();
+    let written = async {
+        let txn = state.store.write().await?;
+        let new = assertions::record(&*txn, &rows).await?;
+        txn.commit().await?;
+        Ok::<_, sea_orm::DbErr>(new)
+    }
+    .await;
+    match written {
+        Ok(new) => {
+            for pending in batch {
+                if let Some(answer) = pending.answer {
+                    let _ = answer.send(new.contains(&(pending.accepted.issuer, pending.accepted.jti)));
+                }
+            }
+        }
+        // The callers waiting get no answer, and are refused as the database being unavailable.
+        Err(error) => tracing::error!(%error, "could not record federation assertions"),
+    }
+}
