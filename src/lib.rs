@@ -13,11 +13,11 @@ pub mod error;
 pub mod federation;
 pub mod import;
 pub mod recognition;
+pub mod server;
 pub mod store;
 pub mod wire;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 pub use app::AppState;
 pub use config::Settings;
@@ -38,10 +38,13 @@ pub async fn serve(
     workers.push(tokio::spawn(cache::follow_other_processes(state.clone(), stopped.clone())));
     let (app, stop_checkpoints) = (state.clone(), stopped.clone());
     workers.push(tokio::spawn(async move { app.store.checkpoint_in_background(stop_checkpoints).await }));
+    let limits = server::Limits::new(
+        state.settings.max_connections,
+        std::time::Duration::from_secs(state.settings.header_read_timeout),
+    );
+    let drain = std::time::Duration::from_secs(state.settings.request_timeout);
     let router = api::router(state);
-    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = server::serve(listener, router, limits, shutdown, drain).await;
     let _ = stop.send(true);
     for worker in workers {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), worker).await;

@@ -488,3 +488,60 @@ async fn a_burst_of_sign_ins_queues_for_hashing_slots_instead_of_taking_the_memo
     let status = server.terminate(Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
 }
+
+/// The binary with at most `files` open files, as a node whose operator left the limit low.
+fn with_open_files_limit(mut command: Command, files: u64) -> Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only setrlimit, which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: files, rlim_max: files };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_finish_their_request_cannot_take_the_node_from_everyone() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]);
+    command.env("AEO_HEADER_READ_TIMEOUT", "2");
+    let mut server = Running::spawn(with_open_files_limit(command, 256));
+    let base = server.wait_until_serving();
+    let address = base.trim_start_matches("http://").to_owned();
+    // 400 connections, each with half a request head, never finished.
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        let Ok(mut socket) = tokio::net::TcpStream::connect(&address).await else { continue };
+        let _ = socket.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n").await;
+        idle.push(socket);
+    }
+    assert!(idle.len() > 300, "only {} connections were accepted", idle.len());
+    // Someone else still gets an answer soon: the idle ones are closed after the head deadline,
+    // and the process never runs out of file descriptors.
+    let started = Instant::now();
+    let served = loop {
+        match client().get(format!("{base}/health")).timeout(Duration::from_secs(2)).send().await {
+            Ok(response) if response.status() == 200 => break started.elapsed(),
+            Ok(response) => assert_eq!(response.status(), 503, "over the cap: 503 at once"),
+            Err(_) => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no answer for 10 s:\n{}", server.stderr_text());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(served < Duration::from_secs(6), "answered only after {served:?}");
+    // Every idle connection has been closed by the node (answered 503, or closed at the deadline).
+    for mut socket in idle {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "an idle connection is still open");
+    }
+    let status = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}

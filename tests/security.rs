@@ -92,6 +92,82 @@ async fn a_failed_key_fetch_does_not_tell_a_closed_port_from_an_open_one() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The HTTP edge
+
+/// Sends raw bytes on a new connection and reads the whole answer (the server closes it).
+async fn raw_exchange(node: &Node, request: &[u8]) -> (u16, String, Value) {
+    let address = node.base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await.expect("connect");
+    socket.write_all(request).await.expect("send");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .expect("read");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = serde_json::from_str(body).unwrap_or(Value::String(body.to_owned()));
+    (status, head.to_ascii_lowercase(), body)
+}
+
+#[track_caller]
+fn assert_problem_with_security_headers(status: u16, head: &str, body: &Value, expected: u16) {
+    assert_eq!(status, expected, "{head}\n{body}");
+    for header in [
+        "content-type: application/problem+json",
+        "x-content-type-options: nosniff",
+        "x-frame-options: deny",
+        "cache-control: no-store",
+        "content-security-policy: default-src 'none'",
+        "referrer-policy: no-referrer",
+    ] {
+        assert!(head.contains(header), "{header} missing:\n{head}");
+    }
+    assert_eq!(body["status"], expected, "{body}");
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_hyper_cannot_parse_are_answered_as_problems_with_the_security_headers() {
+    let node = Node::start(Backend::Sqlite).await;
+    let long_path = format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(70_000));
+    let (status, head, body) = raw_exchange(&node, long_path.as_bytes()).await;
+    assert_problem_with_security_headers(status, &head, &body, 414);
+    let (status, head, body) = raw_exchange(&node, b"GET /health HTTP/1.1\r\nhost: x\r\nx-bad: a\x01b\r\n\r\n").await;
+    assert_problem_with_security_headers(status, &head, &body, 400);
+    let (status, head, body) = raw_exchange(&node, b"NOT HTTP AT ALL\r\n\r\n").await;
+    assert_problem_with_security_headers(status, &head, &body, 400);
+    let huge_header = format!("GET /health HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n", "b".repeat(500_000));
+    let (status, head, body) = raw_exchange(&node, huge_header.as_bytes()).await;
+    assert_problem_with_security_headers(status, &head, &body, 431);
+    // Our own answers are left as they are.
+    let (status, head, body) = raw_exchange(&node, b"GET /nope HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert_problem_with_security_headers(status, &head, &body, 404);
+    let (status, head, _) = raw_exchange(&node, b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert_eq!(status, 200, "{head}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_documentation_page_runs_no_inline_script_under_its_policy() {
+    let node = Node::start(Backend::Sqlite).await;
+    let page = node.get("/api/docs", None).await;
+    assert_eq!(page.status, 200);
+    let policy = page.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).expect("CSP");
+    assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-"), "{policy}");
+    let html = page.body.as_str().expect("html");
+    assert!(!html.contains("<script>") && !html.contains("<style>") && !html.contains(" style="), "{html}");
+    for asset in ["/api/docs/docs.js", "/api/docs/docs.css"] {
+        assert!(html.contains(asset), "{asset}");
+        let reply = node.get(asset, None).await;
+        assert_eq!(reply.status, 200, "{asset}");
+    }
+    let json = node.get("/api/v1/administrations", None).await;
+    let policy = json.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).expect("CSP");
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Sign-in
 
 /// A client whose connections come from `ip` (any 127.x.y.z is this machine's).

@@ -1,9 +1,11 @@
 //! The OpenAPI 3.1 document of every `/api/v1` route, and a page that shows it to a person
-//! without fetching anything from outside the node.
+//! without fetching anything from outside the node: its style and script are served here too,
+//! so its content security policy allows nothing inline.
 
 use axum::Json;
 use axum::Router;
-use axum::response::Html;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder};
@@ -31,11 +33,21 @@ pub fn api_doc() -> OpenApi {
     doc
 }
 
+/// The page may run and style only what this node serves, and fetch only from it.
+const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+     img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 pub fn router(openapi: OpenApi) -> Router<AppState> {
     let document = serde_json::to_value(&openapi).unwrap_or_default();
     Router::new()
         .route("/api/v1/openapi.json", get(move || async move { Json(document) }))
-        .route("/api/docs", get(|| async { Html(DOCS_PAGE) }))
+        .route("/api/docs", get(|| async { ([(header::CONTENT_SECURITY_POLICY, DOCS_POLICY)], Html(DOCS_PAGE)) }))
+        .route("/api/docs/docs.css", get(|| async { asset("text/css; charset=utf-8", DOCS_STYLE) }))
+        .route("/api/docs/docs.js", get(|| async { asset("text/javascript; charset=utf-8", DOCS_SCRIPT) }))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body)
 }
 
 const DOCS_PAGE: &str = r#"<!doctype html>
@@ -44,8 +56,19 @@ const DOCS_PAGE: &str = r#"<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>aeo-registry API</title>
-<style>
-  body { font: 15px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 64rem; padding: 1.5rem; color: #1d2330; }
+<link rel="stylesheet" href="/api/docs/docs.css">
+<script src="/api/docs/docs.js" defer></script>
+</head>
+<body>
+<h1>aeo-registry API</h1>
+<p id="description"></p>
+<p>Machine-readable document: <a href="/api/v1/openapi.json"><code>/api/v1/openapi.json</code></a></p>
+<main id="operations">Loading…</main>
+</body>
+</html>
+"#;
+
+const DOCS_STYLE: &str = r#"  body { font: 15px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 64rem; padding: 1.5rem; color: #1d2330; }
   h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
   .op { border: 1px solid #d5dae3; border-radius: 6px; margin: 0.6rem 0; }
   .op summary { cursor: pointer; padding: 0.5rem 0.8rem; display: flex; gap: 0.8rem; align-items: baseline; }
@@ -55,15 +78,9 @@ const DOCS_PAGE: &str = r#"<!doctype html>
   .body { padding: 0 0.8rem 0.8rem; }
   pre { background: #f4f6f9; padding: 0.6rem; overflow: auto; border-radius: 4px; }
   .tag { color: #5b6475; font-size: 0.85rem; }
-</style>
-</head>
-<body>
-<h1>aeo-registry API</h1>
-<p id="description"></p>
-<p>Machine-readable document: <a href="/api/v1/openapi.json"><code>/api/v1/openapi.json</code></a></p>
-<main id="operations">Loading…</main>
-<script>
-fetch('/api/v1/openapi.json').then(r => r.json()).then(doc => {
+"#;
+
+const DOCS_SCRIPT: &str = r#"fetch('/api/v1/openapi.json').then(r => r.json()).then(doc => {
   document.getElementById('description').textContent = doc.info.description || '';
   const main = document.getElementById('operations');
   main.textContent = '';
@@ -86,7 +103,4 @@ fetch('/api/v1/openapi.json').then(r => r.json()).then(doc => {
     }
   }
 });
-</script>
-</body>
-</html>
 "#;
