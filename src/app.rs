@@ -99,17 +99,10 @@ pub fn load_or_create_node_key(path: &Path) -> anyhow::Result<Vec<u8>> {
             Ok(key)
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
+            crate::store::owner_only_file(path)?;
             let key: [u8; 32] = rand::random();
             let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
-            std::io::Write::write_all(&mut file, hex.as_bytes())?;
+            std::fs::write(path, hex.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
             Ok(key.to_vec())
         }
         Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),

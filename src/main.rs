@@ -43,6 +43,10 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Whatever this process creates (database, its log and shared-memory files, keys, copies) is
+    // its owner's alone; the code also asks for owner-only modes where it creates them.
+    // SAFETY: umask only sets this process's file-creation mask.
+    unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { settings, demo: with_demo } => {

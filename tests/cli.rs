@@ -545,3 +545,49 @@ async fn clients_that_never_finish_their_request_cannot_take_the_node_from_every
     let status = server.terminate(Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_its_journal_and_the_node_key_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // A permissive umask, as on many servers: the modes must not depend on it.
+    let mut command = command(dir.path(), &["serve", "--demo", "--bind", "127.0.0.1:0"]);
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only umask, which is async-signal-safe, runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::umask(0o022);
+                Ok(())
+            });
+        }
+    }
+    let mut server = Running::spawn(command);
+    let base = server.wait_until_serving();
+    login(&base, "border@pe.demo.aeo", DEMO_PASSWORD).await.expect("a write-ahead log exists by now");
+    let data = dir.path().join("data");
+    let mode = |path: &Path| std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777);
+    assert_eq!(mode(&data).ok(), Some(0o700), "the data directory");
+    for file in ["aeo-registry.db", "aeo-registry.db-wal", "aeo-registry.db-shm"] {
+        assert_eq!(mode(&data.join(file)).ok(), Some(0o600), "{file}");
+    }
+    // (These tests keep the node key beside the data directory: AEO_NODE_KEY_FILE.)
+    assert_eq!(mode(&dir.path().join("node.key")).ok(), Some(0o600), "node.key");
+    let status = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_database_file_readable_by_others_is_made_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("old.db");
+    std::fs::write(&file, b"").expect("an old, empty database file");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let (status, stdout, stderr) = run_to_exit(command(dir.path(), &["migrate", "--database-url", &url]));
+    assert!(status.success(), "{stderr}");
+    let mode = std::fs::metadata(&file).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{stderr}");
+    assert!(stdout.contains("made owner-only"), "said in the log: {stdout}");
+}

@@ -56,10 +56,7 @@ impl std::ops::Deref for WriteTxn<'_> {
 impl Store {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         if let Some(path) = sqlite_path(url) {
-            if let Some(dir) = std::path::Path::new(&path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create database directory {}", dir.display()))?;
-            }
+            owner_only_file(std::path::Path::new(&path))?;
         }
         let mut options = ConnectOptions::new(url.to_owned());
         options
@@ -131,6 +128,33 @@ impl Store {
                 tracing::warn!(%error, "checkpoint of the write-ahead log failed");
             }
         }
+    }
+}
+
+/// Makes `path`'s directory (owner-only, when it is made here) and the file itself, readable and
+/// writable by its owner only: a registry's database holds password hashes and every
+/// administration's data. SQLite gives its write-ahead log and shared-memory files the mode of
+/// the database file. A database file found readable by others is made owner-only, and said.
+pub fn owner_only_file(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "made owner-only");
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(())
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot create {}", path.display())),
     }
 }
 
