@@ -62,7 +62,7 @@ impl AppState {
 
     /// Connects to the database, migrates it and loads the node secret.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
-        let store = Store::connect(&settings.database_url).await?;
+        let store = settings.connect().await?;
         store.migrate().await?;
         let secret = match &settings.node_key {
             Some(hex) => hex_decode(hex.trim())
@@ -72,7 +72,7 @@ impl AppState {
         };
         let tokens = TokenKeys::new(&secret, &settings.public_url, settings.token_ttl);
         let per_minute = NonZeroU32::new(settings.public_rate_limit).unwrap_or(NonZeroU32::MIN);
-        let shared = store.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+        let shared = sea_orm::ConnectionTrait::get_database_backend(&store.db) == sea_orm::DbBackend::Postgres;
         let federation = Federation::new(&secret, settings.federation_allow_private, shared)?;
         federation.replays.load(&store.db).await?;
         crate::federation::keys::ensure_all(&store.db, &federation.keyring).await?;

@@ -22,7 +22,7 @@ pub async fn platform_admin(state: &AppState) -> anyhow::Result<()> {
     let password_hash = password::hash(secret.clone()).await?;
     let txn = state.store.write().await?;
     let user = users::insert(
-        &*txn,
+        &txn,
         users::NewUser {
             email: email.clone(),
             password_hash,
@@ -36,7 +36,7 @@ pub async fn platform_admin(state: &AppState) -> anyhow::Result<()> {
     .await
     .context("cannot create the platform administrator")?;
     audit::record(
-        &*txn,
+        &txn,
         None,
         "system",
         "user.created",

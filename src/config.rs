@@ -44,6 +44,7 @@ struct FileSettings {
     max_connections: Option<u64>,
     header_read_timeout: Option<u64>,
     database_timeout: Option<u64>,
+    sqlite_reserve_mib: Option<u64>,
 }
 
 /// Everything the node needs to run, resolved once at start-up.
@@ -76,6 +77,8 @@ pub struct Settings {
     pub header_read_timeout: u64,
     /// Seconds any one database statement may take before the request is answered 503.
     pub database_timeout: u64,
+    /// Disk kept in reserve beside a SQLite database, in MiB, for when the disk fills.
+    pub sqlite_reserve_mib: u64,
 }
 
 impl Settings {
@@ -140,7 +143,15 @@ impl Settings {
             max_connections: number("AEO_MAX_CONNECTIONS", file.max_connections, 1024)?.max(1),
             header_read_timeout: number("AEO_HEADER_READ_TIMEOUT", file.header_read_timeout, 10)?.max(1),
             database_timeout: number("AEO_DATABASE_TIMEOUT", file.database_timeout, 5)?.max(1),
+            sqlite_reserve_mib: number("AEO_SQLITE_RESERVE_MIB", file.sqlite_reserve_mib, 64)?,
         })
+    }
+
+    /// Connects to the configured database with the configured deadline and disk reserve.
+    pub async fn connect(&self) -> anyhow::Result<crate::store::Store> {
+        let deadline = std::time::Duration::from_secs(self.database_timeout);
+        crate::store::Store::connect(&self.database_url, deadline, self.sqlite_reserve_mib.saturating_mul(1 << 20))
+            .await
     }
 
     /// How long a signed statement or checkpoint stays fresh, for claims arithmetic.
@@ -170,6 +181,7 @@ impl Settings {
             max_connections: 1024,
             header_read_timeout: 10,
             database_timeout: 5,
+            sqlite_reserve_mib: 64,
         }
     }
 }

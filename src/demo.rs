@@ -94,7 +94,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
     // Hash outside the transaction: argon2 is slow on purpose.
     let password_hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
     let txn = state.store.write().await?;
-    let db = &*txn;
+    let db = &txn;
     for admin in &data.administrations {
         if administrations::find(db, &admin.code).await?.is_none() {
             administrations::insert(

@@ -101,6 +101,10 @@ impl From<crate::auth::password::HashError> for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
+        if crate::store::timed::is_unavailable(&error) {
+            tracing::warn!(%error, "the database is unavailable");
+            return ApiError::database_unavailable();
+        }
         ApiError::Internal(error.into())
     }
 }

@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { settings } => {
             let settings = Settings::load(&settings)?;
             init_logging(&settings);
-            let store = aeo_registry::store::Store::connect(&settings.database_url).await?;
+            let store = settings.connect().await?;
             store.migrate().await?;
             println!("migrations applied to {}", redact(&settings.database_url));
         }

@@ -74,7 +74,7 @@ async fn health_and_readiness(backend: Backend) {
     assert!(health.headers.get("x-request-id").is_some());
 
     // The database goes away: the process still lives, but it is no longer ready.
-    node.state.store.db.clone().close().await.expect("close the pool");
+    node.state.store.db.inner().clone().close().await.expect("close the pool");
     let ready = node.get("/ready", None).await;
     problem(&ready, 503);
     let health = node.get("/health", None).await;

@@ -96,9 +96,9 @@ pub async fn settle(database_url: &str) -> anyhow::Result<()> {
 /// database (migrated by the registry itself) through the same driver, 500 rows per statement,
 /// in one transaction. Returns the time the inserts and the commit took.
 pub async fn plain_insert(database_url: &str, code: &str, count: u64) -> anyhow::Result<Duration> {
-    let store = aeo_registry::store::Store::connect(database_url).await?;
+    let store = aeo_registry::store::Store::connect(database_url, Duration::from_secs(600), 0).await?;
     store.migrate().await?;
-    let db = &store.db;
+    let db = store.db.inner();
     entity::administration::Entity::insert(entity::administration::ActiveModel {
         code: Set(code.to_owned()),
         name: Set(format!("Aduana {code}")),

@@ -9,6 +9,7 @@ mod m20261201_000003_drop_identifier_value_index;
 mod m20261201_000004_certificate_summary_index;
 mod m20261202_000005_mirror_per_administration;
 mod m20261202_000006_federation_assertions;
+mod m20261202_000007_write_probe;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_certificate_summary_index::Migration),
             Box::new(m20261202_000005_mirror_per_administration::Migration),
             Box::new(m20261202_000006_federation_assertions::Migration),
+            Box::new(m20261202_000007_write_probe::Migration),
         ]
     }
 }

@@ -76,13 +76,13 @@ pub async fn create_administration(
     }
     let administration = Administration { code, name, country, programme };
     let txn = app.store.write().await?;
-    if administrations::find(&*txn, &administration.code).await?.is_some() {
+    if administrations::find(&txn, &administration.code).await?.is_some() {
         return Err(ApiError::Conflict(format!("administration {} already exists", administration.code)));
     }
-    administrations::insert(&*txn, &administration).await?;
-    app.federation.keyring.create(&*txn, &administration.code, chrono::Duration::zero()).await?;
+    administrations::insert(&txn, &administration).await?;
+    app.federation.keyring.create(&txn, &administration.code, chrono::Duration::zero()).await?;
     audit::record(
-        &*txn,
+        &txn,
         Some(&administration.code),
         &caller.email,
         "administration.created",

@@ -94,9 +94,9 @@ pub async fn create_certificate(
     let draft = CertificateDraft::parse(&input).map_err(ApiError::Invalid)?;
     let txn = app.store.write().await?;
     let change = Change { actor: tenant.actor(), action: "created", reason: None };
-    let certificate = certificates::create(&*txn, tenant.code(), &draft, &change).await?;
+    let certificate = certificates::create(&txn, tenant.code(), &draft, &change).await?;
     audit::record(
-        &*txn,
+        &txn,
         Some(tenant.code()),
         tenant.actor(),
         "certificate.created",
@@ -177,7 +177,7 @@ pub async fn patch_certificate(
     }
     let txn = app.store.write().await?;
     let current =
-        certificates::find_for_update(&*txn, tenant.code(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
+        certificates::find_for_update(&txn, tenant.code(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
     if expected.is_some_and(|version| version != current.version) {
         return Err(ApiError::PreconditionFailed);
     }
@@ -186,11 +186,11 @@ pub async fn patch_certificate(
     let input: CertificateInput = parse_json(document.to_string().as_bytes())?;
     let draft = CertificateDraft::parse(&input).map_err(ApiError::Invalid)?;
     let change = Change { actor: tenant.actor(), action: "updated", reason: None };
-    let Some(updated) = certificates::update(&*txn, &current, &draft, &change).await? else {
+    let Some(updated) = certificates::update(&txn, &current, &draft, &change).await? else {
         return Ok(with_etag(StatusCode::OK, current));
     };
     audit::record(
-        &*txn,
+        &txn,
         Some(tenant.code()),
         tenant.actor(),
         "certificate.updated",
@@ -231,7 +231,7 @@ pub async fn change_status(
         .map_err(|_| ApiError::field("status", "must be one of active, suspended, revoked"))?;
     let txn = app.store.write().await?;
     let current =
-        certificates::find_for_update(&*txn, tenant.code(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
+        certificates::find_for_update(&txn, tenant.code(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
     let reason =
         check_transition(current.stored_status, requested, request.reason.as_deref()).map_err(|error| match error {
             TransitionError::RevokedIsFinal | TransitionError::Unchanged => ApiError::Conflict(error.to_string()),
@@ -241,9 +241,9 @@ pub async fn change_status(
             }
         })?;
     let change = Change { actor: tenant.actor(), action: "status_changed", reason: reason.clone() };
-    let updated = certificates::set_status(&*txn, &current, requested, &change).await?;
+    let updated = certificates::set_status(&txn, &current, requested, &change).await?;
     audit::record(
-        &*txn,
+        &txn,
         Some(tenant.code()),
         tenant.actor(),
         "certificate.status_changed",
@@ -307,14 +307,14 @@ pub async fn import_certificates(
     let drafts = import::validate(if is_csv { Format::Csv } else { Format::Json }, &body)?;
     let validated = started.elapsed();
     let txn = app.store.write().await?;
-    let (mut report, written) = import::apply(&*txn, tenant.code(), tenant.actor(), &drafts).await?;
+    let (mut report, written) = import::apply(&txn, tenant.code(), tenant.actor(), &drafts).await?;
     let applied = started.elapsed();
     report.dry_run = dry_run;
     if dry_run {
-        txn.txn.rollback().await?;
+        txn.rollback().await?;
     } else {
         audit::record(
-            &*txn,
+            &txn,
             Some(tenant.code()),
             tenant.actor(),
             "certificate.imported",

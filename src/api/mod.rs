@@ -6,6 +6,7 @@ pub mod audit;
 pub mod certificates;
 pub mod docs;
 pub mod extract;
+mod gate;
 pub mod health;
 pub mod mras;
 pub mod peers;
@@ -95,12 +96,15 @@ pub fn routes(timeout: Duration, import_timeout: Duration) -> OpenApiRouter<AppS
         .merge(imports)
 }
 
+/// A request the node did not answer in time is the node's failure, not the client's: 503 with
+/// `Retry-After` (408 would tell the client it was too slow to send it).
 fn timeout_after(limit: Duration) -> TimeoutLayer {
-    TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limit)
+    TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limit)
 }
 
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.request_timeout);
+    let health = state.store.health.clone();
     let (api, openapi) = routes(timeout, Duration::from_secs(state.settings.import_timeout)).split_for_parts();
     let routes = Router::new()
         .merge(api)
@@ -124,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(MapResponseLayer::new(finish))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(gate::DatabaseGate::layer(health))
         .service(routes);
     Router::new().fallback_service(layered)
 }
@@ -166,7 +171,7 @@ fn ensure_problem(response: Response) -> Response {
     let (parts, _) = response.into_parts();
     let detail = match status {
         StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this resource",
-        StatusCode::REQUEST_TIMEOUT => "the request took too long",
+        StatusCode::SERVICE_UNAVAILABLE => "the request could not be answered in time; try again shortly",
         StatusCode::PAYLOAD_TOO_LARGE => "request body too large",
         _ => status.canonical_reason().unwrap_or("error"),
     };
@@ -175,6 +180,9 @@ fn ensure_problem(response: Response) -> Response {
         if let Some(value) = parts.headers.get(&name) {
             fresh.headers_mut().insert(name, value.clone());
         }
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE && !fresh.headers().contains_key(header::RETRY_AFTER) {
+        fresh.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
     fresh
 }

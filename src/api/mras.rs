@@ -59,9 +59,9 @@ pub async fn put_mra(
     }
     let draft = MraDraft::parse(&input).map_err(ApiError::Invalid)?;
     let txn = app.store.write().await?;
-    let (mra, created) = mras::upsert(&*txn, tenant.code(), partner.as_str(), &draft).await?;
+    let (mra, created) = mras::upsert(&txn, tenant.code(), partner.as_str(), &draft).await?;
     audit::record(
-        &*txn,
+        &txn,
         Some(tenant.code()),
         tenant.actor(),
         if created { "mra.created" } else { "mra.updated" },

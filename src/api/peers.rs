@@ -178,13 +178,13 @@ pub async fn put_peer(
         (None, None) => (fetch_keys(&app, &base, peer.as_str()).await?, None),
     };
     let txn = app.store.write().await?;
-    let created = peers::upsert(&*txn, tenant.code(), peer.as_str(), &base, &keys).await?;
+    let created = peers::upsert(&txn, tenant.code(), peer.as_str(), &base, &keys).await?;
     if let Some(pending) = &pending {
-        let id = peers::find(&*txn, tenant.code(), peer.as_str()).await?.map(|p| p.id).unwrap_or_default();
-        peers::set_pending(&*txn, id, Some(pending)).await?;
+        let id = peers::find(&txn, tenant.code(), peer.as_str()).await?.map(|p| p.id).unwrap_or_default();
+        peers::set_pending(&txn, id, Some(pending)).await?;
     }
     audit::record(
-        &*txn,
+        &txn,
         Some(tenant.code()),
         tenant.actor(),
         if created { "peer.registered" } else { "peer.updated" },
@@ -245,14 +245,14 @@ pub async fn accept_peer_keys(
 ) -> ApiResult<Json<PeerView>> {
     let peer = AdministrationCode::parse(&path.1).map_err(|_| ApiError::NotFound)?;
     let txn = app.store.write().await?;
-    let found = peers::find(&*txn, tenant.code(), peer.as_str()).await?.ok_or(ApiError::NotFound)?;
+    let found = peers::find(&txn, tenant.code(), peer.as_str()).await?.ok_or(ApiError::NotFound)?;
     let pending = found.pending_jwks.clone().ok_or_else(|| ApiError::Conflict("no key change is pending".into()))?;
     if consent.thumbprints.iter().cloned().collect::<BTreeSet<_>>() != thumbprints(&pending) {
         return Err(ApiError::field("thumbprints", "must list exactly the pending keys' thumbprints"));
     }
-    peers::upsert(&*txn, tenant.code(), peer.as_str(), &found.base_url, &pending).await?;
+    peers::upsert(&txn, tenant.code(), peer.as_str(), &found.base_url, &pending).await?;
     audit::record(
-        &*txn,
+        &txn,
         Some(tenant.code()),
         tenant.actor(),
         "peer.keys_accepted",
@@ -288,8 +288,8 @@ pub async fn rotate_key(
 ) -> ApiResult<Json<Paged<KeyInfo>>> {
     let publish_for = Duration::seconds(app.settings.statement_ttl_secs() + 120);
     let txn = app.store.write().await?;
-    let kid = app.federation.keyring.create(&*txn, tenant.code(), publish_for).await?;
-    audit::record(&*txn, Some(tenant.code()), tenant.actor(), "key.rotated", "keys", json!({"kid": kid})).await?;
+    let kid = app.federation.keyring.create(&txn, tenant.code(), publish_for).await?;
+    audit::record(&txn, Some(tenant.code()), tenant.actor(), "key.rotated", "keys", json!({"kid": kid})).await?;
     txn.commit().await?;
     app.federation.keyring.forget(tenant.code());
     Ok(Json(Paged::new(keys::list(&app.store.db, tenant.code()).await?, None)))

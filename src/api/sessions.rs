@@ -121,10 +121,10 @@ pub async fn change_password(
     }
     let hash = password::hash(change.new_password).await?;
     let txn = app.store.write().await?;
-    users::update_credentials(&*txn, caller.id, None, Some(hash)).await?;
+    users::update_credentials(&txn, caller.id, None, Some(hash)).await?;
     let administration = caller.administration.as_ref().map(|c| c.as_str());
     audit::record(
-        &*txn,
+        &txn,
         administration,
         &caller.email,
         "user.password_changed",

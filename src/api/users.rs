@@ -144,12 +144,12 @@ pub async fn create_user(
     };
     let password_hash = password::hash(password).await?;
     let txn = app.store.write().await?;
-    if users::find_by_email(&*txn, &email).await?.is_some() {
+    if users::find_by_email(&txn, &email).await?.is_some() {
         return Err(ApiError::Conflict("a user with this e-mail already exists".into()));
     }
     let is_trader = role == UserRole::Trader;
     let user = users::insert(
-        &*txn,
+        &txn,
         users::NewUser {
             email,
             password_hash,
@@ -162,7 +162,7 @@ pub async fn create_user(
     )
     .await?;
     audit::record(
-        &*txn,
+        &txn,
         Some(tenant.code()),
         tenant.actor(),
         "user.created",
@@ -214,9 +214,9 @@ pub async fn update_user(
     };
     let txn = app.store.write().await?;
     let password_changed = hash.is_some();
-    users::update_credentials(&*txn, id, update.disabled, hash).await?;
+    users::update_credentials(&txn, id, update.disabled, hash).await?;
     audit::record(
-        &*txn,
+        &txn,
         Some(tenant.code()),
         tenant.actor(),
         "user.updated",
@@ -224,7 +224,7 @@ pub async fn update_user(
         serde_json::json!({"disabled": update.disabled, "password_changed": password_changed}),
     )
     .await?;
-    let user = users::find(&*txn, id).await?.ok_or(ApiError::NotFound)?;
+    let user = users::find(&txn, id).await?.ok_or(ApiError::NotFound)?;
     txn.commit().await?;
     app.hot.forget_user(id);
     Ok(Json(user.into()))

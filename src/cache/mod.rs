@@ -194,16 +194,20 @@ impl HotFacts {
     }
 }
 
-/// Every second, the index and held statements catch up with what other processes sharing the
-/// database wrote.
+/// Every second, the summaries and held statements catch up with what other processes sharing
+/// the database wrote; a round that completes is what lets this process answer from memory
+/// (`store::timed::HEARD_WITHIN`).
 pub async fn follow_other_processes(app: crate::AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
-        if let Err(error) = app.hot.follow(&app.store.db).await {
-            tracing::warn!(%error, "cannot catch up with the database");
+        let began = chrono::Utc::now().timestamp_millis();
+        match app.hot.follow(&app.store.db).await {
+            // What was committed before the round began is held now.
+            Ok(()) => app.store.health.heard(began),
+            Err(error) => tracing::warn!(%error, "cannot catch up with the database"),
         }
     }
 }

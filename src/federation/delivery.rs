@@ -43,7 +43,7 @@ pub async fn deliver_due(app: &AppState) -> anyhow::Result<()> {
         let Some(registration) = peers::find(&app.store.db, &administration, &peer).await? else {
             let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
             let txn = app.store.write().await?;
-            outbox::delivered(&*txn, &ids).await?;
+            outbox::delivered(&txn, &ids).await?;
             txn.commit().await?;
             continue;
         };
@@ -57,12 +57,12 @@ pub async fn deliver_due(app: &AppState) -> anyhow::Result<()> {
             let txn = app.store.write().await?;
             match result {
                 Ok((status, _)) if status.is_success() => {
-                    outbox::delivered(&*txn, &ids).await?;
+                    outbox::delivered(&txn, &ids).await?;
                     txn.commit().await?;
                 }
                 other => {
                     let attempts = chunk.iter().map(|i| i.attempts).max().unwrap_or(0);
-                    let next = outbox::postpone(&*txn, &ids, attempts).await?;
+                    let next = outbox::postpone(&txn, &ids, attempts).await?;
                     txn.commit().await?;
                     tracing::info!(%administration, %peer, ?other, %next, "push postponed");
                     break; // Keep this peer's changes in order: the rest waits too.

@@ -54,7 +54,7 @@ pub async fn apply_changes(
     verified: &[(&ChangeItem, jose::StatementClaims)],
 ) -> Result<i64, FeedError> {
     let txn = app.store.write().await?;
-    let state = mirror::lock_state(&*txn, followed).await?;
+    let state = mirror::lock_state(&txn, followed).await?;
     let mut synced = state.synced_seq;
     let mut gap = false;
     let mut kept = Vec::new();
@@ -64,7 +64,7 @@ pub async fn apply_changes(
             return Err(FeedError::FarAhead { index });
         }
         let held = Held::new(claims.clone(), "feed", app.settings.statement_ttl_secs());
-        match mirror::apply(&*txn, followed, &item.statement, &held).await? {
+        match mirror::apply(&txn, followed, &item.statement, &held).await? {
             Applied::Kept => kept.push(held),
             Applied::Older => {}
             Applied::Contradicts => return Err(FeedError::Contradicts { index }),
@@ -75,7 +75,7 @@ pub async fn apply_changes(
             gap = true;
         }
     }
-    mirror::set_synced(&*txn, followed, synced).await?;
+    mirror::set_synced(&txn, followed, synced).await?;
     app.hot.held.syncing(followed, synced);
     txn.commit().await?;
     kept.into_iter().for_each(|held| app.hot.held.applied(followed, held));

@@ -101,8 +101,8 @@ pub async fn write_call_log(state: AppState, mut stop: watch::Receiver<bool>) {
                 })
                 .collect();
             let written = async {
-                let txn = state.store.write().await?;
-                audit_log::Entity::insert_many(rows).exec_without_returning(&*txn).await?;
+                let txn = state.store.write_when_free().await?;
+                audit_log::Entity::insert_many(rows).exec_without_returning(&txn).await?;
                 txn.commit().await
             }
             .await;

@@ -65,11 +65,11 @@ pub async fn answer(
                 let txn = app.store.write().await?;
                 // Takes turns with pushed and pulled changes of the same issuer, which would
                 // otherwise insert the same certificate's statement at the same time.
-                mirror::lock_state(&*txn, followed).await?;
+                mirror::lock_state(&txn, followed).await?;
                 let mut kept = Vec::new();
                 for (token, claims) in &found {
                     let held = Held::new(claims.clone(), "live", trusted_for);
-                    match mirror::apply(&*txn, followed, token, &held).await? {
+                    match mirror::apply(&txn, followed, token, &held).await? {
                         mirror::Applied::Kept => kept.push(held),
                         mirror::Applied::Older => {}
                         mirror::Applied::Contradicts => {
@@ -148,8 +148,8 @@ pub async fn call_peer(
     let recorded = async {
         let txn = app.store.write().await?;
         match &result {
-            Ok(_) => peers::record_success(&*txn, from, &registration.peer).await?,
-            Err(error) => peers::record_error(&*txn, from, &registration.peer, error.public()).await?,
+            Ok(_) => peers::record_success(&txn, from, &registration.peer).await?,
+            Err(error) => peers::record_error(&txn, from, &registration.peer, error.public()).await?,
         }
         txn.commit().await
     }

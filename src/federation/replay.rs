@@ -111,7 +111,7 @@ pub async fn write(state: AppState, mut stop: watch::Receiver<bool>) {
             pruned_at = Some(now);
             let pruned = async {
                 let txn = state.store.write().await?;
-                assertions::prune(&*txn, now).await?;
+                assertions::prune(&txn, now).await?;
                 txn.commit().await
             };
             if let Err(error) = pruned.await {
@@ -130,8 +130,8 @@ pub async fn write(state: AppState, mut stop: watch::Receiver<bool>) {
 async fn record(state: &AppState, batch: Vec<Pending>) {
     let rows: Vec<Accepted> = batch.iter().map(|pending| pending.accepted.clone()).collect();
     let written = async {
-        let txn = state.store.write().await?;
-        let new = assertions::record(&*txn, &rows).await?;
+        let txn = state.store.write_when_free().await?;
+        let new = assertions::record(&txn, &rows).await?;
         txn.commit().await?;
         Ok::<_, sea_orm::DbErr>(new)
     }

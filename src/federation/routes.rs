@@ -245,7 +245,7 @@ async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Js
             app.federation.client.revive(&registration.circuit());
         }
         let txn = app.store.write().await?;
-        let postponed = outbox::retry_now(&*txn, code, &call.caller).await?;
+        let postponed = outbox::retry_now(&txn, code, &call.caller).await?;
         txn.commit().await?;
         if postponed {
             app.federation.outbox_ready.notify_one();

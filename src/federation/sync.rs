@@ -103,7 +103,7 @@ async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> 
     // and the mirror is only current once every change up to it has been applied.
     async {
         let txn = app.store.write().await?;
-        mirror::set_checkpoint(&*txn, followed, &checkpoint).await?;
+        mirror::set_checkpoint(&txn, followed, &checkpoint).await?;
         txn.commit().await
     }
     .await?;

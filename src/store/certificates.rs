@@ -11,8 +11,7 @@ use compact_str::CompactString;
 use entity::{certificate, certificate_event, certificate_identifier};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -611,7 +610,7 @@ fn created_with(snapshot: &str, certificate: &Certificate) -> Value {
 
 /// The administration's changes after `after`, in order: (seq, the certificate as it stood).
 pub async fn changes(
-    conn: &DatabaseConnection,
+    conn: &super::Db,
     administration: &str,
     after: i64,
     limit: u64,
@@ -620,11 +619,7 @@ pub async fn changes(
 }
 
 /// The changes with these positions, in order: (seq, the certificate as it stood).
-pub async fn changes_at(
-    conn: &DatabaseConnection,
-    administration: &str,
-    seqs: &[i64],
-) -> Result<Vec<(i64, String)>, DbErr> {
+pub async fn changes_at(conn: &super::Db, administration: &str, seqs: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {
     events(conn, administration, certificate_event::Column::Seq.is_in(seqs.iter().copied()), None).await
 }
 
@@ -632,7 +627,7 @@ pub async fn changes_at(
 /// event without a snapshot of its own (see `keep_creation_snapshot`) stands for the certificate
 /// row as read in the same snapshot, which no change has touched yet.
 async fn events(
-    conn: &DatabaseConnection,
+    conn: &super::Db,
     administration: &str,
     which: sea_orm::sea_query::SimpleExpr,
     limit: Option<u64>,
@@ -659,7 +654,7 @@ async fn events(
             current.insert(certificate.id, snapshot);
         }
     }
-    txn.commit().await?;
+    txn.finish().await?;
     events
         .into_iter()
         .map(|(seq, id, snapshot)| match snapshot.is_empty() {

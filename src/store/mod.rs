@@ -10,9 +10,13 @@ pub mod mirror;
 pub mod mras;
 pub mod outbox;
 pub mod peers;
+mod probe;
+mod reserve;
 pub mod summaries;
+pub mod timed;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -24,37 +28,87 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, MutexGuard};
 
+pub use timed::{Health, Timed};
+
+/// The database, with a deadline on every statement ([`timed`]).
+pub type Db = Timed<DatabaseConnection>;
+
 /// The database and the one rule about writing to it.
 pub struct Store {
-    pub db: DatabaseConnection,
+    pub db: Db,
+    /// What this process knows of the database's health.
+    pub health: Arc<Health>,
     /// The hot path's read of a certificate's summary.
     summaries: summaries::SummaryReader,
     /// SQLite allows one writer at a time and answers "database is locked" instead of waiting
     /// when a read transaction upgrades; writers queue here instead. Unused on PostgreSQL.
     sqlite_writer: Mutex<()>,
+    /// On a SQLite file: disk space kept for when the disk fills, and the free space watched.
+    reserve: Option<reserve::Reserve>,
 }
 
-/// A write transaction; holds the SQLite writer slot until it is committed or dropped.
+/// A write transaction; holds the SQLite writer slot until it is committed or dropped. Its
+/// statements have the store's deadline, and a failure for want of the database is noted in
+/// [`Health`].
 pub struct WriteTxn<'a> {
-    pub txn: DatabaseTransaction,
+    txn: Timed<DatabaseTransaction>,
+    health: &'a Health,
     _writer: Option<MutexGuard<'a, ()>>,
 }
 
 impl WriteTxn<'_> {
     pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
-        self.txn.commit().await
+        let deadline = self.txn.deadline();
+        let committed = timed::within(deadline, self.txn.into_inner().commit()).await;
+        match &committed {
+            Ok(()) => self.health.write_succeeded(),
+            Err(error) if timed::is_unavailable(error) => {
+                tracing::warn!(%error, "a write failed");
+                self.health.write_failed();
+            }
+            Err(_) => {}
+        }
+        committed
+    }
+
+    /// Undoes everything the transaction wrote (a dry run).
+    pub async fn rollback(self) -> Result<(), sea_orm::DbErr> {
+        let deadline = self.txn.deadline();
+        timed::within(deadline, self.txn.into_inner().rollback()).await
     }
 }
 
-impl std::ops::Deref for WriteTxn<'_> {
-    type Target = DatabaseTransaction;
-    fn deref(&self) -> &DatabaseTransaction {
-        &self.txn
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: sea_orm::Statement) -> Result<Option<sea_orm::QueryResult>, sea_orm::DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: sea_orm::Statement) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
     }
 }
 
 impl Store {
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    /// Connects; every statement will have `deadline`. On a SQLite file, `reserve_bytes` of disk
+    /// are kept beside it for when the disk fills.
+    pub async fn connect(url: &str, deadline: Duration, reserve_bytes: u64) -> anyhow::Result<Self> {
         if let Some(path) = sqlite_path(url) {
             owner_only_file(std::path::Path::new(&path))?;
         }
@@ -62,17 +116,17 @@ impl Store {
         options
             .max_connections(16)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10))
+            .connect_timeout(deadline)
+            .acquire_timeout(deadline)
             // A ping before every query doubles the cost of the hot path; a dead connection
             // fails its query and is replaced instead.
             .test_before_acquire(false)
             .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|opts| {
+            .map_sqlx_sqlite_opts(move |opts| {
                 opts.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(deadline)
                     // Checkpoints run in the background (`checkpoint_in_background`), not inside
                     // whichever commit crosses the threshold: an import's commit would otherwise
                     // copy its whole write-ahead log into the database before answering.
@@ -81,19 +135,37 @@ impl Store {
             });
         let db = Database::connect(options).await.context("cannot connect to the database")?;
         let summaries = summaries::SummaryReader::new(sqlite_path(url));
-        Ok(Store { db, summaries, sqlite_writer: Mutex::new(()) })
+        let health = Arc::new(Health::default());
+        let reserve = sqlite_path(url).map(|path| reserve::Reserve::beside(path.as_ref(), reserve_bytes));
+        if let Some(reserve) = &reserve {
+            reserve.refill();
+        }
+        Ok(Store { db: Timed::new(db, deadline, None), health, summaries, sqlite_writer: Mutex::new(()), reserve })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.db, None).await.context("migrations failed")
+        Migrator::up(self.db.inner(), None).await.context("migrations failed")
     }
 
+    /// A write transaction, for a request: waiting for the writer (on SQLite, behind an import,
+    /// say) counts against the deadline, like any statement.
     pub async fn write(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
+        timed::within(self.db.deadline(), self.write_when_free()).await
+    }
+
+    /// A write transaction, for background work that may wait for the writer as long as it
+    /// takes; its statements still have the deadline.
+    pub async fn write_when_free(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
         let writer = match self.db.get_database_backend() {
             DbBackend::Sqlite => Some(self.sqlite_writer.lock().await),
             _ => None,
         };
-        Ok(WriteTxn { txn: self.db.begin().await?, _writer: writer })
+        let txn = timed::within(self.db.deadline(), self.db.inner().begin()).await?;
+        Ok(WriteTxn {
+            txn: Timed::new(txn, self.db.deadline(), Some(self.health.clone())),
+            health: &self.health,
+            _writer: writer,
+        })
     }
 
     /// The summary of the administration's certificate `number`, read where it is stored, in a
@@ -107,13 +179,26 @@ impl Store {
         self.summaries.summary(&self.db, administration, number, as_of).await
     }
 
-    pub async fn ping(&self) -> bool {
-        self.db.ping().await.is_ok()
+    /// Whether the database answers now, has room to write (on SQLite, a disk with at least
+    /// 1 MiB free), and takes writes if the last one failed for want of it: a write is tried then.
+    pub async fn ready(&self) -> Result<(), sea_orm::DbErr> {
+        timed::within(self.db.deadline(), self.db.inner().ping()).await?;
+        if self.reserve.as_ref().is_some_and(|reserve| !reserve.has_room()) {
+            return Err(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal("the disk is full".into())));
+        }
+        if self.health.writes_failing() {
+            let txn = self.write().await?;
+            probe::touch(&txn).await?;
+            txn.commit().await?;
+        }
+        Ok(())
     }
 
     /// On SQLite, every second until `stop`: ends the summary readers' old snapshots, then
     /// moves what the write-ahead log holds into the database without waiting for readers or
-    /// writers (a passive checkpoint). Nothing on PostgreSQL.
+    /// writers (a passive checkpoint). When the disk is full (a write or a checkpoint failed
+    /// for want of space), gives up the disk reserve ([`reserve`]), completes the checkpoint and
+    /// truncates the log; makes the reserve again when there is room. Nothing on PostgreSQL.
     pub async fn checkpoint_in_background(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         if self.db.get_database_backend() != DbBackend::Sqlite {
             return;
@@ -124,8 +209,22 @@ impl Store {
                 _ = stop.changed() => return,
             }
             self.summaries.release_old_snapshots();
-            if let Err(error) = self.db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
-                tracing::warn!(%error, "checkpoint of the write-ahead log failed");
+            let checkpointed = self.db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await;
+            let full = match &checkpointed {
+                Ok(_) => self.health.writes_failing(),
+                Err(error) => {
+                    tracing::warn!(%error, "checkpoint of the write-ahead log failed");
+                    timed::is_unavailable(error)
+                }
+            };
+            let Some(reserve) = &self.reserve else { continue };
+            if full && reserve.release() {
+                match self.db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await {
+                    Ok(_) => tracing::warn!("the write-ahead log was copied back and truncated"),
+                    Err(error) => tracing::error!(%error, "the write-ahead log could not be truncated"),
+                }
+            } else if !full {
+                reserve.refill();
             }
         }
     }
@@ -160,13 +259,19 @@ pub fn owner_only_file(path: &std::path::Path) -> anyhow::Result<()> {
 
 /// A read-only transaction that sees one snapshot of the database throughout: repeatable read
 /// on PostgreSQL; any SQLite transaction already does.
-pub async fn read_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
-    match db.get_database_backend() {
+pub async fn read_snapshot(db: &Db) -> Result<Timed<DatabaseTransaction>, sea_orm::DbErr> {
+    let inner = db.inner();
+    let begun = match db.get_database_backend() {
         DbBackend::Postgres => {
-            db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await
+            timed::within(
+                db.deadline(),
+                inner.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)),
+            )
+            .await?
         }
-        _ => db.begin().await,
-    }
+        _ => timed::within(db.deadline(), inner.begin()).await?,
+    };
+    Ok(Timed::new(begun, db.deadline(), None))
 }
 
 fn sqlite_path(url: &str) -> Option<String> {

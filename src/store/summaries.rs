@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DbErr};
 
 use super::certificates::{self, Summary, SummaryColumns};
 
@@ -51,7 +51,7 @@ impl SummaryReader {
     /// snapshot taken since the caller's count of changes was `as_of`.
     pub async fn summary(
         &self,
-        db: &DatabaseConnection,
+        db: &impl ConnectionTrait,
         administration: &str,
         number: &str,
         as_of: u64,

@@ -57,10 +57,12 @@ fn with_database(url: &str, database: &str) -> String {
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Settings of a test node: the defaults, with peers allowed on loopback, where every test's
-/// nodes are (as in the README's one-machine federation).
+/// nodes are (as in the README's one-machine federation), and no disk reserve (the test of the
+/// full disk asks for one).
 fn test_settings(database_url: &str, node_key_file: std::path::PathBuf) -> Settings {
     let mut settings = Settings::for_database(database_url, node_key_file);
     settings.federation_allow_private = true;
+    settings.sqlite_reserve_mib = 0;
     settings
 }
 
