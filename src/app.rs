@@ -31,6 +31,8 @@ pub struct App {
     pub federation: Federation,
     /// Users, hosted administrations and MRA records the hot path reads on every request.
     pub hot: HotFacts,
+    /// Slots for the requests that cost more than the hot paths.
+    pub classes: crate::api::slots::RouteClasses,
 }
 
 #[derive(Clone)]
@@ -85,6 +87,7 @@ impl AppState {
             public_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             federation,
             hot,
+            classes: Default::default(),
             settings,
         })))
     }

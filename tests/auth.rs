@@ -149,6 +149,8 @@ struct Target<'a> {
     code: &'a str,
     number: &'a str,
     partner: &'a str,
+    /// A peer registry on another node (peer routes; an administration hosted here needs none).
+    peer: &'a str,
     user: i64,
     /// What bodies need from the node: `base_url`, and `jwks`, PE's real signing keys.
     context: &'a Value,
@@ -177,7 +179,7 @@ impl Route {
             .replace("{code}", target.code)
             .replace("{number}", target.number)
             .replace("{partner}", target.partner)
-            .replace("{peer}", target.partner)
+            .replace("{peer}", target.peer)
             .replace("{id}", &target.user.to_string());
         format!("{path}{}", self.query)
     }
@@ -975,12 +977,14 @@ async fn another_administrations_data_answers_as_missing_on_every_tenant_route(b
 
     let context = route_context(&node).await;
     let targets = [
-        Target { code: "CL", number: "CL-OEA-0001", partner: "PE", user: cl_user, context: &context },
-        Target { code: "ZZ", number: "ZZ-OEA-0001", partner: "PE", user: cl_user, context: &context },
-        Target { code: "cl", number: "CL-OEA-0001", partner: "PE", user: cl_user, context: &context },
+        Target { code: "CL", number: "CL-OEA-0001", partner: "PE", peer: "AR", user: cl_user, context: &context },
+        Target { code: "ZZ", number: "ZZ-OEA-0001", partner: "PE", peer: "AR", user: cl_user, context: &context },
+        Target { code: "cl", number: "CL-OEA-0001", partner: "PE", peer: "AR", user: cl_user, context: &context },
     ];
+    // A trader account that PE registered (for an operator PE certified) reaches nothing of CL.
+    let pe_trader = node.token("trader@pacificosur.demo.aeo").await;
     let mut n = 0;
-    for (who, token) in [("PE customs_admin", &pe_admin), ("PE auditor", &pe_auditor)] {
+    for (who, token) in [("PE customs_admin", &pe_admin), ("PE auditor", &pe_auditor), ("PE's trader", &pe_trader)] {
         for target in &targets {
             for route in tenant_routes() {
                 n += 1;
@@ -1010,6 +1014,31 @@ async fn another_administrations_data_answers_as_missing_on_every_tenant_route(b
         "{}",
         audit.body
     );
+    // PE's trader sees PE's certificate of its operator, not CL's of the same LEI.
+    let mine = node.get("/api/v1/me/certificates", Some(&pe_trader)).await;
+    assert!(list_items(mine.ok()).iter().all(|c| c["administration"] == "PE"), "{}", mine.body);
+    // PE registers a peer of its own under a foreign code, and may not take a hosted one's.
+    let jwks = context["jwks"].clone();
+    let foreign = json!({"base_url": context["base_url"], "jwks": jwks});
+    let reply =
+        node.send(Method::PUT, "/api/v1/administrations/PE/peers/AR", Some(&pe_admin), Some(foreign.clone())).await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+    let reply = node.send(Method::PUT, "/api/v1/administrations/PE/peers/CL", Some(&pe_admin), Some(foreign)).await;
+    reply.problem(422);
+    assert_eq!(reply.fields(), vec!["peer"]);
+    let cl_peers = node.get("/api/v1/administrations/CL/peers", Some(&cl_admin)).await;
+    assert!(list_items(cl_peers.ok()).iter().all(|p| p["peer"] != "AR"), "{}", cl_peers.body);
+    // Asked at PE without an arrangement in force with CL, the border sees the public facts only.
+    let mut pe_mra = node.get("/api/v1/administrations/PE/mras/CL", Some(&pe_admin)).await.ok().clone();
+    pe_mra["status"] = json!("negotiating");
+    node.send(Method::PUT, "/api/v1/administrations/PE/mras/CL", Some(&pe_admin), Some(pe_mra)).await.ok();
+    let pe_border = node.token("border@pe.demo.aeo").await;
+    let answer =
+        node.get("/api/v1/administrations/PE/recognition?issuer=CL&certificate=CL-OEA-0015", Some(&pe_border)).await;
+    let shown = answer.ok()["certificate"].clone();
+    assert!(shown.get("roles").is_none() && shown.get("operator").is_none(), "{shown}");
+    assert!(shown["status_reason"].is_null(), "{shown}");
+
     // And nothing meant for CL landed at PE instead.
     let pe_mra = node.get("/api/v1/administrations/PE/mras/PE", Some(&pe_admin)).await;
     pe_mra.problem(404);
@@ -1095,7 +1124,8 @@ async fn each_role_may_use_exactly_the_routes_of_its_role(backend: Backend) {
     let missing = node.get("/api/v1/administrations/CL/certificates/NOPE-404", Some(&callers[0].1)).await;
     missing.problem(404);
     let context = route_context(&node).await;
-    let target = Target { code: "CL", number: "CL-OEA-0001", partner: "PE", user: spare, context: &context };
+    let target =
+        Target { code: "CL", number: "CL-OEA-0001", partner: "PE", peer: "AR", user: spare, context: &context };
 
     let mut n = 0;
     let mut failures = Vec::new();
@@ -1126,9 +1156,12 @@ async fn each_role_may_use_exactly_the_routes_of_its_role(backend: Backend) {
     let audit = node.get("/api/v1/administrations/CL/audit?limit=500", Some(&callers[0].1)).await;
     let actors: BTreeSet<String> =
         list_items(audit.ok()).iter().filter_map(|r| r["actor"].as_str().map(str::to_owned)).collect();
-    // ("demo" is the loader of the demo data.)
-    let allowed: BTreeSet<String> =
-        ["admin@cl.demo.aeo", "officer@cl.demo.aeo", PLATFORM_EMAIL, "demo"].into_iter().map(str::to_owned).collect();
+    // ("demo" is the loader of the demo data; "system" the node's own calls to the peer the
+    // customs_admin registered.)
+    let allowed: BTreeSet<String> = ["admin@cl.demo.aeo", "officer@cl.demo.aeo", PLATFORM_EMAIL, "demo", "system"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     assert!(actors.is_subset(&allowed), "audit actors {actors:?}");
     assert!(actors.contains("officer@cl.demo.aeo"), "the officer's writes are audited: {actors:?}");
 }

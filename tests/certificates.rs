@@ -684,22 +684,41 @@ fn base64_url(text: &str) -> String {
     out
 }
 
+async fn q_follows_a_name_changed_by_a_patch_or_an_import(backend: Backend) {
+    let node = Node::start(backend).await;
+    let officer = node.token(OFFICER).await;
+    created(&node, &officer, certificate(Some("T-RENAMED"), "Nombre Antiguo Limitada", tin("RENAMED"))).await;
+    assert_eq!(search(&node, &officer, "&q=antiguo").await, set(&["T-RENAMED"]));
+    let rename = json!({"operator": {"name": "Razón Social Nueva SpA"}});
+    patch(&node, &officer, "T-RENAMED", &rename, "application/merge-patch+json", None).await.ok();
+    assert!(search(&node, &officer, "&q=antiguo").await.is_empty());
+    assert_eq!(search(&node, &officer, &format!("&q={}", enc("razón social nueva"))).await, set(&["T-RENAMED"]));
+    let csv = "number,category,roles,valid_from,valid_until,operator_name,identifiers,street,city,postal_code,country,public\n\
+               T-RENAMED,security,exporter,2024-01-01,2030-01-01,Tercer Nombre Importado,CL-TIN:RENAMED,Calle 1,Santiago,8320000,CL,false\n";
+    let reply = node
+        .send_raw(Method::POST, &format!("{CERTS}/import"), Some(&officer), "text/csv", csv.as_bytes().to_vec(), &[])
+        .await;
+    assert_eq!(reply.ok()["updated"], 1, "{}", reply.body);
+    assert!(search(&node, &officer, "&q=nueva").await.is_empty());
+    assert_eq!(search(&node, &officer, "&q=tercer%20nombre").await, set(&["T-RENAMED"]));
+}
+
 async fn q_with_like_wildcards_quotes_and_sql_matches_only_literally(backend: Backend) {
     let node = Node::start(backend).await;
     let officer = node.token(OFFICER).await;
     created(&node, &officer, certificate(Some("T-PERCENT"), "Jugos 100% Naturales_Ltda", tin("PCT"))).await;
     created(&node, &officer, certificate(Some("T-QUOTE"), "Comercial O'Higgins \"El Libertador\"", tin("QUO"))).await;
     let cases: [(&str, &[&str]); 14] = [
-        ("%", &["T-PERCENT"]),
-        ("_", &["T-PERCENT"]),
         ("0% n", &["T-PERCENT"]),
+        ("100%", &["T-PERCENT"]),
         ("naturales_ltda", &["T-PERCENT"]),
-        ("%%", &[]),
+        ("s_l", &["T-PERCENT"]),
         ("a%c", &[]),
         ("s_a", &[]),
-        ("\\", &[]),
-        ("'", &["T-QUOTE"]),
-        ("\"", &["T-QUOTE"]),
+        ("%%%", &[]),
+        ("\\\\\\", &[]),
+        ("o'h", &["T-QUOTE"]),
+        ("\"el", &["T-QUOTE"]),
         ("o'higgins \"el", &["T-QUOTE"]),
         ("' OR '1'='1", &[]),
         ("%' OR 1=1 --", &[]),
@@ -709,6 +728,12 @@ async fn q_with_like_wildcards_quotes_and_sql_matches_only_literally(backend: Ba
         let reply = node.get(&format!("{CERTS}?limit=500&q={}", enc(q)), Some(&officer)).await;
         let found = numbers(reply.ok()["items"].as_array().expect("items"));
         assert_eq!(found, set(expected), "q={q}");
+    }
+    // Under three characters, no index can find a part of a name: refused, never a scan.
+    for q in ["%", "_", "'", "\"", "\\", "%%", "ab"] {
+        let reply = node.get(&format!("{CERTS}?q={}", enc(q)), Some(&officer)).await;
+        reply.problem(422);
+        assert_eq!(reply.fields(), vec!["q"], "q={q}");
     }
     // A q too long to be a name or an identifier is refused, never ignored (which would
     // answer every certificate).
@@ -1326,6 +1351,7 @@ both_backends!(
     pagination_walks_every_certificate_exactly_once,
     invalid_list_parameters_name_the_parameter,
     q_with_like_wildcards_quotes_and_sql_matches_only_literally,
+    q_follows_a_name_changed_by_a_patch_or_an_import,
     a_merge_patch_changes_only_the_fields_it_names,
     null_in_a_merge_patch_removes_optional_details_and_required_ones_are_refused,
     a_merge_patch_replaces_arrays_whole,

@@ -211,16 +211,35 @@ impl Ctx {
         generator: Generator,
         expect: &[&str],
     ) -> anyhow::Result<Measured> {
-        say(format!("measuring {scenario} ({} connections, {:?})", self.plan.concurrency, self.plan.duration));
+        let concurrency = self.plan.concurrency;
+        self.measure_with(scenario, address, generator, expect, concurrency).await
+    }
+
+    /// Like [`Ctx::measure`], with `concurrency` connections.
+    async fn measure_with(
+        &mut self,
+        scenario: &str,
+        address: std::net::SocketAddr,
+        generator: Generator,
+        expect: &[&str],
+        concurrency: usize,
+    ) -> anyhow::Result<Measured> {
+        say(format!("measuring {scenario} ({concurrency} connections, {:?})", self.plan.duration));
         let measured = load::run(Load {
             address,
-            concurrency: self.plan.concurrency,
+            concurrency,
             warmup: self.plan.warmup,
             duration: self.plan.duration,
             generator,
             expect: expect.iter().map(|s| s.to_string()).collect(),
         })
         .await?;
+        self.keep(scenario, &measured);
+        Ok(measured)
+    }
+
+    /// Says what a load measured, and keeps any wrong answer.
+    fn keep(&mut self, scenario: &str, measured: &Measured) {
         say(format!(
             "  {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} requests, {} wrong{}",
             measured.rps,
@@ -240,7 +259,6 @@ impl Ctx {
         if measured.requests == 0 {
             self.wrong.push(format!("{scenario}: no request completed"));
         }
-        Ok(measured)
     }
 
     /// Measures the scenarios in `ROUNDS` alternating turns, a slice of the time each (after half
@@ -466,6 +484,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         ctx.measure("public check", address, generator, &["\"status\":\"active\""]).await?
     };
     let statement = statement_scenario(&mut ctx, &node, local_mid.rps).await?;
+    // Quick runs search the mid node; full runs the big one, below.
+    let mut searched = match ctx.plan.big {
+        None => Some(search_scenarios(&mut ctx, &node, mid).await?),
+        Some(_) => None,
+    };
     let mid_memory = node.server.peak_memory_kib()?;
     let mid_import_peak = node.import_peak;
     let mut node = node;
@@ -548,9 +571,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                     )?,
                 ])
                 .await?;
+            in_place.stop();
+            searched = Some(search_scenarios(&mut ctx, &node, big).await?);
             let memory = node.server.peak_memory_kib()?;
             node.server.stop();
-            in_place.stop();
             (big, local_small, local_big, Some(in_place_big), memory, node.import_peak)
         }
         None => {
@@ -599,6 +623,36 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         // The same rule, between the two sizes a quick run has.
         let last = rows.last_mut().expect("row");
         last.ratio.push_str(&format!("; {:.2}× {}", local_mid.rps / local_small.rps, size(small)));
+    }
+
+    if let Some(searched) = &searched {
+        let at = size(searched.size);
+        for (what, measured) in
+            [("part of one operator's name", &searched.one), ("a part of every name", &searched.every)]
+        {
+            rows.push(Row {
+                figure: Some((measured.rps, "req/s")),
+                p50_ms: Some(measured.p50_ms),
+                p99_ms: Some(measured.p99_ms),
+                ratio: "one client, 50 per page".into(),
+                ..Row::new(format!("Search by {what}, SQLite {at}"))
+            });
+        }
+        let ratio = searched.flooded.p99_ms / searched.idle.p99_ms;
+        rows.push(Row {
+            figure: Some((searched.flooded.rps, "req/s")),
+            p50_ms: Some(searched.flooded.p50_ms),
+            p99_ms: Some(searched.flooded.p99_ms),
+            ratio: format!(
+                "p99 {ratio:.2}× idle ({:.2} ms); {} searches at {:.0} req/s",
+                searched.idle.p99_ms, SEARCHERS, searched.flood.rps
+            ),
+            target: "p99 ≤ 3× idle".into(),
+            pass: Some(ratio <= 3.0),
+            ..Row::new(format!(
+                "Local recognition, SQLite {at}, {BORDER_OFFICERS} connections, while searches run flat out"
+            ))
+        });
     }
 
     // 4. PostgreSQL, mid size.
@@ -702,6 +756,66 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     println!("\nEvery answer was correct.");
     Ok(())
+}
+
+/// Connections searching flat out, and border officers asking meanwhile.
+const SEARCHERS: usize = 48;
+const BORDER_OFFICERS: usize = 8;
+
+struct Searched {
+    size: u64,
+    /// A part of one operator's name (one match), and a part of every name, from one client.
+    one: Measured,
+    every: Measured,
+    /// Recognition with `BORDER_OFFICERS` connections, idle and while `SEARCHERS` search.
+    idle: Measured,
+    flooded: Measured,
+    /// The searches of that flood.
+    flood: Measured,
+}
+
+/// Searches a random operator's name: `Operador 4242 Comercio Exterior S.A.` is found by
+/// `operador 4242 comercio`, which no other name contains.
+fn search_one(count: u64, token: &str) -> anyhow::Result<Generator> {
+    let auth = bearer(token)?;
+    Ok(Arc::new(move |rng: &mut Rng| {
+        Some(Req {
+            path: format!("/api/v1/administrations/CL/certificates?q=operador%20{}%20comercio", rng.below(count)),
+            auth: Some(auth.clone()),
+        })
+    }))
+}
+
+async fn search_scenarios(ctx: &mut Ctx, node: &LocalNode, count: u64) -> anyhow::Result<Searched> {
+    let address = node.server.address;
+    let found: &[&str] = &["\"items\":[{\"number\":\"CL-OEA-"];
+    let one = ctx.measure_with("search, one operator", address, search_one(count, &node.cl)?, found, 1).await?;
+    let every_path = "/api/v1/administrations/CL/certificates?q=comercio&limit=50";
+    let every: Generator = {
+        let auth = bearer(&node.cl)?;
+        Arc::new(move |_: &mut Rng| Some(Req { path: every_path.into(), auth: Some(auth.clone()) }))
+    };
+    let every = ctx.measure_with("search, every name", address, every, found, 1).await?;
+    let recognition = recognition("PE", "CL", count, &node.border)?;
+    let idle = ctx
+        .measure_with("recognition, idle", address, recognition.clone(), &RECOGNIZED_LOCALLY, BORDER_OFFICERS)
+        .await?;
+    // The searches start first and end last, so they run through the whole measurement.
+    let flood = tokio::spawn(load::run(Load {
+        address,
+        concurrency: SEARCHERS,
+        warmup: Duration::ZERO,
+        duration: ctx.plan.warmup + ctx.plan.duration + Duration::from_secs(1),
+        generator: search_one(count, &node.cl)?,
+        expect: found.iter().map(|s| s.to_string()).collect(),
+    }));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let flooded = ctx
+        .measure_with("recognition, while searches run", address, recognition, &RECOGNIZED_LOCALLY, BORDER_OFFICERS)
+        .await?;
+    let flood = flood.await??;
+    ctx.keep("searches flat out", &flood);
+    Ok(Searched { size: count, one, every, idle, flooded, flood })
 }
 
 async fn raw_get(api: &Api, path: &str, token: &str) -> anyhow::Result<(u16, String)> {

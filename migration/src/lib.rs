@@ -10,6 +10,7 @@ mod m20261201_000004_certificate_summary_index;
 mod m20261202_000005_mirror_per_administration;
 mod m20261202_000006_federation_assertions;
 mod m20261202_000007_write_probe;
+mod m20261202_000008_certificate_name_search;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_mirror_per_administration::Migration),
             Box::new(m20261202_000006_federation_assertions::Migration),
             Box::new(m20261202_000007_write_probe::Migration),
+            Box::new(m20261202_000008_certificate_name_search::Migration),
         ]
     }
 }

@@ -19,6 +19,7 @@ pub async fn list_audit(
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Paged<AuditRecord>>> {
     let (limit, before) = page.parse()?;
+    let _slot = app.classes.reading.enter().await?;
     let (items, next) = audit::list(&app.store.db, tenant.code(), limit, before).await?;
     Ok(Json(Paged::new(items, next)))
 }

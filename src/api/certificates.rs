@@ -29,7 +29,7 @@ pub struct CertificateQuery {
     pub category: Option<String>,
     /// One of the roles.
     pub role: Option<String>,
-    /// Part of the operator's name, or any of its identifiers.
+    /// Part of the operator's name (at least 3 characters), or any of its identifiers.
     pub q: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
@@ -60,14 +60,17 @@ pub async fn list_certificates(
         role: parse_optional("role", query.role.as_deref(), &mut errors),
         q: query.q,
     };
-    if filter.q.as_ref().is_some_and(|q| q.chars().count() > 300) {
-        errors.push(FieldError::new("q", "must be at most 300 characters"));
+    match filter.q.as_deref().map(|q| q.trim().chars().count()) {
+        Some(length) if length > 300 => errors.push(FieldError::new("q", "must be at most 300 characters")),
+        Some(1..3) => errors.push(FieldError::new("q", "must be at least 3 characters")),
+        _ => {}
     }
     let page = Page { limit: query.limit, cursor: query.cursor };
     let (limit, after) = page.parse()?;
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
+    let _slot = app.classes.reading.enter().await?;
     let (items, next) = certificates::list(&app.store.db, tenant.code(), &filter, limit, after).await?;
     Ok(Json(Paged::new(items, next)))
 }
@@ -266,6 +269,7 @@ pub async fn certificate_history(
     Path(path): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<HistoryEntry>>> {
     let (_, number) = path;
+    let _slot = app.classes.reading.enter().await?;
     let certificate = load(&app, tenant.code(), &number).await?;
     Ok(Json(certificates::history(&app.store.db, &certificate).await?))
 }
@@ -302,6 +306,7 @@ pub async fn import_certificates(
     if !is_csv && !is_json(content_type.as_ref()) {
         return Err(ApiError::UnsupportedMediaType("send text/csv or a JSON array (application/json)".into()));
     }
+    let _slot = app.classes.importing.enter().await?;
     let body = read_body(request, super::IMPORT_BODY_LIMIT).await?;
     let started = std::time::Instant::now();
     let drafts = import::validate(if is_csv { Format::Csv } else { Format::Json }, &body)?;

@@ -13,6 +13,7 @@ pub mod peers;
 pub mod public;
 pub mod recognition;
 pub mod sessions;
+pub mod slots;
 pub mod traders;
 pub mod users;
 

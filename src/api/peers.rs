@@ -154,6 +154,14 @@ pub async fn put_peer(
     ApiJson(input): ApiJson<PeerRegistration>,
 ) -> ApiResult<(StatusCode, Json<PeerView>)> {
     let peer = peer_code(&tenant.code, &path.1)?;
+    // An administration hosted here is answered from this node's own records; a registration
+    // under its code (with keys of the registrant's choosing) could only ever mislead.
+    if app.hot.is_hosted(&app.store.db, peer.as_str()).await? {
+        return Err(ApiError::field(
+            "peer",
+            "is hosted on this node: its certificates are answered here, unregistered",
+        ));
+    }
     let base =
         base_url(&app, input.base_url.as_deref().ok_or_else(|| ApiError::field("base_url", "is required"))?).await?;
     let given = match input.jwks {
@@ -207,6 +215,7 @@ pub async fn list_peers(
     tenant: Tenant<ReadAudit>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Paged<PeerView>>> {
+    let _slot = app.classes.reading.enter().await?;
     let mut out = Vec::new();
     for peer in peers::list(&app.store.db, tenant.code()).await? {
         out.push(view(&app, peer).await?);

@@ -72,6 +72,7 @@ pub async fn list_users(
     tenant: Tenant<ReadAudit>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Paged<UserView>>> {
+    let _slot = app.classes.reading.enter().await?;
     let rows = users::list_for_administration(&app.store.db, tenant.code()).await?;
     Ok(Json(Paged::of(rows.into_iter().map(Into::into).collect(), &page)?))
 }

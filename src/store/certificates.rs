@@ -266,7 +266,6 @@ pub async fn list(
         query = query.filter(C::Roles.contains(format!(",{},", role.as_str())));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
         let compact = aeo_domain::identifier::compact(q);
         let holders = Query::select()
             .column(certificate_identifier::Column::CertificateId)
@@ -276,7 +275,7 @@ pub async fn list(
             .to_owned();
         query = query.filter(
             sea_orm::Condition::any()
-                .add(Expr::col(C::SearchName).like(LikeExpr::new(pattern).escape('\\')))
+                .add(name_contains(conn.get_database_backend(), q))
                 .add(C::Id.in_subquery(holders)),
         );
     }
@@ -285,6 +284,24 @@ pub async fn list(
     let models: Vec<_> = models.into_iter().take(limit as usize).collect();
     let next = if more { models.last().map(|m| m.id) } else { None };
     Ok((with_identifiers(conn, models).await?, next))
+}
+
+/// Names containing `q` (at least three characters, which the trigram indexes need), found
+/// through the index of the name's trigrams (see the migration `certificate_name_search`).
+fn name_contains(backend: sea_orm::DbBackend, q: &str) -> sea_orm::sea_query::SimpleExpr {
+    let q = q.to_lowercase();
+    match backend {
+        sea_orm::DbBackend::Sqlite => {
+            // A phrase of the trigram tokenizer matches exactly the names that contain it.
+            let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+            Expr::cust_with_values(
+                "\"certificates\".\"id\" IN (SELECT rowid FROM certificate_names WHERE certificate_names MATCH ?)",
+                [phrase],
+            )
+        }
+        _ => Expr::col(certificate::Column::SearchName)
+            .like(LikeExpr::new(format!("%{}%", escape_like(&q))).escape('\\')),
+    }
 }
 
 fn escape_like(text: &str) -> String {
