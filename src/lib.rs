@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod federation;
+pub mod hostile;
 pub mod import;
 pub mod recognition;
 pub mod server;

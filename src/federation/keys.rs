@@ -82,6 +82,19 @@ pub struct SigningKey {
     pub encoding: EncodingKey,
 }
 
+impl SigningKey {
+    /// A new key held in memory only, with its public half as a JWK Set: for checks that sign
+    /// and verify without a database (`hostile`).
+    pub fn ephemeral() -> anyhow::Result<(SigningKey, JwkSet)> {
+        let pkcs8 =
+            Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| anyhow!("key generation failed"))?;
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow!("generated key unreadable"))?;
+        let jwk = public_jwk(pair.public_key().as_ref())?;
+        let kid = jwk.common.key_id.clone().unwrap_or_default();
+        Ok((SigningKey { kid, encoding: EncodingKey::from_ed_der(pkcs8.as_ref()) }, JwkSet { keys: vec![jwk] }))
+    }
+}
+
 /// Keys in memory: the active signing key of each administration, loaded on first use.
 pub struct Keyring {
     vault: KeyVault,
