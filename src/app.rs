@@ -79,7 +79,9 @@ impl AppState {
         federation.replays.load(&store.db).await?;
         crate::federation::keys::ensure_all(&store.db, &federation.keyring).await?;
         let hot = HotFacts::new(settings.summary_cache_mib.saturating_mul(1024 * 1024));
+        let loading = crate::store::Health::now();
         hot.load(&store.db).await?;
+        store.health.heard(loading);
         Ok(AppState(Arc::new(App {
             store,
             tokens,
@@ -102,10 +104,22 @@ pub fn load_or_create_node_key(path: &Path) -> anyhow::Result<Vec<u8>> {
             Ok(key)
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            crate::store::owner_only_file(path)?;
+            use std::io::Write;
             let key: [u8; 32] = rand::random();
             let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-            std::fs::write(path, hex.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            // Written whole under another name, then put in place: a crash leaves no empty key
+            // file behind, and of two processes starting at once, the first to finish wins.
+            let written = path.with_extension("key.new");
+            let _ = std::fs::remove_file(&written);
+            crate::store::owner_only_file(&written)?;
+            let mut file = std::fs::OpenOptions::new().write(true).open(&written)?;
+            file.write_all(hex.as_bytes())?;
+            file.sync_all()?;
+            if std::fs::hard_link(&written, path).is_err() {
+                let _ = std::fs::remove_file(&written);
+                return load_or_create_node_key(path);
+            }
+            std::fs::remove_file(&written)?;
             Ok(key.to_vec())
         }
         Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),

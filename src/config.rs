@@ -71,7 +71,7 @@ pub struct Settings {
     pub log_format: String,
     /// Whether peers (and later subscription URLs) may be on loopback or private addresses.
     pub federation_allow_private: bool,
-    /// Connections served at once; more wait to be accepted.
+    /// Connections served at once (a quarter of them per client); more are answered 503.
     pub max_connections: u64,
     /// Seconds a client has to send a request's head.
     pub header_read_timeout: u64,

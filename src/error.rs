@@ -51,7 +51,7 @@ pub enum ApiError {
     #[error("{0}")]
     Upstream(String),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 impl ApiError {
@@ -95,6 +95,16 @@ impl From<crate::auth::password::HashError> for ApiError {
         match error {
             crate::auth::password::HashError::Busy(busy) => busy.into(),
             failed => ApiError::Internal(failed.into()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// A database outage met deep inside (signing keys, change feeds) is still an outage.
+    fn from(error: anyhow::Error) -> Self {
+        match error.downcast::<sea_orm::DbErr>() {
+            Ok(database) => database.into(),
+            Err(error) => ApiError::Internal(error),
         }
     }
 }

@@ -39,6 +39,7 @@ pub async fn serve(
     workers.push(tokio::spawn(cache::follow_other_processes(state.clone(), stopped.clone())));
     let (app, stop_checkpoints) = (state.clone(), stopped.clone());
     workers.push(tokio::spawn(async move { app.store.checkpoint_in_background(stop_checkpoints).await }));
+    workers.push(tokio::spawn(forget_quiet_clients(state.clone(), stopped.clone())));
     let limits = server::Limits::new(
         state.settings.max_connections,
         std::time::Duration::from_secs(state.settings.header_read_timeout),
@@ -51,4 +52,17 @@ pub async fn serve(
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), worker).await;
     }
     served
+}
+
+/// Every minute, the public check's rate limiter forgets the clients it has not seen lately,
+/// so that its memory follows the clients of the last minute, not every client ever seen.
+async fn forget_quiet_clients(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+        state.public_limiter.retain_recent();
+        state.public_limiter.shrink_to_fit();
+    }
 }

@@ -21,8 +21,8 @@ pub enum Subject {
 }
 
 /// The certificate as a recognition answer shows it. Where the asker has no arrangement in force
-/// with the issuer (or is a third party), only what the public check shows: no roles, no status
-/// reason, and the operator's name only where it consented ([`CertificateSummary::public_only`]).
+/// with the issuer (or is a third party), only what the public check shows: no roles, no start
+/// date, no status reason, and the operator's name only where it consented ([`Answer::public_only`]).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CertificateSummary {
     pub number: String,
@@ -34,8 +34,10 @@ pub struct CertificateSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<String>>)]
     pub roles: Option<Vec<aeo_domain::Role>>,
-    #[serde(serialize_with = "wire::date")]
-    pub valid_from: NaiveDate,
+    /// Absent when the asker may see only the public facts.
+    #[serde(serialize_with = "wire::optional_date", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub valid_from: Option<NaiveDate>,
     #[serde(serialize_with = "wire::date")]
     pub valid_until: NaiveDate,
     pub status_reason: Option<String>,
@@ -49,8 +51,9 @@ pub struct CertificateSummary {
 
 impl CertificateSummary {
     /// Keeps only what the public check would show.
-    pub fn public_only(&mut self) {
+    fn public_only(&mut self) {
         self.roles = None;
+        self.valid_from = None;
         self.status_reason = None;
         if !self.public {
             self.operator = None;
@@ -93,6 +96,23 @@ pub struct Answer {
     pub stale: bool,
 }
 
+impl Answer {
+    /// Whether the asking administration has no arrangement in force with the issuer.
+    fn without_arrangement(&self) -> bool {
+        self.reasons.iter().any(|reason| matches!(reason, Reason::NoMra | Reason::MraNotInForce))
+    }
+
+    /// Keeps only what an asker without an arrangement in force (or a third party) may see:
+    /// of a certificate asked by number, the public facts; of one found by an identifier,
+    /// nothing, since the answer would tie a tax number to a certificate.
+    pub fn public_only(&mut self, subject: &Subject) {
+        match subject {
+            Subject::Identifier(_) => self.certificate = None,
+            Subject::Certificate(_) => self.certificate.iter_mut().for_each(CertificateSummary::public_only),
+        }
+    }
+}
+
 /// A certificate the question may be about: its facts for the rule, its summary for the answer.
 #[derive(Debug, Clone)]
 pub struct Candidate {
@@ -110,7 +130,7 @@ impl Candidate {
             status: Status::effective(facts.status, facts.valid_until, certificates::today()),
             category: facts.category,
             roles: Some(facts.roles.clone()),
-            valid_from: facts.valid_from,
+            valid_from: Some(facts.valid_from),
             valid_until: facts.valid_until,
             status_reason: status_reason.map(str::to_owned),
             operator: Some(OperatorName { name: operator_name.to_owned() }),
@@ -187,14 +207,10 @@ pub fn decide(
             best = Some((index, reasons));
         }
     }
-    let (mut certificate, reasons) = match best {
+    let (certificate, reasons) = match best {
         Some((index, reasons)) => (Some(candidates.swap_remove(index).summary), reasons),
         None => (None, recognize(at, issuer, None, mra_facts.as_ref(), today)),
     };
-    // Without an arrangement in force, the asker is owed no more than anyone is.
-    if reasons.iter().any(|reason| matches!(reason, Reason::NoMra | Reason::MraNotInForce)) {
-        certificate.iter_mut().for_each(CertificateSummary::public_only);
-    }
     Answer {
         recognized: reasons.is_empty(),
         at: at.as_str().to_owned(),
@@ -241,8 +257,14 @@ pub async fn answer(
     issuer: &AdministrationCode,
     subject: &Subject,
 ) -> ApiResult<Answer> {
-    if app.hot.is_hosted(&app.store.db, issuer.as_str()).await? {
-        return Ok(answer_locally(app, at, issuer, subject).await?);
+    let mut answer = if app.hot.is_hosted(&app.store.db, issuer.as_str()).await? {
+        answer_locally(app, at, issuer, subject).await?
+    } else {
+        crate::federation::remote::answer(app, at, issuer, subject).await?
+    };
+    // Without an arrangement in force, the asker is owed no more than anyone is.
+    if answer.without_arrangement() {
+        answer.public_only(subject);
     }
-    crate::federation::remote::answer(app, at, issuer, subject).await
+    Ok(answer)
 }

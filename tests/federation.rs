@@ -827,6 +827,18 @@ async fn an_administration_cannot_make_another_administrations_border_trust_a_fo
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["errors"][0]["field"], "items[0].statement", "{body}");
 
+    // CO itself believes the key it pinned: AR-404 is recognised at CO, from CO's own mirror.
+    let (answer, _) = co.recognition("AR", "AR-404").await;
+    assert_eq!(answer["recognized"], true, "{answer}");
+    // Until CO pins another key: what the old key vouched for is forgotten with it.
+    let other = TestKey::generate();
+    let (status, body) = co.register_peer("AR", "http://127.0.0.1:9", Some(&other.jwks("k2"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(co.peer("AR").await["mirror_synced_seq"], 0);
+    let (answer, _) = co.recognition("AR", "AR-404").await;
+    assert_eq!(answer["recognized"], false, "{answer}");
+    assert!(has_reason(&answer, "issuer_unreachable"), "{answer}");
+
     // CL's border is untouched: what CO was told never decides CL's answer.
     assert_cl_is_not_fooled(&cl).await;
     // And with the real issuer down, CL answers from its own mirror: still not the forgery.

@@ -63,7 +63,6 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-/// Every `/api/v1` and federation route with its OpenAPI description.
 /// Every `/api/v1` route with its OpenAPI description. Requests time out after `timeout`,
 /// imports (large bodies, many rows) after `import_timeout`.
 pub fn routes(timeout: Duration, import_timeout: Duration) -> OpenApiRouter<AppState> {

@@ -185,8 +185,13 @@ pub async fn put_peer(
         }
         (None, None) => (fetch_keys(&app, &base, peer.as_str()).await?, None),
     };
+    let rekeyed = existing.as_ref().is_some_and(|current| thumbprints(&current.jwks) != thumbprints(&keys));
+    let followed = Followed::new(tenant.code(), peer.as_str());
     let txn = app.store.write().await?;
     let created = peers::upsert(&txn, tenant.code(), peer.as_str(), &base, &keys).await?;
+    if rekeyed {
+        mirror::forget(&txn, followed).await?;
+    }
     if let Some(pending) = &pending {
         let id = peers::find(&txn, tenant.code(), peer.as_str()).await?.map(|p| p.id).unwrap_or_default();
         peers::set_pending(&txn, id, Some(pending)).await?;
@@ -201,6 +206,9 @@ pub async fn put_peer(
     )
     .await?;
     txn.commit().await?;
+    if rekeyed {
+        app.hot.held.forgot(followed);
+    }
     app.hot.forget_peer(tenant.code(), peer.as_str());
     app.federation.sync_needed.notify_one();
     let registered = peers::find(&app.store.db, tenant.code(), peer.as_str()).await?.ok_or(ApiError::NotFound)?;
@@ -260,6 +268,9 @@ pub async fn accept_peer_keys(
         return Err(ApiError::field("thumbprints", "must list exactly the pending keys' thumbprints"));
     }
     peers::upsert(&txn, tenant.code(), peer.as_str(), &found.base_url, &pending).await?;
+    // What the old keys verified is not what the administrator now trusts: pulled again.
+    let followed = Followed::new(tenant.code(), peer.as_str());
+    mirror::forget(&txn, followed).await?;
     audit::record(
         &txn,
         Some(tenant.code()),
@@ -270,6 +281,7 @@ pub async fn accept_peer_keys(
     )
     .await?;
     txn.commit().await?;
+    app.hot.held.forgot(followed);
     app.hot.forget_peer(tenant.code(), peer.as_str());
     // What the peer signed with its new keys can be followed now.
     app.federation.sync_needed.notify_one();

@@ -36,7 +36,7 @@ pub async fn public_check(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path((code, number)): Path<(String, String)>,
 ) -> ApiResult<HotJson<PublicCertificate>> {
-    if let Err(not_until) = app.public_limiter.check_key(&client.ip()) {
+    if let Err(not_until) = app.public_limiter.check_key(&crate::auth::throttle::client_of(client.ip())) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
         return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
     }

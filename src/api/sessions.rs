@@ -38,11 +38,22 @@ pub async fn login(
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let email = request.email.trim().to_lowercase();
+    // No account has such an address; nothing of it is kept, not even in the throttle.
+    if email.len() > crate::api::users::MAX_EMAIL_BYTES {
+        return Err(ApiError::Unauthorized);
+    }
     let attempt = app
         .login_throttle
         .attempt(&email, client.ip())
         .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
-    let user = users::find_by_email(&app.store.db, &email).await?;
+    let user = match users::find_by_email(&app.store.db, &email).await {
+        Ok(user) => user,
+        Err(error) => {
+            // The database failed, not the client: no attempt was made.
+            attempt.not_evaluated();
+            return Err(error.into());
+        }
+    };
     // A disabled account verifies against the dummy hash: the same answer, the same time.
     let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password_hash.clone());
     let ok = match password::verify(request.password, stored).await {

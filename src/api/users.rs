@@ -51,6 +51,9 @@ impl From<users::User> for UserView {
     }
 }
 
+/// The longest e-mail address an account may have (RFC 5321's limits, rounded).
+pub const MAX_EMAIL_BYTES: usize = 320;
+
 fn valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
@@ -59,7 +62,7 @@ fn valid_email(email: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && email.len() <= 320
+        && email.len() <= MAX_EMAIL_BYTES
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
@@ -131,20 +134,22 @@ pub async fn create_user(
     if display_name.as_ref().is_some_and(|name| name.chars().count() > 200) {
         errors.push(FieldError::new("display_name", "must be at most 200 characters"));
     }
-    // An administration vouches for a trader account only for an operator it has certified.
-    if let Some(id) = &operator {
-        if certificates::find_by_identifier(&app.store.db, Some(tenant.code()), id).await?.is_empty() {
-            errors.push(FieldError::new(
-                "operator_identifier",
-                format!("no certificate of {} is held under this identifier", tenant.code()),
-            ));
-        }
-    }
     let Some(role) = role.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Invalid(errors));
     };
     let password_hash = password::hash(password).await?;
     let txn = app.store.write().await?;
+    // An administration vouches for a trader account only for an operator it certifies: one of
+    // its certificates under the identifier, not revoked.
+    if let Some(id) = &operator {
+        let certified = certificates::find_by_identifier(&txn, Some(tenant.code()), id).await?;
+        if !certified.iter().any(|certificate| certificate.stored_status != aeo_domain::Status::Revoked) {
+            return Err(ApiError::field(
+                "operator_identifier",
+                format!("no certificate of {} that is not revoked is held under this identifier", tenant.code()),
+            ));
+        }
+    }
     if users::find_by_email(&txn, &email).await?.is_some() {
         return Err(ApiError::Conflict("a user with this e-mail already exists".into()));
     }

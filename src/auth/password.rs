@@ -2,7 +2,7 @@
 //! bounded number of slots: each hash holds 19 MiB for tens of milliseconds, so a burst of
 //! sign-ins must queue rather than take the process's memory with it.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use argon2::Argon2;
@@ -17,8 +17,8 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 pub const SLOT_WAIT: Duration = Duration::from_secs(2);
 
 /// One hash at a time per core.
-static SLOTS: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+static SLOTS: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))));
 
 /// Verified against when the account does not exist, so that an unknown e-mail costs the same
 /// time as a wrong password.
@@ -43,10 +43,17 @@ pub fn check_rules(password: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `work` on a blocking thread once a hashing slot is free.
+/// Runs `work` on a blocking thread once a hashing slot is free. The slot goes with the work:
+/// a request dropped meanwhile (its client went away) cannot free it while the hash still runs.
 async fn in_a_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
-    let _slot = tokio::time::timeout(SLOT_WAIT, SLOTS.acquire()).await.map_err(|_| Busy)?.map_err(|_| Busy)?;
-    tokio::task::spawn_blocking(work).await.map_err(|_| Busy)
+    let slot =
+        tokio::time::timeout(SLOT_WAIT, SLOTS.clone().acquire_owned()).await.map_err(|_| Busy)?.map_err(|_| Busy)?;
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|_| Busy)
 }
 
 #[derive(Debug, thiserror::Error)]

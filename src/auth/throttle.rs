@@ -145,21 +145,35 @@ impl Attempt<'_> {
     }
 }
 
+/// The client a count is kept for: its address, or for IPv6 its /64 network, which one host
+/// is usually given whole (counting each of its addresses apart would give it billions of
+/// allowances).
+pub fn client_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)))
+        }
+        IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+        v4 => v4,
+    }
+}
+
 impl LoginThrottle {
-    /// Counts an attempt to sign in to `email` from `client`, or says how many seconds to wait.
-    /// Failing is the default: an attempt that is not settled otherwise stays counted.
+    /// Counts an attempt to sign in to `email` (already lower-cased) from `client`, or says how
+    /// many seconds to wait. Failing is the default: an attempt that is not settled otherwise
+    /// stays counted. The client's count is taken first, so a refused client leaves nothing of
+    /// its attempts in memory.
     pub fn attempt(&self, email: &str, client: IpAddr) -> Result<Attempt<'_>, u64> {
-        let email = email.to_lowercase();
-        let pair = format!("{client} {email}");
-        let client_key = client.to_string();
+        let client_key = client_of(client).to_string();
+        let pair = format!("{client_key} {email}");
         let now = Instant::now();
         let seconds = |wait: Duration| wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        self.pairs.reserve(&pair, now).map_err(seconds)?;
-        if let Err(wait) = self.clients.reserve(&client_key, now) {
-            self.pairs.release(&pair);
+        self.clients.reserve(&client_key, now).map_err(seconds)?;
+        if let Err(wait) = self.pairs.reserve(&pair, now) {
+            self.clients.release(&client_key);
             return Err(seconds(wait));
         }
-        let account = (!self.known.contains_key(&pair)).then_some(email);
+        let account = (!self.known.contains_key(&pair)).then(|| email.to_owned());
         if let Some(account) = &account {
             if let Err(wait) = self.accounts.reserve(account, now) {
                 self.pairs.release(&pair);
@@ -193,7 +207,7 @@ mod tests {
         let throttle = LoginThrottle::default();
         let held: Vec<_> = (0..3).map(|_| throttle.attempt("a@x.test", HOME).expect("within the allowance")).collect();
         // Three in flight, none settled: the fourth waits a second.
-        assert_eq!(throttle.attempt("A@x.test", HOME).err(), Some(1));
+        assert_eq!(throttle.attempt("a@x.test", HOME).err(), Some(1));
         drop(held);
     }
 
@@ -214,6 +228,19 @@ mod tests {
         for _ in 0..10 {
             throttle.attempt("a@x.test", HOME).expect("given back each time").not_evaluated();
         }
+    }
+
+    #[test]
+    fn the_addresses_of_one_ipv6_network_are_one_client() {
+        let throttle = LoginThrottle::default();
+        let address = |host: u16| IpAddr::from([0x2001, 0x0db8, 0x10, 0x20, 0, 0, 0, host]);
+        for host in 1..=3 {
+            let _ = throttle.attempt("a@x.test", address(host)).expect("within the allowance");
+        }
+        assert!(throttle.attempt("a@x.test", address(99)).is_err(), "another address of the same /64");
+        assert!(throttle.attempt("a@x.test", IpAddr::from([0x2001, 0x0db8, 0x10, 0x21, 0, 0, 0, 1])).is_ok());
+        let mapped = IpAddr::from([0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201]);
+        assert_eq!(client_of(mapped), HOME);
     }
 
     #[test]

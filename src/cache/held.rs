@@ -144,6 +144,15 @@ impl HeldStatements {
         *furthest = (*furthest).max(seq);
     }
 
+    /// Forgets what is held of a follow whose mirror was just emptied (its pinned keys changed).
+    pub fn forgot(&self, followed: Followed<'_>) {
+        self.forgetting.move_on();
+        self.statements.invalidate_all();
+        let key = follow_key(followed);
+        self.states.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key);
+        self.syncing.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key);
+    }
+
     /// Re-reads every follow state. Where another process moved a mirror, this process
     /// forgets the statements it held.
     pub async fn refresh(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {

@@ -39,6 +39,9 @@ pub enum CallError {
     Unreadable,
     #[error("the peer's address is not allowed: {0}")]
     AddressNotAllowed(String),
+    /// This node could not make the call (its signing key, say): not the peer's doing.
+    #[error("this node could not make the call: {0}")]
+    Local(String),
 }
 
 impl CallError {
@@ -50,6 +53,7 @@ impl CallError {
             }
             CallError::CircuitOpen => "skipped after repeated failures",
             CallError::AddressNotAllowed(_) => "the peer's address is not a public address",
+            CallError::Local(_) => "this node could not make the call",
         }
     }
 }
@@ -85,12 +89,19 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let segments = ip.segments();
-    // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., high, low] = segments;
-        return is_public_v4(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low)));
+    let v4 = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    // Addresses that carry an IPv4 address reach it: NAT64 (64:ff9b::/96), IPv4-translated
+    // (::ffff:0:0/96) and 6to4 (2002::/16, the IPv4 address in bits 16 to 47).
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return is_public_v4(v4(segments[6], segments[7]));
+    }
+    if segments[0] == 0x2002 {
+        return is_public_v4(v4(segments[1], segments[2]));
     }
     !(ip.is_loopback()
+        || segments[..3] == [0x64, 0xff9b, 1] // local-use NAT64 (64:ff9b:1::/48), any network behind it
+        || segments[..2] == [0x2001, 0] // Teredo: an IPv4 address in disguise
+        || segments[..4] == [0x100, 0, 0, 0] // discard-only
         || ip.is_unspecified()
         || ip.is_multicast()
         || (segments[0] & 0xfe00) == 0xfc00 // unique local
@@ -317,10 +328,24 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
             "::127.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::",
+            "64:ff9b:1::8.8.8.8",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
         ] {
             assert!(!is_public(private.parse().expect("address")), "{private} is not public");
         }
-        for public in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "2002:0808:0808::1",
+        ] {
             assert!(is_public(public.parse().expect("address")), "{public} is public");
         }
     }

@@ -19,6 +19,11 @@ pub struct ChangeItem {
 /// pusher's word. Such a change is refused; a new checkpoint is fetched and it is pulled then.
 pub const MAX_AHEAD: i64 = 10_000;
 
+/// Whether position `seq` lies further beyond `verified` than a change is taken on faith.
+pub fn beyond_reach(seq: i64, verified: i64) -> bool {
+    seq > verified.saturating_add(MAX_AHEAD)
+}
+
 /// Statements for stored changes (seq, snapshot), signed now by the administration's key.
 pub async fn sign_changes(app: &AppState, code: &str, rows: Vec<(i64, String)>) -> anyhow::Result<Vec<ChangeItem>> {
     let key = app.federation.keyring.active(&app.store.db, code).await?;
@@ -59,7 +64,7 @@ pub async fn apply_changes(
     let mut gap = false;
     let mut kept = Vec::new();
     for (index, (item, claims)) in verified.iter().enumerate() {
-        if item.seq > state.verified_seq().max(synced) + MAX_AHEAD {
+        if beyond_reach(item.seq, state.verified_seq().max(synced)) {
             app.federation.sync_needed.notify_one();
             return Err(FeedError::FarAhead { index });
         }
@@ -69,7 +74,7 @@ pub async fn apply_changes(
             Applied::Older => {}
             Applied::Contradicts => return Err(FeedError::Contradicts { index }),
         }
-        if item.seq == synced + 1 {
+        if item.seq == synced.saturating_add(1) {
             synced = item.seq;
         } else if item.seq > synced {
             gap = true;

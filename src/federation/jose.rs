@@ -152,6 +152,17 @@ pub struct CertificateFacts {
     pub operator: StatementOperator,
 }
 
+impl CertificateFacts {
+    /// Whether two statements of one change say the same thing. The status a statement carries
+    /// is derived for the day it was signed (`expired` once `valid_until` has passed), so the
+    /// same change signed before and after that day differs there and nowhere else: compared
+    /// as of today, they agree.
+    pub fn same_change(&self, other: &CertificateFacts, today: NaiveDate) -> bool {
+        let effective = |facts: &CertificateFacts| Status::effective(facts.status, facts.valid_until, today);
+        effective(self) == effective(other) && CertificateFacts { status: other.status, ..self.clone() } == *other
+    }
+}
+
 /// A certificate's status, signed by its issuer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatementClaims {
@@ -290,4 +301,40 @@ pub fn verify_answer(token: &str, at: &str, audience: &str, keys: &JwkSet) -> Re
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["iss", "aud", "exp", "iat"]);
     verify(token, ANSWER_TYP, keys, validation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(status: Status, valid_until: &str, name: &str) -> CertificateFacts {
+        CertificateFacts {
+            status,
+            category: Category::Security,
+            roles: vec![Role::Exporter],
+            valid_from: "2020-01-01".parse().expect("date"),
+            valid_until: valid_until.parse().expect("date"),
+            status_reason: None,
+            operator: StatementOperator { name: name.into(), identifiers: Vec::new() },
+        }
+    }
+
+    #[test]
+    fn one_change_signed_before_and_after_its_expiry_says_the_same() {
+        let today: NaiveDate = "2026-12-02".parse().expect("date");
+        let before = facts(Status::Active, "2026-06-30", "Andina SpA");
+        let after = facts(Status::Expired, "2026-06-30", "Andina SpA");
+        assert!(before.same_change(&after, today) && after.same_change(&before, today));
+        // Before the date, active and expired are different facts; so are other changes.
+        assert!(
+            !facts(Status::Active, "2027-06-30", "A").same_change(&facts(Status::Expired, "2027-06-30", "A"), today)
+        );
+        assert!(!before.same_change(&facts(Status::Active, "2026-06-30", "Otra SpA"), today));
+        assert!(
+            !facts(Status::Active, "2027-06-30", "A").same_change(&facts(Status::Suspended, "2027-06-30", "A"), today)
+        );
+        assert!(
+            !facts(Status::Revoked, "2026-06-30", "A").same_change(&facts(Status::Expired, "2026-06-30", "A"), today)
+        );
+    }
 }

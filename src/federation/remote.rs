@@ -65,9 +65,13 @@ pub async fn answer(
                 let txn = app.store.write().await?;
                 // Takes turns with pushed and pulled changes of the same issuer, which would
                 // otherwise insert the same certificate's statement at the same time.
-                mirror::lock_state(&txn, followed).await?;
+                let verified = mirror::lock_state(&txn, followed).await?.verified_seq();
                 let mut kept = Vec::new();
                 for (token, claims) in &found {
+                    // It answers this question; it is kept only within reach of what was verified.
+                    if super::feed::beyond_reach(claims.seq, verified) {
+                        continue;
+                    }
                     let held = Held::new(claims.clone(), "live", trusted_for);
                     match mirror::apply(&txn, followed, token, &held).await? {
                         mirror::Applied::Kept => kept.push(held),
@@ -123,10 +127,9 @@ pub async fn call_peer(
     body: Option<&Value>,
 ) -> Result<(StatusCode, Value), CallError> {
     let from = registration.administration.as_str();
-    let key =
-        app.federation.keyring.active(&app.store.db, from).await.map_err(|e| CallError::Unreachable(e.to_string()))?;
+    let key = app.federation.keyring.active(&app.store.db, from).await.map_err(|e| CallError::Local(e.to_string()))?;
     let assertion =
-        jose::sign_assertion(&key, from, &registration.peer).map_err(|e| CallError::Unreachable(e.to_string()))?;
+        jose::sign_assertion(&key, from, &registration.peer).map_err(|e| CallError::Local(e.to_string()))?;
     let url = registration.endpoint(path);
     let circuit = registration.circuit();
     let result = app.federation.client.call(Some(&circuit), method.clone(), &url, Some(&assertion), body).await;

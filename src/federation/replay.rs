@@ -10,11 +10,11 @@
 //!   record is written behind, for the next start (which loads what has not expired), and a
 //!   call never waits for the single writer (an import may hold it for minutes).
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use moka::sync::Cache;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::jose;
@@ -22,10 +22,9 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::assertions::{self, Accepted};
 
-/// How long an accepted `jti` is remembered in memory: an assertion's whole life and the clock
-/// skew tolerated, twice over.
-const REMEMBERED: Duration = Duration::from_secs((jose::ASSERTION_LIFETIME_SECS as u64 + jose::CLOCK_SKEW_SECS) * 2);
 const BATCH: usize = 500;
+/// Accepted assertions between two sweeps of the expired ones from memory.
+const SWEEP_EVERY: usize = 4096;
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 struct Pending {
@@ -34,8 +33,34 @@ struct Pending {
     answer: Option<oneshot::Sender<bool>>,
 }
 
+/// The assertions this process accepted, until they expire: every one is kept (no cache that
+/// could evict one, or decline to keep it, and so let its replay through), and the expired are
+/// swept out as new ones come.
+#[derive(Default)]
+struct Seen {
+    expiries: Mutex<HashMap<String, i64>>,
+}
+
+impl Seen {
+    /// True when `key` is not held unexpired, and holds it until `expires` (epoch seconds).
+    fn first(&self, key: String, expires: i64) -> bool {
+        let now = Utc::now().timestamp();
+        let mut expiries = self.expiries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if expiries.len() % SWEEP_EVERY == 0 {
+            expiries.retain(|_, until| *until >= now);
+        }
+        match expiries.get(&key) {
+            Some(until) if *until >= now => false,
+            _ => {
+                expiries.insert(key, expires);
+                true
+            }
+        }
+    }
+}
+
 pub struct Replays {
-    seen: Cache<String, ()>,
+    seen: Seen,
     /// Whether other processes may share the database, so the database must decide.
     shared: bool,
     queue: mpsc::UnboundedSender<Pending>,
@@ -46,31 +71,27 @@ pub struct Replays {
 impl Replays {
     pub fn new(shared: bool) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
-        Replays {
-            seen: Cache::builder().max_capacity(1_000_000).time_to_live(REMEMBERED).build(),
-            shared,
-            queue,
-            receiver: Mutex::new(Some(receiver)),
-        }
+        Replays { seen: Seen::default(), shared, queue, receiver: Mutex::new(Some(receiver)) }
     }
 
     /// Remembers the assertions recorded before this process started and not expired yet.
     pub async fn load(&self, conn: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
         for accepted in assertions::unexpired(conn, Utc::now()).await? {
-            self.seen.insert(key(&accepted.issuer, &accepted.jti), ());
+            self.seen.first(key(&accepted.issuer, &accepted.jti), accepted.expires_at.timestamp());
         }
         Ok(())
     }
 
     /// True the first time an assertion id is presented by `issuer`.
     pub async fn first_use(&self, issuer: &str, jti: &str, expires: i64) -> Result<bool, ApiError> {
-        if !self.seen.entry(key(issuer, jti)).or_insert(()).is_fresh() {
+        let expires = expires.saturating_add(jose::CLOCK_SKEW_SECS as i64);
+        if !self.seen.first(key(issuer, jti), expires) {
             return Ok(false);
         }
         let accepted = Accepted {
             issuer: issuer.to_owned(),
             jti: jti.to_owned(),
-            expires_at: crate::store::mirror::instant(expires + jose::CLOCK_SKEW_SECS as i64),
+            expires_at: crate::store::mirror::instant(expires),
         };
         if !self.shared {
             let _ = self.queue.send(Pending { accepted, answer: None });

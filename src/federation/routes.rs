@@ -81,10 +81,12 @@ async fn hosted(app: &AppState, raw: &str) -> ApiResult<AdministrationCode> {
 }
 
 /// A verified call from a peer administration to a hosted one: `asked` is the `{code}` of the
-/// path, `caller` the peer whose key signed the assertion.
+/// path, `caller` the peer whose key signed the assertion, `registration` the asked
+/// administration's registration of it (with the keys that verified the assertion).
 pub struct PeerCall {
     pub asked: AdministrationCode,
     pub caller: String,
+    pub registration: peers::Peer,
 }
 
 impl FromRequestParts<AppState> for PeerCall {
@@ -122,7 +124,7 @@ impl FromRequestParts<AppState> for PeerCall {
         if !allowed {
             return Err(ApiError::Forbidden);
         }
-        Ok(PeerCall { asked, caller })
+        Ok(PeerCall { asked, caller, registration })
     }
 }
 
@@ -241,9 +243,7 @@ async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Js
     // A peer that follows this administration is reachable again: what waits for it goes out
     // now rather than after the backoff or an open circuit.
     if outbox::backlog(&app.store.db, code, &call.caller).await? > 0 {
-        if let Some(registration) = peers::find(&app.store.db, code, &call.caller).await? {
-            app.federation.client.revive(&registration.circuit());
-        }
+        app.federation.client.revive(&call.registration.circuit());
         let txn = app.store.write().await?;
         let postponed = outbox::retry_now(&txn, code, &call.caller).await?;
         txn.commit().await?;
@@ -269,11 +269,9 @@ async fn receive_events(
     ApiJson(body): ApiJson<EventsBody>,
 ) -> ApiResult<Json<Value>> {
     let issuer = call.caller.clone();
-    let registration =
-        app.hot.peer(&app.store.db, call.asked.as_str(), &issuer).await?.ok_or(ApiError::Unauthorized)?;
     let mut verified = Vec::with_capacity(body.items.len());
     for (index, item) in body.items.iter().enumerate() {
-        let claims = jose::verify_statement(&item.statement, &issuer, &registration.jwks, false)
+        let claims = jose::verify_statement(&item.statement, &issuer, &call.registration.jwks, false)
             .map_err(|error| ApiError::field(format!("items[{index}].statement"), error.to_string()))?;
         if claims.seq != item.seq {
             return Err(ApiError::field(format!("items[{index}].seq"), "differs from the statement's seq"));
@@ -318,7 +316,7 @@ async fn signed_recognition(
     // The caller is owed the details of its own certificates only; of a third issuer's, what
     // the public check shows.
     if issuer.as_str() != call.caller {
-        answer.certificate.iter_mut().for_each(recognition::CertificateSummary::public_only);
+        answer.public_only(&subject);
     }
     call.record(&app, format!("recognition?issuer={issuer}"), json!({"recognized": answer.recognized}));
     let Value::Object(fields) = serde_json::to_value(&answer).map_err(anyhow::Error::from)? else {

@@ -14,17 +14,29 @@ use super::jose;
 use super::remote::call_peer;
 use crate::app::AppState;
 use crate::store::mirror::{self, Followed};
+use crate::store::peers;
 use crate::store::peers::Peer;
-use crate::store::{administrations, peers};
+
+/// Pages of a feed pulled from one peer in one round: a peer whose checkpoint claims more than
+/// this (honestly, after a long absence, or to keep the worker busy) is taken up again in the
+/// next round, after every other registration had its turn.
+const PAGES_PER_ROUND: usize = 20;
+/// Rounds start at least this far apart, however often a push asks for one.
+const ROUNDS_APART: Duration = Duration::from_secs(1);
 
 pub async fn run(app: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_secs((app.settings.statement_ttl / 3).clamp(1, 60));
     loop {
+        let began = tokio::time::Instant::now();
         follow_all(&app).await;
         let wait = next_refresh(&app).await.map_or(every, |due| due.min(every));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = app.federation.sync_needed.notified() => {}
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(began + ROUNDS_APART) => {}
             _ = stop.changed() => return,
         }
     }
@@ -57,7 +69,7 @@ pub async fn follow_all(app: &AppState) {
         }
     };
     for registration in registrations {
-        if matches!(administrations::find(&app.store.db, &registration.peer).await, Ok(Some(_))) {
+        if matches!(app.hot.is_hosted(&app.store.db, &registration.peer).await, Ok(true)) {
             continue; // Hosted here: nothing to mirror.
         }
         if let Err(error) = follow(app, &registration).await {
@@ -72,6 +84,8 @@ enum FollowError {
     Call(#[from] CallError),
     #[error("invalid answer: {0}")]
     Invalid(String),
+    #[error(transparent)]
+    Store(sea_orm::DbErr),
 }
 
 impl From<FeedError> for FollowError {
@@ -82,7 +96,7 @@ impl From<FeedError> for FollowError {
 
 impl From<sea_orm::DbErr> for FollowError {
     fn from(error: sea_orm::DbErr) -> Self {
-        FollowError::Invalid(error.to_string())
+        FollowError::Store(error)
     }
 }
 
@@ -114,7 +128,7 @@ async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> 
         ..Default::default()
     };
     app.hot.held.advanced(followed, &known);
-    loop {
+    for _ in 0..PAGES_PER_ROUND {
         let synced = mirror::state(&app.store.db, followed).await?.synced_seq;
         if synced >= checkpoint.seq {
             return Ok(());
@@ -140,4 +154,7 @@ async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> 
             return Err(FollowError::Invalid("the change feed does not continue the sequence".into()));
         }
     }
+    // More to pull: in the next round, after the other registrations.
+    app.federation.sync_needed.notify_one();
+    Ok(())
 }

@@ -206,7 +206,8 @@ pub async fn apply(
     let existing = of(followed).filter(mirror_certificate::Column::Number.eq(&claims.sub)).one(conn).await?;
     if let Some(row) = &existing {
         if row.seq == claims.seq {
-            let same = decode(row.clone()).is_some_and(|known| known.claims.facts == claims.facts);
+            let today = Utc::now().date_naive();
+            let same = decode(row.clone()).is_some_and(|known| known.claims.facts.same_change(&claims.facts, today));
             return Ok(match same {
                 false => Applied::Contradicts,
                 true if row.statement_exp >= held.statement_exp => Applied::Older,
@@ -284,6 +285,31 @@ async fn write(
         .collect();
     if !rows.is_empty() {
         mirror_identifier::Entity::insert_many(rows).exec_without_returning(conn).await?;
+    }
+    Ok(())
+}
+
+/// Forgets everything the follower holds of the issuer (statements, identifiers, its follow
+/// state): what was verified with keys it no longer pins is no longer its to rely on. It is
+/// pulled again, with the keys pinned now.
+pub async fn forget(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<(), DbErr> {
+    use sea_orm::ModelTrait;
+    mirror_identifier::Entity::delete_many()
+        .filter(mirror_identifier::Column::Administration.eq(followed.administration))
+        .filter(mirror_identifier::Column::Issuer.eq(followed.issuer))
+        .exec(conn)
+        .await?;
+    mirror_certificate::Entity::delete_many()
+        .filter(mirror_certificate::Column::Administration.eq(followed.administration))
+        .filter(mirror_certificate::Column::Issuer.eq(followed.issuer))
+        .exec(conn)
+        .await?;
+    if let Some(state) =
+        mirror_state::Entity::find_by_id((followed.administration.to_owned(), followed.issuer.to_owned()))
+            .one(conn)
+            .await?
+    {
+        state.delete(conn).await?;
     }
     Ok(())
 }

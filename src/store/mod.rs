@@ -62,11 +62,10 @@ impl WriteTxn<'_> {
         let committed = timed::within(deadline, self.txn.into_inner().commit()).await;
         match &committed {
             Ok(()) => self.health.write_succeeded(),
-            Err(error) if timed::is_unavailable(error) => {
-                tracing::warn!(%error, "a write failed");
-                self.health.write_failed();
+            Err(error) => {
+                tracing::warn!(%error, "a commit failed");
+                self.health.write_failed(error);
             }
-            Err(_) => {}
         }
         committed
     }
@@ -135,7 +134,7 @@ impl Store {
             });
         let db = Database::connect(options).await.context("cannot connect to the database")?;
         let summaries = summaries::SummaryReader::new(sqlite_path(url));
-        let health = Arc::new(Health::default());
+        let health = Arc::new(Health::new(db.get_database_backend() == DbBackend::Postgres));
         let reserve = sqlite_path(url).map(|path| reserve::Reserve::beside(path.as_ref(), reserve_bytes));
         if let Some(reserve) = &reserve {
             reserve.refill();
@@ -211,10 +210,10 @@ impl Store {
             self.summaries.release_old_snapshots();
             let checkpointed = self.db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await;
             let full = match &checkpointed {
-                Ok(_) => self.health.writes_failing(),
+                Ok(_) => self.health.disk_full(),
                 Err(error) => {
                     tracing::warn!(%error, "checkpoint of the write-ahead log failed");
-                    timed::is_unavailable(error)
+                    timed::is_disk_full(error)
                 }
             };
             let Some(reserve) = &self.reserve else { continue };

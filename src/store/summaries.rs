@@ -185,5 +185,13 @@ fn columns<'a>(row: &'a rusqlite::Row<'_>) -> rusqlite::Result<SummaryColumns<'a
 }
 
 fn read_failed(error: rusqlite::Error) -> DbErr {
-    DbErr::Custom(format!("cannot read the certificate summary: {error}"))
+    // An outage (busy, I/O, a full disk, a file that cannot be opened) reads as one, like any
+    // other statement's (`timed::is_unavailable`), and is answered 503.
+    let message = format!("cannot read the certificate summary: {error}");
+    match error.sqlite_error() {
+        Some(code) if super::timed::unavailable_code(&code.extended_code.to_string()) => {
+            super::timed::unavailable(message)
+        }
+        _ => DbErr::Custom(message),
+    }
 }

@@ -24,45 +24,70 @@ pub const HEARD_WITHIN: Duration = Duration::from_secs(3);
 /// What this process knows of the database's health.
 #[derive(Debug)]
 pub struct Health {
+    /// Whether other processes may write the database (PostgreSQL). A SQLite file has this
+    /// process as its one writer, so what it holds is never behind what is committed.
+    shared: bool,
     /// When (milliseconds since the epoch) a round of catching up with the database last began
     /// that then completed.
     heard_at: AtomicI64,
     /// Whether the last write failed for want of the database (unreachable, disk full,
     /// read-only), and none has succeeded since.
     writes_failing: AtomicBool,
+    /// Whether the last write failed because the disk was full, and none has succeeded since.
+    disk_full: AtomicBool,
 }
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-impl Default for Health {
-    fn default() -> Self {
-        Health { heard_at: AtomicI64::new(now_ms()), writes_failing: AtomicBool::new(false) }
-    }
-}
-
 impl Health {
+    pub fn new(shared: bool) -> Self {
+        Health {
+            shared,
+            heard_at: AtomicI64::new(now_ms()),
+            writes_failing: AtomicBool::new(false),
+            disk_full: AtomicBool::new(false),
+        }
+    }
+
+    /// Now, as [`Health::heard`] takes it.
+    pub fn now() -> i64 {
+        now_ms()
+    }
+
     /// A round of catching up that began at `began` (milliseconds since the epoch) completed.
     pub fn heard(&self, began: i64) {
         self.heard_at.fetch_max(began, Ordering::Relaxed);
     }
 
-    /// Whether the process heard from the database within [`HEARD_WITHIN`].
+    /// Whether what the process holds in memory stands for what is committed: it is the
+    /// database's one writer, or it heard from the database within [`HEARD_WITHIN`].
     pub fn heard_recently(&self) -> bool {
-        now_ms() - self.heard_at.load(Ordering::Relaxed) <= HEARD_WITHIN.as_millis() as i64
+        !self.shared || now_ms() - self.heard_at.load(Ordering::Relaxed) <= HEARD_WITHIN.as_millis() as i64
     }
 
     pub fn writes_failing(&self) -> bool {
         self.writes_failing.load(Ordering::Relaxed)
     }
 
-    pub(super) fn write_failed(&self) {
-        self.writes_failing.store(true, Ordering::Relaxed);
+    pub fn disk_full(&self) -> bool {
+        self.disk_full.load(Ordering::Relaxed)
+    }
+
+    /// A write failed with `error`; what it says of the database is noted.
+    pub(super) fn write_failed(&self, error: &DbErr) {
+        if is_unavailable(error) {
+            self.writes_failing.store(true, Ordering::Relaxed);
+        }
+        if is_disk_full(error) {
+            self.disk_full.store(true, Ordering::Relaxed);
+        }
     }
 
     pub(super) fn write_succeeded(&self) {
         self.writes_failing.store(false, Ordering::Relaxed);
+        self.disk_full.store(false, Ordering::Relaxed);
     }
 }
 
@@ -94,8 +119,17 @@ fn sqlx_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether an error says the disk is full: SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`.
+pub fn is_disk_full(error: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error))) = error else {
+        return false;
+    };
+    let sqlx::Error::Database(error) = &**error else { return false };
+    error.code().is_some_and(|code| code == "53100" || code.parse::<i32>().is_ok_and(|code| code & 0xff == 13))
+}
+
 /// PostgreSQL's SQLSTATE (five characters) or SQLite's extended result code (a number).
-fn unavailable_code(code: &str) -> bool {
+pub(super) fn unavailable_code(code: &str) -> bool {
     if code.len() == 5 {
         // Connection exception, insufficient resources (disk full, out of memory), operator
         // intervention (shutdown, cancelled), system error; a read-only transaction.
@@ -106,7 +140,12 @@ fn unavailable_code(code: &str) -> bool {
 }
 
 fn deadline_passed() -> DbErr {
-    DbErr::Conn(RuntimeErr::Internal(DEADLINE_PASSED.into()))
+    unavailable(DEADLINE_PASSED.into())
+}
+
+/// An error that says the database is unavailable, for a failure met outside sea-orm.
+pub(super) fn unavailable(message: String) -> DbErr {
+    DbErr::Conn(RuntimeErr::Internal(message))
 }
 
 /// Runs `work` within `deadline`.
@@ -142,9 +181,7 @@ impl<C> Timed<C> {
     async fn run<T>(&self, work: impl Future<Output = Result<T, DbErr>>) -> Result<T, DbErr> {
         let result = within(self.deadline, work).await;
         if let (Err(error), Some(health)) = (&result, &self.writes) {
-            if is_unavailable(error) {
-                health.write_failed();
-            }
+            health.write_failed(error);
         }
         result
     }
