@@ -41,7 +41,7 @@ async fn register(node: &Node, token: &str, base_url: &str, jwks: Option<Value>)
     if let Some(jwks) = jwks {
         body["jwks"] = jwks;
     }
-    node.send(Method::PUT, "/api/v1/administrations/PE/peers/CL", Some(token), Some(body)).await
+    node.send(Method::PUT, "/api/v1/administrations/PE/peers/AR", Some(token), Some(body)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
