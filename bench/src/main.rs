@@ -1055,7 +1055,7 @@ fn markdown(plan: &Plan, machine: &[(&str, String)], table: &str, elapsed: Durat
     out.push_str(if plan.quick {
         "Written by `cargo run --release -p aeo-bench -- --quick` (small data, short measurements: a smoke test, not a benchmark).\n\n"
     } else {
-        "Written by `cargo run --release -p aeo-bench` (the whole run: 3 to 6 minutes on 2 cores, most of it loading 1 million certificates). Every figure comes from the same run on the same machine, so the ratios hold even where the absolute figures do not.\n\n"
+        "Written by `cargo run --release -p aeo-bench` (the whole run: about 10 minutes on 2 cores, most of it loading 1 million certificates). Every figure comes from the same run on the same machine, so the ratios hold even where the absolute figures do not.\n\n"
     });
     out.push_str("## Machine\n\n| | |\n| --- | --- |\n");
     for (key, value) in machine {
@@ -1136,5 +1136,14 @@ const METHOD: &str = "
   seven index entries; the plain insert writes one row and three index entries. The import writes each batch
   of 1 000 rows as one bound JSON document that the database unpacks; the plain insert binds
   every value, as sea-orm does.
-- **Peak memory**: VmHWM of the node's process after its recognition load.
+- **Search**: at the largest size, by CL's customs administrator, 50 per page. \"One operator\"
+  asks `q=operador N comercio` for a random N, which one name contains; \"every name\" asks
+  `q=comercio`, which every name contains (the generated names share everything but their
+  number, the worst case for a trigram index). Each is measured from one client, for its latency.
+  Then recognition is measured from 8 connections (border officers), idle and again while 48
+  other connections search for random operators flat out; the target is the p99 under that load
+  within 3× the idle p99. Searches take the node's slots for expensive reads (half the cores);
+  recognition takes none.
+- **Peak memory**: VmHWM of the node's process after its recognition load (and, at the largest
+  size, its searches).
 ";

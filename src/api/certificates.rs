@@ -71,7 +71,7 @@ pub async fn list_certificates(
         return Err(ApiError::Invalid(errors));
     }
     let _slot = app.classes.reading.enter().await?;
-    let (items, next) = certificates::list(&app.store.db, tenant.code(), &filter, limit, after).await?;
+    let (items, next) = certificates::list(&app.store, tenant.code(), &filter, limit, after).await?;
     Ok(Json(Paged::new(items, next)))
 }
 

@@ -240,12 +240,13 @@ pub async fn find_by_identifier(
 
 /// A page of an administration's certificates, in creation order, after the row `after_id`.
 pub async fn list(
-    conn: &impl ConnectionTrait,
+    store: &super::Store,
     administration: &str,
     filter: &ListFilter,
     limit: u64,
     after_id: Option<i64>,
 ) -> Result<(Vec<Certificate>, Option<i64>), DbErr> {
+    let conn = &store.db;
     use certificate::Column as C;
     let today = today();
     let mut query = certificate::Entity::find().filter(C::Administration.eq(administration));
@@ -265,43 +266,79 @@ pub async fn list(
     if let Some(role) = filter.role {
         query = query.filter(C::Roles.contains(format!(",{},", role.as_str())));
     }
-    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let compact = aeo_domain::identifier::compact(q);
-        let holders = Query::select()
-            .column(certificate_identifier::Column::CertificateId)
-            .from(certificate_identifier::Entity)
-            .and_where(Expr::col(certificate_identifier::Column::Administration).eq(administration))
-            .and_where(Expr::col(certificate_identifier::Column::Compact).eq(compact))
-            .to_owned();
-        query = query.filter(
-            sea_orm::Condition::any()
-                .add(name_contains(conn.get_database_backend(), q))
-                .add(C::Id.in_subquery(holders)),
-        );
-    }
-    let models = query.order_by_asc(C::Id).limit(limit + 1).all(conn).await?;
+    let models = match filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        None => query.order_by_asc(C::Id).limit(limit + 1).all(conn).await?,
+        Some(q) => matching(store, administration, query, q, limit + 1).await?,
+    };
     let more = models.len() as u64 > limit;
     let models: Vec<_> = models.into_iter().take(limit as usize).collect();
     let next = if more { models.last().map(|m| m.id) } else { None };
     Ok((with_identifiers(conn, models).await?, next))
 }
 
-/// Names containing `q` (at least three characters, which the trigram indexes need), found
-/// through the index of the name's trigrams (see the migration `certificate_name_search`).
-fn name_contains(backend: sea_orm::DbBackend, q: &str) -> sea_orm::sea_query::SimpleExpr {
-    let q = q.to_lowercase();
-    match backend {
-        sea_orm::DbBackend::Sqlite => {
-            // A phrase of the trigram tokenizer matches exactly the names that contain it.
-            let phrase = format!("\"{}\"", q.replace('"', "\"\""));
-            Expr::cust_with_values(
-                "\"certificates\".\"id\" IN (SELECT rowid FROM certificate_names WHERE certificate_names MATCH ?)",
-                [phrase],
-            )
-        }
-        _ => Expr::col(certificate::Column::SearchName)
-            .like(LikeExpr::new(format!("%{}%", escape_like(&q))).escape('\\')),
+/// The first `limit` certificates of `query`, in id order, whose operator's name contains `q` or
+/// that hold an identifier written as `q`. The name is found through the index of its trigrams
+/// (the migration `certificate_name_search`; `q` has at least three characters).
+async fn matching(
+    store: &super::Store,
+    administration: &str,
+    query: sea_orm::Select<certificate::Entity>,
+    q: &str,
+    limit: u64,
+) -> Result<Vec<certificate::Model>, DbErr> {
+    use certificate::Column as C;
+    use sea_orm::QueryTrait;
+    let conn = &store.db;
+    use sea_orm::sea_query::{Alias, JoinType, Order};
+    let holders = Query::select()
+        .column(certificate_identifier::Column::CertificateId)
+        .from(certificate_identifier::Entity)
+        .and_where(Expr::col(certificate_identifier::Column::Administration).eq(administration))
+        .and_where(Expr::col(certificate_identifier::Column::Compact).eq(aeo_domain::identifier::compact(q)))
+        .to_owned();
+    let name = q.to_lowercase();
+    let backend = conn.get_database_backend();
+    if backend != sea_orm::DbBackend::Sqlite {
+        // PostgreSQL's trigram index serves LIKE '%...%' itself, and its planner weighs it.
+        let pattern = LikeExpr::new(format!("%{}%", escape_like(&name))).escape('\\');
+        let either =
+            sea_orm::Condition::any().add(Expr::col(C::SearchName).like(pattern)).add(C::Id.in_subquery(holders));
+        return query.filter(either).order_by_asc(C::Id).limit(limit).all(conn).await;
     }
+    // On SQLite the names' index drives the query, in id order, and stops at `limit`: asked as
+    // `id IN (matches)`, a part of many names would have every match gathered and sorted first.
+    // A phrase of the trigram tokenizer matches exactly the names that contain it.
+    // `CROSS JOIN` keeps that order: SQLite never reorders one, and would otherwise read the
+    // administration's certificates through their index and ask the names' index of each.
+    let (names, filtered) = (Alias::new("certificate_names"), Alias::new("filtered"));
+    let rowid = (names.clone(), Alias::new("rowid"));
+    let phrase = format!("\"{}\"", name.replace('"', "\"\""));
+    let by_name = Query::select()
+        .column((filtered.clone(), C::Id))
+        .from(names)
+        .join_subquery(
+            JoinType::CrossJoin,
+            query.clone().into_query(),
+            filtered.clone(),
+            Expr::col(rowid.clone()).equals((filtered, C::Id)),
+        )
+        .and_where(Expr::cust_with_values("\"certificate_names\" MATCH ?", [phrase]))
+        .order_by(rowid, Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let statement = backend.build(&by_name);
+    let ids: Vec<i64> = match store.names() {
+        Some(search) => search.ids(statement).await?,
+        None => {
+            conn.query_all_raw(statement).await?.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?
+        }
+    };
+    let mut found = certificate::Entity::find().filter(C::Id.is_in(ids)).all(conn).await?;
+    found.extend(query.filter(C::Id.in_subquery(holders)).order_by_asc(C::Id).limit(limit).all(conn).await?);
+    found.sort_by_key(|model| model.id);
+    found.dedup_by_key(|model| model.id);
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(found)
 }
 
 fn escape_like(text: &str) -> String {

@@ -8,6 +8,7 @@ mod bulk;
 pub mod certificates;
 pub mod mirror;
 pub mod mras;
+mod names;
 pub mod outbox;
 pub mod peers;
 mod probe;
@@ -45,6 +46,8 @@ pub struct Store {
     sqlite_writer: Mutex<()>,
     /// On a SQLite file: disk space kept for when the disk fills, and the free space watched.
     reserve: Option<reserve::Reserve>,
+    /// On a SQLite file: the search by part of a name, at the lowest CPU priority.
+    names: Option<names::NameSearch>,
 }
 
 /// A write transaction; holds the SQLite writer slot until it is committed or dropped. Its
@@ -139,7 +142,15 @@ impl Store {
         if let Some(reserve) = &reserve {
             reserve.refill();
         }
-        Ok(Store { db: Timed::new(db, deadline, None), health, summaries, sqlite_writer: Mutex::new(()), reserve })
+        let names = sqlite_path(url).map(|path| names::NameSearch::start(&path)).transpose()?;
+        Ok(Store {
+            db: Timed::new(db, deadline, None),
+            health,
+            summaries,
+            sqlite_writer: Mutex::new(()),
+            reserve,
+            names,
+        })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -165,6 +176,11 @@ impl Store {
             health: &self.health,
             _writer: writer,
         })
+    }
+
+    /// The searching thread of a SQLite file.
+    pub(crate) fn names(&self) -> Option<&names::NameSearch> {
+        self.names.as_ref()
     }
 
     /// The summary of the administration's certificate `number`, read where it is stored, in a
