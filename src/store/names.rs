@@ -1,8 +1,8 @@
 //! On SQLite, the search by part of a name runs on a thread of its own at the lowest CPU
 //! priority, with a connection of its own.
 //!
-//! A search that must read many trigram lists costs tens of milliseconds of CPU. Run on sqlx's
-//! worker thread it takes a core at the same priority as the threads that answer the border
+//! A search must read the trigram lists of its text, which are long for a text found in many
+//! names: milliseconds of CPU at a million names. Run on sqlx's worker thread it takes a core at the same priority as the threads that answer the border
 //! question, and on a machine of two cores those then wait for the scheduler. Here it takes
 //! only what they leave: the searches still run flat out when nothing else wants the CPU, and
 //! the border question does not notice them. (On PostgreSQL a search runs in the database's
@@ -54,12 +54,19 @@ impl NameSearch {
     }
 }
 
-/// The calling thread's nice value, set to 19.
+/// The calling thread under `SCHED_IDLE`, else at nice 19.
+///
+/// A nice-19 thread that the scheduler has picked may still finish its slice before a thread
+/// woken by a border question runs; a `SCHED_IDLE` thread gives the core up at once. Any user may
+/// lower its own thread's policy.
 fn lowest_priority() {
-    // SAFETY: gettid and setpriority on the calling thread only.
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: gettid, sched_setscheduler and setpriority on the calling thread only.
     unsafe {
-        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, thread, 19);
+        let thread = libc::syscall(libc::SYS_gettid) as libc::pid_t;
+        if libc::sched_setscheduler(thread, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, 19);
+        }
     }
 }
 
