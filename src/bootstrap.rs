@@ -1,26 +1,25 @@
-//! First start: a database with no users gets its platform administrator.
+//! The platform administrator: created on the first start of a database with no users, and its
+//! password reset from the command line (`aeo-registry admin reset-password`) when it is lost.
 
 use anyhow::Context;
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::app::AppState;
 use crate::auth::{UserRole, password};
-use crate::store::{audit, users};
+use crate::config::Settings;
+use crate::store::{Store, audit, users};
+
+const DEFAULT_EMAIL: &str = "admin@localhost";
 
 /// Creates the platform administrator when no user exists yet. The password comes from
 /// `AEO_ADMIN_PASSWORD`, or is generated and printed once (never logged).
-pub async fn platform_admin(state: &AppState) -> anyhow::Result<()> {
-    if users::count(&state.store.db).await? > 0 {
+pub async fn platform_admin(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    if users::count(&store.db).await? > 0 {
         return Ok(());
     }
-    let email = state.settings.admin_email.clone().unwrap_or_else(|| "admin@localhost".into()).to_lowercase();
-    let (secret, generated) = match &state.settings.admin_password {
-        Some(given) => (given.clone(), false),
-        None => (Alphanumeric.sample_string(&mut rand::rng(), 24), true),
-    };
-    password::check_rules(&secret).map_err(|message| anyhow::anyhow!("AEO_ADMIN_PASSWORD {message}"))?;
+    let email = settings.admin_email.clone().unwrap_or_else(|| DEFAULT_EMAIL.into()).to_lowercase();
+    let (secret, generated) = chosen_password(settings)?;
     let password_hash = password::hash(secret.clone()).await?;
-    let txn = state.store.write().await?;
+    let txn = store.write().await?;
     let user = users::insert(
         &txn,
         users::NewUser {
@@ -35,21 +34,51 @@ pub async fn platform_admin(state: &AppState) -> anyhow::Result<()> {
     )
     .await
     .context("cannot create the platform administrator")?;
-    audit::record(
-        &txn,
-        None,
-        "system",
-        "user.created",
-        &format!("users/{}", user.id),
-        serde_json::json!({"role": "platform_admin"}),
-    )
-    .await?;
+    let target = format!("users/{}", user.id);
+    audit::record(&txn, None, "system", "user.created", &target, serde_json::json!({"role": "platform_admin"})).await?;
     txn.commit().await?;
+    announce("Created the platform administrator", &email, &secret, generated);
+    Ok(())
+}
+
+/// Gives the platform administrator `email` (by default `AEO_ADMIN_EMAIL`, else
+/// `admin@localhost`) a new password: `AEO_ADMIN_PASSWORD`, or one generated and printed once.
+/// Every token issued before dies (at once here, within the user cache's lifetime in a server
+/// that is running).
+pub async fn reset_platform_password(store: &Store, settings: &Settings, email: Option<String>) -> anyhow::Result<()> {
+    let email = email.or_else(|| settings.admin_email.clone()).unwrap_or_else(|| DEFAULT_EMAIL.into()).to_lowercase();
+    let user = users::find_by_email(&store.db, &email)
+        .await?
+        .filter(|user| user.role == UserRole::PlatformAdmin.as_str())
+        .with_context(|| format!("there is no platform administrator {email} in this database"))?;
+    let (secret, generated) = chosen_password(settings)?;
+    let password_hash = password::hash(secret.clone()).await?;
+    let txn = store.write().await?;
+    users::update_credentials(&txn, user.id, None, Some(password_hash)).await?;
+    let target = format!("users/{}", user.id);
+    audit::record(&txn, None, "system", "user.password_reset", &target, serde_json::json!({})).await?;
+    txn.commit().await?;
+    announce("Set a new password for the platform administrator", &email, &secret, generated);
+    Ok(())
+}
+
+/// `AEO_ADMIN_PASSWORD` if it is set (and follows the rules), else a generated one; and whether
+/// it was generated.
+fn chosen_password(settings: &Settings) -> anyhow::Result<(String, bool)> {
+    let (secret, generated) = match &settings.admin_password {
+        Some(given) => (given.clone(), false),
+        None => (Alphanumeric.sample_string(&mut rand::rng(), 24), true),
+    };
+    password::check_rules(&secret).map_err(|message| anyhow::anyhow!("AEO_ADMIN_PASSWORD {message}"))?;
+    Ok((secret, generated))
+}
+
+/// Tells the operator what was done; a generated password is printed, never logged.
+fn announce(done: &str, email: &str, secret: &str, generated: bool) {
     if generated {
-        println!("Created the platform administrator {email} with the password {secret}");
+        println!("{done} {email} with the password {secret}");
         println!("(shown once; set AEO_ADMIN_EMAIL and AEO_ADMIN_PASSWORD to choose them)");
     } else {
-        println!("Created the platform administrator {email}");
+        println!("{done} {email}");
     }
-    Ok(())
 }

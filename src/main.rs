@@ -39,6 +39,24 @@ enum Command {
         #[command(flatten)]
         settings: Overrides,
     },
+    /// The platform administrator's account.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Give the platform administrator a new password: AEO_ADMIN_PASSWORD, or one generated and
+    /// printed once. Every token issued before stops working.
+    ResetPassword {
+        /// The platform administrator's e-mail [default: AEO_ADMIN_EMAIL, else admin@localhost]
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        settings: Overrides,
+    },
 }
 
 #[tokio::main]
@@ -52,15 +70,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { settings, demo: with_demo } => {
             let settings = Settings::load(&settings)?;
             init_logging(&settings);
+            // The address first: a start that cannot listen changes nothing (and above all does
+            // not create, and use up the printing of, the platform administrator's password).
+            let listener = tokio::net::TcpListener::bind(&settings.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.bind))?;
             let state = aeo_registry::start(settings.clone()).await?;
-            bootstrap::platform_admin(&state).await?;
+            bootstrap::platform_admin(&state.store, &state.settings).await?;
             if with_demo {
                 let report = demo::load(&state).await?;
                 report.print(&settings.public_url);
             }
-            let listener = tokio::net::TcpListener::bind(&settings.bind)
-                .await
-                .with_context(|| format!("cannot listen on {}", settings.bind))?;
             let address = listener.local_addr()?;
             tracing::info!(%address, public_url = %settings.public_url, "aeo-registry is serving");
             println!("aeo-registry is serving on http://{address} (API docs: http://{address}/api/docs)");
@@ -73,6 +93,13 @@ async fn main() -> anyhow::Result<()> {
             let store = settings.connect().await?;
             store.migrate().await?;
             println!("migrations applied to {}", redact(&settings.database_url));
+        }
+        Command::Admin { action: AdminCommand::ResetPassword { email, settings } } => {
+            let settings = Settings::load(&settings)?;
+            init_logging(&settings);
+            let store = settings.connect().await?;
+            store.migrate().await?;
+            bootstrap::reset_platform_password(&store, &settings, email).await?;
         }
     }
     Ok(())

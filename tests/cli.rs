@@ -193,7 +193,7 @@ fn help_lists_the_commands_and_flags() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (status, stdout, stderr) = run_to_exit(command(dir.path(), &["--help"]));
     assert!(status.success(), "{stderr}");
-    for word in ["serve", "migrate"] {
+    for word in ["serve", "migrate", "admin"] {
         assert!(stdout.contains(word), "--help lacks {word}:\n{stdout}");
     }
     let (status, stdout, stderr) = run_to_exit(command(dir.path(), &["serve", "--help"]));
@@ -339,6 +339,72 @@ async fn a_generated_password_is_printed_once() {
     login(&base, email, password).await.expect("still the same password");
     let status = again.terminate(Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
+}
+
+/// The platform administrator's e-mail and password from the line a start or a reset printed.
+fn printed_credentials(line: &str, done: &str) -> (String, String) {
+    let rest = &line[line.find(done).expect("the announcement") + done.len() + 1..];
+    let (email, password) = rest.split_once(" with the password ").expect("email and password");
+    (email.to_owned(), password.trim().to_owned())
+}
+
+#[tokio::test]
+async fn a_start_that_cannot_listen_creates_nothing_and_the_next_start_prints_the_password() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    let (status, stdout, stderr) = run_to_exit(command(dir.path(), &["serve", "--bind", &address]));
+    assert!(!status.success(), "{stdout}");
+    assert!(stderr.contains(&format!("cannot listen on {address}")), "{stderr}");
+    assert!(!stdout.contains("password"), "a start that fails uses up no password: {stdout}");
+    drop(taken);
+
+    let mut server = Running::spawn(command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]));
+    let line = server.wait_for_line("with the password ");
+    let base = server.wait_until_serving();
+    let (email, password) = printed_credentials(&line, "Created the platform administrator");
+    login(&base, &email, &password).await.expect("the password printed by the first start that served");
+    let status = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn the_platform_administrators_lost_password_is_reset_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut server = Running::spawn(command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]));
+    let line = server.wait_for_line("with the password ");
+    let base = server.wait_until_serving();
+    let (email, first) = printed_credentials(&line, "Created the platform administrator");
+    let old_token = login(&base, &email, &first).await.expect("first password");
+    assert!(server.terminate(Duration::from_secs(15)).success());
+
+    // Generated and printed once.
+    let (status, stdout, stderr) = run_to_exit(command(dir.path(), &["admin", "reset-password"]));
+    assert!(status.success(), "{stderr}");
+    let (reset_email, second) = printed_credentials(&stdout, "Set a new password for the platform administrator");
+    assert_eq!(reset_email, email);
+    assert_ne!(second, first);
+    // Chosen through the environment: nothing secret is printed.
+    let mut chosen = command(dir.path(), &["admin", "reset-password", "--email", "ADMIN@localhost"]);
+    chosen.env("AEO_ADMIN_PASSWORD", "chosen-password-2026");
+    let (status, stdout, stderr) = run_to_exit(chosen);
+    assert!(status.success(), "{stderr}");
+    assert!(!stdout.contains("chosen-password-2026") && !stdout.contains("with the password"), "{stdout}");
+    // Only a platform administrator's, and a clear message otherwise.
+    let (status, _, stderr) =
+        run_to_exit(command(dir.path(), &["admin", "reset-password", "--email", "nobody@localhost"]));
+    assert!(!status.success());
+    assert!(stderr.contains("there is no platform administrator nobody@localhost"), "{stderr}");
+
+    let mut server = Running::spawn(command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]));
+    let base = server.wait_until_serving();
+    assert_eq!(login(&base, &email, &first).await, Err(reqwest::StatusCode::UNAUTHORIZED));
+    assert_eq!(login(&base, &email, &second).await, Err(reqwest::StatusCode::UNAUTHORIZED));
+    let token = login(&base, &email, "chosen-password-2026").await.expect("the chosen password");
+    assert_eq!(get_json(&base, "/api/v1/me", &token).await["role"], "platform_admin");
+    let old = client().get(format!("{base}/api/v1/me")).bearer_auth(&old_token).send().await.expect("request");
+    assert_eq!(old.status(), reqwest::StatusCode::UNAUTHORIZED, "a token from before the reset is dead");
+    assert!(server.terminate(Duration::from_secs(15)).success());
 }
 
 /// The address a `serve` started with `command` actually listens on.
