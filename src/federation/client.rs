@@ -20,9 +20,10 @@ use serde_json::Value;
 
 /// Connect and total time allowed for one call.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
-/// Consecutive failures that open a peer's circuit, and how long it stays open.
+/// Consecutive failures that open a peer's circuit, and how often an open circuit lets one call
+/// through as a probe.
 const FAILURES_TO_OPEN: u32 = 3;
-const OPEN_FOR: Duration = Duration::from_secs(10);
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 /// What went wrong with a call. The detail is for the node's log; what an administrator sees
@@ -132,10 +133,50 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// A registration's circuit: closed, or open after `FAILURES_TO_OPEN` failures in a row. While
+/// it is open, calls are skipped at once, except one probe every `PROBE_EVERY`, which goes out in
+/// the background (the caller is not kept waiting for a peer that may hang); its success, or any
+/// other proof that the peer is back (`revive`), closes the circuit.
 #[derive(Default)]
 struct Breaker {
     failures: u32,
-    open_until: Option<Instant>,
+    next_probe: Option<Instant>,
+}
+
+/// What an open or closed circuit makes of a call.
+enum Admitted {
+    Call,
+    Probe,
+    Skip,
+}
+
+type Breakers = Arc<Mutex<HashMap<String, Breaker>>>;
+
+fn admit(breakers: &Breakers, circuit: &str) -> Admitted {
+    let Ok(mut breakers) = breakers.lock() else { return Admitted::Skip };
+    let Some(breaker) = breakers.get_mut(circuit) else { return Admitted::Call };
+    match breaker.next_probe {
+        None => Admitted::Call,
+        Some(due) if Instant::now() >= due => {
+            breaker.next_probe = Some(Instant::now() + PROBE_EVERY);
+            Admitted::Probe
+        }
+        Some(_) => Admitted::Skip,
+    }
+}
+
+fn settle(breakers: &Breakers, circuit: &str, healthy: bool) {
+    if let Ok(mut breakers) = breakers.lock() {
+        if healthy {
+            breakers.remove(circuit);
+            return;
+        }
+        let breaker = breakers.entry(circuit.to_owned()).or_default();
+        breaker.failures += 1;
+        if breaker.failures >= FAILURES_TO_OPEN {
+            breaker.next_probe = Some(Instant::now() + PROBE_EVERY);
+        }
+    }
 }
 
 pub struct PeerClient {
@@ -143,7 +184,7 @@ pub struct PeerClient {
     allow_private: bool,
     /// Per peer registration (`administration/peer`): one administration's registration, at
     /// whatever URL, can never open or close another's circuit.
-    breakers: Mutex<HashMap<String, Breaker>>,
+    breakers: Breakers,
 }
 
 impl PeerClient {
@@ -157,7 +198,7 @@ impl PeerClient {
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
             .user_agent(concat!("aeo-registry/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(PeerClient { http, allow_private, breakers: Mutex::new(HashMap::new()) })
+        Ok(PeerClient { http, allow_private, breakers: Breakers::default() })
     }
 
     /// Checks a URL's host where it can be checked before connecting: a literal address. Names
@@ -187,31 +228,9 @@ impl PeerClient {
         Ok(())
     }
 
-    fn admit(&self, circuit: &str) -> Result<(), CallError> {
-        let breakers = self.breakers.lock().map_err(|_| CallError::CircuitOpen)?;
-        match breakers.get(circuit).and_then(|b| b.open_until) {
-            Some(until) if Instant::now() < until => Err(CallError::CircuitOpen),
-            _ => Ok(()),
-        }
-    }
-
-    fn settle(&self, circuit: &str, healthy: bool) {
-        if let Ok(mut breakers) = self.breakers.lock() {
-            let breaker = breakers.entry(circuit.to_owned()).or_default();
-            if healthy {
-                *breaker = Breaker::default();
-            } else {
-                breaker.failures += 1;
-                if breaker.failures >= FAILURES_TO_OPEN {
-                    breaker.open_until = Some(Instant::now() + OPEN_FOR);
-                }
-            }
-        }
-    }
-
     /// Closes a circuit, e.g. when that registration's peer has just called this node.
     pub fn revive(&self, circuit: &str) {
-        self.settle(circuit, true);
+        settle(&self.breakers, circuit, true);
     }
 
     /// Sends a request and reads a JSON answer. 2xx and 404 are answers; anything else is an
@@ -226,8 +245,9 @@ impl PeerClient {
     ) -> Result<(StatusCode, Value), CallError> {
         let parsed = reqwest::Url::parse(url).map_err(|_| CallError::Unreachable("not a URL".into()))?;
         self.check_address(&parsed)?;
-        if let Some(circuit) = circuit {
-            self.admit(circuit)?;
+        let admitted = circuit.map_or(Admitted::Call, |circuit| admit(&self.breakers, circuit));
+        if matches!(admitted, Admitted::Skip) {
+            return Err(CallError::CircuitOpen);
         }
         let mut request = self.http.request(method, parsed).header("accept", "application/json");
         if let Some(token) = assertion {
@@ -236,39 +256,54 @@ impl PeerClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let result = async {
-            let mut response = request.send().await.map_err(|e| describe(&e))?;
-            let status = response.status();
-            let mut bytes = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
-                if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Err(CallError::Unreadable);
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            if status.is_server_error() {
-                return Err(CallError::Refused(status));
-            }
-            let value = if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes).map_err(|_| CallError::Unreadable)?
-            };
-            Ok((status, value))
-        }
-        .await;
-        if let Some(circuit) = circuit {
+        let Some(circuit) = circuit else { return answer(exchange(request).await) };
+        let (breakers, circuit) = (self.breakers.clone(), circuit.to_owned());
+        let settled = async move {
+            let result = exchange(request).await;
             let failed = matches!(
                 result,
                 Err(CallError::Unreachable(_) | CallError::Refused(_) | CallError::AddressNotAllowed(_))
             );
-            self.settle(circuit, !failed);
+            settle(&breakers, &circuit, !failed);
+            result
+        };
+        if matches!(admitted, Admitted::Probe) {
+            tokio::spawn(settled);
+            return Err(CallError::CircuitOpen);
         }
-        match result {
-            Ok((status, value)) if status.is_success() || status == StatusCode::NOT_FOUND => Ok((status, value)),
-            Ok((status, _)) => Err(CallError::Refused(status)),
-            Err(error) => Err(error),
+        answer(settled.await)
+    }
+}
+
+/// Sends `request` and reads its answer: the status, and the body as JSON (`Null` when empty),
+/// at most `MAX_ANSWER_BYTES`; a 5xx is the peer refusing.
+async fn exchange(request: reqwest::RequestBuilder) -> Result<(StatusCode, Value), CallError> {
+    let mut response = request.send().await.map_err(|e| describe(&e))?;
+    let status = response.status();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+        if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(CallError::Unreadable);
         }
+        bytes.extend_from_slice(&chunk);
+    }
+    if status.is_server_error() {
+        return Err(CallError::Refused(status));
+    }
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).map_err(|_| CallError::Unreadable)?
+    };
+    Ok((status, value))
+}
+
+/// 2xx and 404 are answers; anything else is an error.
+fn answer(result: Result<(StatusCode, Value), CallError>) -> Result<(StatusCode, Value), CallError> {
+    match result {
+        Ok((status, value)) if status.is_success() || status == StatusCode::NOT_FOUND => Ok((status, value)),
+        Ok((status, _)) => Err(CallError::Refused(status)),
+        Err(error) => Err(error),
     }
 }
 
@@ -370,6 +405,58 @@ mod tests {
         client.revive("CO/AR");
         let revived = client.call(Some("CO/AR"), Method::GET, &url, None, None).await;
         assert!(matches!(revived, Err(CallError::Unreachable(_))), "{revived:?}");
+    }
+
+    /// Answers `{}` to every request on `port` of loopback, from a thread of its own.
+    fn answer_on(port: u16) {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the port again");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    let mut head = [0u8; 4096];
+                    while let Ok(read) = stream.read(&mut head) {
+                        if read == 0 {
+                            break;
+                        }
+                        let answer =
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        if stream.write_all(answer).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    #[tokio::test]
+    async fn an_open_circuit_probes_in_the_background_and_closes_once_the_peer_is_back() {
+        let client = PeerClient::new(true).expect("client");
+        let port = closed_port();
+        let url = format!("http://127.0.0.1:{port}/federation/v1/administrations/AR/checkpoint");
+        let call = || client.call(Some("CL/AR"), Method::GET, &url, None, None);
+        for _ in 0..FAILURES_TO_OPEN {
+            assert!(matches!(call().await, Err(CallError::Unreachable(_))));
+        }
+        answer_on(port);
+        // The peer is back, but nothing has proved it yet: the circuit stays open.
+        assert!(matches!(call().await, Err(CallError::CircuitOpen)));
+        tokio::time::sleep(PROBE_EVERY).await;
+        // The probe goes out behind this call, which is not kept waiting for it...
+        assert!(matches!(call().await, Err(CallError::CircuitOpen)));
+        // ...and its answer closes the circuit.
+        let started = Instant::now();
+        loop {
+            match call().await {
+                Ok((status, _)) => break assert_eq!(status, StatusCode::OK),
+                Err(CallError::CircuitOpen) if started.elapsed() < CALL_TIMEOUT => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => panic!("the probe's answer did not close the circuit: {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]
