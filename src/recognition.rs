@@ -79,6 +79,20 @@ pub struct MraSummary {
     pub roles: Vec<aeo_domain::Role>,
 }
 
+/// Where an answer came from (the contract's `source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The issuer is hosted on this node.
+    Local,
+    /// The issuer's node was asked just now.
+    Peer,
+    /// A statement the issuer's node gave when asked live, still fresh.
+    Cache,
+    /// The mirror of the issuer's pushes and feed.
+    Mirror,
+}
+
 /// The answer to the border question (the contract's recognition object).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Answer {
@@ -89,8 +103,7 @@ pub struct Answer {
     pub mra: Option<MraSummary>,
     #[schema(value_type = Vec<String>)]
     pub reasons: Vec<Reason>,
-    /// local, peer, cache or mirror.
-    pub source: &'static str,
+    pub source: Source,
     #[serde(serialize_with = "wire::instant")]
     pub as_of: DateTime<Utc>,
     pub stale: bool,
@@ -218,7 +231,7 @@ pub fn decide(
         certificate,
         mra: mra.map(mra_summary),
         reasons,
-        source: "local",
+        source: Source::Local,
         as_of: Utc::now(),
         stale: false,
     }

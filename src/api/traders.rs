@@ -23,9 +23,19 @@ pub struct Recognition {
     pub recognized: bool,
     #[schema(value_type = Vec<String>)]
     pub reasons: Vec<Reason>,
-    /// `local` (the partner is hosted here) or `peer` (the partner's node answered, signed);
-    /// `unreachable` when it could not be asked.
-    pub source: &'static str,
+    pub source: TraderSource,
+}
+
+/// Where a trader's recognition at one partner came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraderSource {
+    /// The partner is hosted on this node.
+    Local,
+    /// The partner's node answered, signed.
+    Peer,
+    /// The partner's node could not be asked.
+    Unreachable,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -67,7 +77,7 @@ pub async fn my_certificates(
                 at: answer.at,
                 recognized: answer.recognized,
                 reasons: answer.reasons,
-                source: "local",
+                source: TraderSource::Local,
             });
         }
         recognition.extend(ask_partners(&app, &issuer, &certificate.number).await?);
@@ -103,13 +113,13 @@ async fn ask_partners(app: &AppState, issuer: &AdministrationCode, number: &str)
                     .cloned()
                     .and_then(|v| serde_json::from_value(v).ok())
                     .unwrap_or_default(),
-                source: "peer",
+                source: TraderSource::Peer,
             },
             None => Recognition {
                 at: mra.partner.clone(),
                 recognized: false,
                 reasons: vec![Reason::IssuerUnreachable],
-                source: "unreachable",
+                source: TraderSource::Unreachable,
             },
         });
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::jose::{self, CertificateState};
 use crate::app::AppState;
-use crate::store::mirror::{self, Applied, Followed, Held};
+use crate::store::mirror::{self, Applied, Followed, Held, Origin};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ChangeItem {
@@ -68,7 +68,7 @@ pub async fn apply_changes(
             app.federation.sync_needed.notify_one();
             return Err(FeedError::FarAhead { index });
         }
-        let held = Held::new(claims.clone(), "feed", app.settings.statement_ttl_secs());
+        let held = Held::new(claims.clone(), Origin::Feed, app.settings.statement_ttl_secs());
         match mirror::apply(&txn, followed, &item.statement, &held).await? {
             Applied::Kept => kept.push(held),
             Applied::Older => {}

@@ -14,8 +14,8 @@ use super::client::CallError;
 use super::jose::{self, StatementClaims};
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::recognition::{Answer, Candidate, Subject, decide};
-use crate::store::mirror::{self, Followed, Held};
+use crate::recognition::{Answer, Candidate, Source, Subject, decide};
+use crate::store::mirror::{self, Followed, Held, Origin};
 use crate::store::peers::Peer;
 use crate::store::{certificates, peers};
 
@@ -45,7 +45,11 @@ pub async fn answer(
     };
     let from_held = |stale: bool| {
         let mut answer = decide(at, issuer, candidates(&held), mra.as_deref(), today);
-        answer.source = if !held.is_empty() && held.iter().all(|h| h.origin == "live") { "cache" } else { "mirror" };
+        answer.source = if !held.is_empty() && held.iter().all(|h| h.origin == Origin::Live) {
+            Source::Cache
+        } else {
+            Source::Mirror
+        };
         answer.as_of = held.iter().map(|h| h.statement_iat).chain(state.checkpoint_iat).max().unwrap_or(now);
         answer.stale = stale;
         answer
@@ -72,7 +76,7 @@ pub async fn answer(
                     if super::feed::beyond_reach(claims.seq, verified) {
                         continue;
                     }
-                    let held = Held::new(claims.clone(), "live", trusted_for);
+                    let held = Held::new(claims.clone(), Origin::Live, trusted_for);
                     match mirror::apply(&txn, followed, token, &held).await? {
                         mirror::Applied::Kept => kept.push(held),
                         mirror::Applied::Older => {}
@@ -85,7 +89,7 @@ pub async fn answer(
                 kept.into_iter().for_each(|held| app.hot.held.applied(followed, held));
                 let live: Vec<Candidate> = found.iter().map(|(_, claims)| Candidate::from(claims)).collect();
                 let mut answer = decide(at, issuer, live, mra.as_deref(), today);
-                answer.source = "peer";
+                answer.source = Source::Peer;
                 return Ok(answer);
             }
             Err(error) => tracing::warn!(%issuer, %error, "issuer unreachable; answering from the mirror"),

@@ -26,12 +26,35 @@ impl<'a> Followed<'a> {
     }
 }
 
+/// How a held statement came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Pushed by the issuer, or pulled from its feed.
+    Feed,
+    /// Fetched to answer a question.
+    Live,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Feed => "feed",
+            Origin::Live => "live",
+        }
+    }
+
+    /// The stored spelling read back; anything else counts as the feed's, which claims less
+    /// (a live answer may be reported as `cache`).
+    fn stored(text: &str) -> Self {
+        if text == "live" { Origin::Live } else { Origin::Feed }
+    }
+}
+
 /// A statement held here, decoded.
 #[derive(Debug, Clone)]
 pub struct Held {
     pub claims: StatementClaims,
-    /// `feed` (pushed or pulled) or `live` (fetched to answer a question).
-    pub origin: String,
+    pub origin: Origin,
     /// Until when it is fresh: its `exp`, but never later than the follower trusts it for.
     pub statement_exp: DateTime<Utc>,
     pub statement_iat: DateTime<Utc>,
@@ -72,17 +95,18 @@ pub fn fresh_until(iat: i64, exp: i64, trusted_for_secs: i64) -> DateTime<Utc> {
 }
 
 impl Held {
-    pub fn new(claims: StatementClaims, origin: &str, trusted_for_secs: i64) -> Self {
+    pub fn new(claims: StatementClaims, origin: Origin, trusted_for_secs: i64) -> Self {
         let statement_exp = fresh_until(claims.iat, claims.exp, trusted_for_secs);
         let statement_iat = instant(claims.iat);
-        Held { claims, origin: origin.to_owned(), statement_exp, statement_iat }
+        Held { claims, origin, statement_exp, statement_iat }
     }
 }
 
 fn decode(model: mirror_certificate::Model) -> Option<Held> {
     // Verified when it arrived; decoding again needs no key.
     let claims = jsonwebtoken::dangerous::insecure_decode_claims::<StatementClaims>(&model.statement).ok()?;
-    Some(Held { claims, origin: model.origin, statement_exp: model.statement_exp, statement_iat: model.statement_iat })
+    let origin = Origin::stored(&model.origin);
+    Some(Held { claims, origin, statement_exp: model.statement_exp, statement_iat: model.statement_iat })
 }
 
 impl From<mirror_state::Model> for State {
@@ -246,7 +270,7 @@ async fn write(
         issuer: Set(followed.issuer.to_owned()),
         number: Set(claims.sub.clone()),
         seq: Set(claims.seq),
-        origin: Set(held.origin.clone()),
+        origin: Set(held.origin.as_str().to_owned()),
         statement: Set(token.to_owned()),
         statement_iat: Set(held.statement_iat),
         statement_exp: Set(held.statement_exp),
@@ -355,4 +379,17 @@ pub async fn set_checkpoint(
         model.checkpoint_exp = Set(Some(checkpoint.until));
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Origin;
+
+    #[test]
+    fn every_origin_reads_back_as_it_was_stored() {
+        for origin in [Origin::Feed, Origin::Live] {
+            assert_eq!(Origin::stored(origin.as_str()), origin);
+        }
+        assert_eq!(Origin::stored("anything else"), Origin::Feed, "an unknown origin claims the least");
+    }
 }
