@@ -11,7 +11,6 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::cache::HotFacts;
-use crate::cache::summaries::Written;
 use crate::config::Settings;
 use crate::federation::Federation;
 use crate::store::Store;
@@ -31,6 +30,8 @@ pub struct App {
     pub federation: Federation,
     /// Users, hosted administrations and MRA records the hot path reads on every request.
     pub hot: HotFacts,
+    /// Writes that reads cause, written in the background.
+    pub later: crate::service::later::Later,
     /// Slots for the requests that cost more than the hot paths.
     pub classes: crate::api::slots::RouteClasses,
 }
@@ -46,22 +47,6 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// After a commit that changed `administration`'s certificates: the summary cache catches
-    /// up, so this node answers with the change at once, and the outbox worker wakes.
-    pub async fn certificates_changed(&self, administration: &str) {
-        let written = Written { administration: administration.to_owned(), positions: None, changed: Vec::new() };
-        self.certificates_written(written).await;
-    }
-
-    /// After a commit that wrote certificates and knows what it wrote (an import).
-    pub async fn certificates_written(&self, written: Written) {
-        let administration = written.administration.clone();
-        if let Err(error) = self.hot.certificates.took(&self.store.db, written).await {
-            tracing::warn!(%error, administration, "the summary cache catches up on its next round");
-        }
-        self.federation.outbox_ready.notify_one();
-    }
-
     /// Connects to the database, migrates it and loads the node secret.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
         let store = settings.connect().await?;
@@ -89,6 +74,7 @@ impl AppState {
             public_limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             federation,
             hot,
+            later: Default::default(),
             classes: Default::default(),
             settings,
         })))

@@ -4,40 +4,29 @@
 use anyhow::Context;
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::auth::{UserRole, password};
+use crate::app::App;
+use crate::auth::password;
 use crate::config::Settings;
-use crate::store::{Store, audit, users};
+use crate::service::{self, ServiceError};
+use crate::store::users;
 
 const DEFAULT_EMAIL: &str = "admin@localhost";
 
 /// Creates the platform administrator when no user exists yet. The password comes from
 /// `AEO_ADMIN_PASSWORD`, or is generated and printed once (never logged).
-pub async fn platform_admin(store: &Store, settings: &Settings) -> anyhow::Result<()> {
-    if users::count(&store.db).await? > 0 {
+pub async fn platform_admin(app: &App) -> anyhow::Result<()> {
+    if users::count(&app.store.db).await? > 0 {
         return Ok(());
     }
-    let email = settings.admin_email.clone().unwrap_or_else(|| DEFAULT_EMAIL.into()).to_lowercase();
-    let (secret, generated) = chosen_password(settings)?;
+    let email = app.settings.admin_email.clone().unwrap_or_else(|| DEFAULT_EMAIL.into()).to_lowercase();
+    let (secret, generated) = chosen_password(&app.settings)?;
     let password_hash = password::hash(secret.clone()).await?;
-    let txn = store.write().await?;
-    let user = users::insert(
-        &txn,
-        users::NewUser {
-            email: email.clone(),
-            password_hash,
-            role: UserRole::PlatformAdmin.as_str().into(),
-            administration: None,
-            operator: None,
-            display_name: Some("Platform administrator".into()),
-            registered_by: None,
-        },
-    )
-    .await
-    .context("cannot create the platform administrator")?;
-    let target = format!("users/{}", user.id);
-    audit::record(&txn, None, "system", "user.created", &target, serde_json::json!({"role": "platform_admin"})).await?;
-    txn.commit().await?;
-    announce("Created the platform administrator", &email, &secret, generated);
+    let created = service::users::create_platform_admin(app, &email, password_hash)
+        .await
+        .context("cannot create the platform administrator")?;
+    if created {
+        announce("Created the platform administrator", &email, &secret, generated);
+    }
     Ok(())
 }
 
@@ -45,19 +34,15 @@ pub async fn platform_admin(store: &Store, settings: &Settings) -> anyhow::Resul
 /// `admin@localhost`) a new password: `AEO_ADMIN_PASSWORD`, or one generated and printed once.
 /// Every token issued before dies (at once here, within the user cache's lifetime in a server
 /// that is running).
-pub async fn reset_platform_password(store: &Store, settings: &Settings, email: Option<String>) -> anyhow::Result<()> {
+pub async fn reset_platform_password(app: &App, email: Option<String>) -> anyhow::Result<()> {
+    let settings = &app.settings;
     let email = email.or_else(|| settings.admin_email.clone()).unwrap_or_else(|| DEFAULT_EMAIL.into()).to_lowercase();
-    let user = users::find_by_email(&store.db, &email)
-        .await?
-        .filter(|user| user.role == UserRole::PlatformAdmin.as_str())
-        .with_context(|| format!("there is no platform administrator {email} in this database"))?;
     let (secret, generated) = chosen_password(settings)?;
     let password_hash = password::hash(secret.clone()).await?;
-    let txn = store.write().await?;
-    users::update_credentials(&txn, user.id, None, Some(password_hash)).await?;
-    let target = format!("users/{}", user.id);
-    audit::record(&txn, None, "system", "user.password_reset", &target, serde_json::json!({})).await?;
-    txn.commit().await?;
+    match service::users::reset_platform_password(app, &email, password_hash).await {
+        Err(ServiceError::NotFound) => anyhow::bail!("there is no platform administrator {email} in this database"),
+        other => other.context("cannot set the password")?,
+    }
     announce("Set a new password for the platform administrator", &email, &secret, generated);
     Ok(())
 }

@@ -2,15 +2,16 @@
 //! certificates, their plurilateral MRA and an account of every role. Loading is idempotent:
 //! whatever already exists is left alone. The data goes through the same validation as the API.
 
-use aeo_domain::{CertificateDraft, CertificateInput, MraDraft, MraInput, OperatorId, Status, check_transition};
+use aeo_domain::{CertificateDraft, CertificateInput, MraDraft, MraInput, OperatorId, Status};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::password;
+use crate::service::certificates::Publisher;
+use crate::service::{self, After, Work};
 use crate::store::administrations::{self, Administration};
-use crate::store::certificates::{self, Change};
-use crate::store::{audit, mras, users};
+use crate::store::{certificates, mras, users};
 
 /// The password of every demo account (the platform administrator's is separate).
 pub const DEMO_PASSWORD: &str = "demo-password-2026";
@@ -93,21 +94,16 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
     let mut report = Report { administrations: 0, certificates: 0, mras: 0, users: Vec::new() };
     // Hash outside the transaction: argon2 is slow on purpose.
     let password_hash = password::hash(DEMO_PASSWORD.to_owned()).await?;
-    let txn = state.store.write().await?;
-    let db = &txn;
+    let mut work = Work::begin(state).await?;
     for admin in &data.administrations {
-        if administrations::find(db, &admin.code).await?.is_none() {
-            administrations::insert(
-                db,
-                &Administration {
-                    code: admin.code.clone(),
-                    name: admin.name.clone(),
-                    country: admin.country.clone(),
-                    programme: admin.programme.clone(),
-                },
-            )
-            .await?;
-            state.federation.keyring.create(db, &admin.code, chrono::Duration::zero()).await?;
+        if administrations::find(&*work, &admin.code).await?.is_none() {
+            let administration = Administration {
+                code: admin.code.clone(),
+                name: admin.name.clone(),
+                country: admin.country.clone(),
+                programme: admin.programme.clone(),
+            };
+            service::administrations::create_in(&mut work, "demo", &administration).await?;
             report.administrations += 1;
         }
     }
@@ -118,7 +114,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
             (None, id, _) => id.clone().unwrap_or_default(),
         };
         report.users.push((user.email.clone(), user.role.clone(), scope));
-        if users::find_by_email(db, &user.email).await?.is_some() {
+        if users::find_by_email(&*work, &user.email).await?.is_some() {
             continue;
         }
         let operator = match &user.operator_identifier {
@@ -128,19 +124,17 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
             }
             None => None,
         };
-        users::insert(
-            db,
-            users::NewUser {
-                email: user.email.clone(),
-                password_hash: password_hash.clone(),
-                role: user.role.clone(),
-                administration: user.administration.clone(),
-                operator,
-                display_name: user.display_name.clone(),
-                registered_by: user.administration.clone().or_else(|| user.registered_by.clone()),
-            },
-        )
-        .await?;
+        let registered_by = user.administration.clone().or_else(|| user.registered_by.clone());
+        let new = users::NewUser {
+            email: user.email.clone(),
+            password_hash: password_hash.clone(),
+            role: user.role.clone(),
+            administration: user.administration.clone(),
+            operator,
+            display_name: user.display_name.clone(),
+            registered_by: registered_by.clone(),
+        };
+        service::users::insert_in(&mut work, registered_by.as_deref(), "demo", new).await?;
     }
     for item in &data.certificates {
         let draft = match CertificateDraft::parse(&item.input) {
@@ -148,48 +142,44 @@ pub async fn load(state: &AppState) -> anyhow::Result<Report> {
             Err(errors) => bail!("demo certificate {:?} is invalid: {errors:?}", item.input.number),
         };
         let number = draft.number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default();
-        if certificates::find_model(db, &item.administration, &number).await?.is_some() {
+        if certificates::find_model(&*work, &item.administration, &number).await?.is_some() {
             continue;
         }
-        let created = certificates::create(
-            db,
-            &item.administration,
-            &draft,
-            &Change { actor: "demo", action: "created", reason: None },
-        )
-        .await
-        .map_err(|error| anyhow::anyhow!("demo certificate {number}: {error}"))?;
+        let by = Publisher { administration: &item.administration, actor: "demo" };
+        let created = service::certificates::publish_in(&mut work, by, &draft)
+            .await
+            .map_err(|error| anyhow::anyhow!("demo certificate {number}: {error}"))?;
         if item.status != Status::Active {
-            let reason = check_transition(Status::Active, item.status, item.status_reason.as_deref())
-                .with_context(|| format!("demo certificate {number}"))?;
-            let change = Change { actor: "demo", action: "status_changed", reason };
-            certificates::set_status(db, &created, item.status, &change)
-                .await
-                .map_err(|error| anyhow::anyhow!("demo certificate {number}: {error}"))?;
+            service::certificates::change_status_in(
+                &mut work,
+                by,
+                &created.number,
+                item.status,
+                item.status_reason.as_deref(),
+            )
+            .await
+            .map_err(|error| anyhow::anyhow!("demo certificate {number}: {error}"))?;
         }
         report.certificates += 1;
     }
     for item in &data.mras {
-        if mras::find(db, &item.administration, &item.partner).await?.is_some() {
+        if mras::find(&*work, &item.administration, &item.partner).await?.is_some() {
             continue;
         }
         let draft = match MraDraft::parse(&item.input) {
             Ok(draft) => draft,
             Err(errors) => bail!("demo MRA {} → {} is invalid: {errors:?}", item.administration, item.partner),
         };
-        mras::upsert(db, &item.administration, &item.partner, &draft).await?;
+        service::mras::record_in(&mut work, &item.administration, "demo", &item.partner, &draft).await?;
         report.mras += 1;
     }
     if report.administrations + report.certificates + report.mras > 0 {
         let details = serde_json::json!({"certificates": report.certificates, "mras": report.mras});
         for admin in &data.administrations {
-            audit::record(db, Some(&admin.code), "demo", "demo.loaded", "demo", details.clone()).await?;
+            work.audit(Some(&admin.code), "demo", "demo.loaded", "demo", details.clone());
         }
     }
-    txn.commit().await?;
-    state.hot.forget_all();
-    for admin in &data.administrations {
-        state.certificates_changed(&admin.code).await;
-    }
+    work.then(After::Everything);
+    work.commit().await?;
     Ok(report)
 }

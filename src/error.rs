@@ -1,20 +1,18 @@
-//! The one error type of the application and its RFC 9457 problem+json form. Handlers and
-//! services return `ApiError`; the detail of an internal failure is logged, never shown.
+//! The HTTP API's error type and its RFC 9457 problem+json form. Services and storage have
+//! their own error types, turned into `ApiError` here; the detail of an internal failure is
+//! logged, never shown.
 
 use aeo_domain::FieldError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// An invalid row of an import: which row, which field, what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct RowError {
-    pub row: usize,
-    pub field: String,
-    pub message: String,
-}
+pub use crate::service::RowError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -102,29 +100,42 @@ impl From<crate::auth::password::HashError> for ApiError {
 impl From<anyhow::Error> for ApiError {
     /// A database outage met deep inside (signing keys, change feeds) is still an outage.
     fn from(error: anyhow::Error) -> Self {
-        match error.downcast::<sea_orm::DbErr>() {
-            Ok(database) => database.into(),
-            Err(error) => ApiError::Internal(error),
+        match error.downcast::<StoreError>() {
+            Ok(store) => store.into(),
+            Err(error) => match error.downcast::<sea_orm::DbErr>() {
+                Ok(database) => StoreError::from(database).into(),
+                Err(error) => ApiError::Internal(error),
+            },
         }
     }
 }
 
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(error: sea_orm::DbErr) -> Self {
-        if crate::store::timed::is_unavailable(&error) {
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Unauthorized => ApiError::Unauthorized,
+            ServiceError::Throttled { retry_after_secs } => ApiError::TooManyRequests { retry_after_secs },
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::Conflict(message) => ApiError::Conflict(message),
+            ServiceError::PreconditionFailed => ApiError::PreconditionFailed,
+            ServiceError::Invalid(errors) => ApiError::Invalid(errors),
+            ServiceError::InvalidRows(errors) => ApiError::InvalidRows(errors),
+            ServiceError::Malformed(message) => ApiError::BadRequest(message),
+            ServiceError::Upstream(message) => ApiError::Upstream(message),
+            ServiceError::Hashing(error) => error.into(),
+            ServiceError::Store(error) => error.into(),
+            ServiceError::Internal(error) => ApiError::Internal(error),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
             tracing::warn!(%error, "the database is unavailable");
             return ApiError::database_unavailable();
         }
         ApiError::Internal(error.into())
-    }
-}
-
-impl From<sea_orm::TransactionError<ApiError>> for ApiError {
-    fn from(error: sea_orm::TransactionError<ApiError>) -> Self {
-        match error {
-            sea_orm::TransactionError::Connection(db) => db.into(),
-            sea_orm::TransactionError::Transaction(api) => api,
-        }
     }
 }
 

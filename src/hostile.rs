@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::api::extract::parse_json;
 use crate::error::ApiError;
 use crate::federation::jose;
+use crate::service::import::Format;
 
 /// What a check found wrong.
 pub type Found = Result<(), String>;
@@ -63,9 +64,9 @@ pub fn identifier(input: &[u8]) -> Found {
 
 /// An import body, as CSV and as JSON.
 pub fn import(input: &[u8]) -> Found {
-    for format in [crate::import::Format::Csv, crate::import::Format::Json] {
-        if let Err(error) = crate::import::validate(format, input) {
-            refusal(error)?;
+    for format in [Format::Csv, Format::Json] {
+        if let Err(error) = crate::service::import::validate(format, input) {
+            refusal(error.into())?;
         }
     }
     Ok(())
@@ -98,7 +99,7 @@ pub fn json_bodies(input: &[u8]) -> Found {
     body::<crate::api::sessions::PasswordChange>(input)?;
     body::<crate::api::users::NewUser>(input)?;
     body::<crate::api::users::UserUpdate>(input)?;
-    body::<crate::api::administrations::NewAdministration>(input)?;
+    body::<crate::api::administrations::AdministrationInput>(input)?;
     body::<crate::api::certificates::StatusChange>(input)?;
     body::<crate::api::peers::PeerRegistration>(input)?;
     body::<crate::api::peers::KeyConsent>(input)?;
@@ -172,7 +173,7 @@ pub fn tokens(input: &[u8]) -> Found {
 /// Changes pushed by a peer: the body, then each statement verified as the receiver does.
 pub fn pushed_events(input: &[u8]) -> Found {
     let keys = KEYS.as_ref().ok_or("no keys for the token checks")?;
-    let Some(events) = body::<crate::federation::routes::EventsBody>(input)? else { return Ok(()) };
+    let Some(events) = body::<crate::federation::protocol::EventsRequest>(input)? else { return Ok(()) };
     for item in &events.items {
         if let Ok(claims) = jose::verify_statement(&item.statement, "CL", &keys.set, false) {
             if claims.iss != "CL" {

@@ -12,9 +12,9 @@ pub mod demo;
 pub mod error;
 pub mod federation;
 pub mod hostile;
-pub mod import;
 pub mod recognition;
 pub mod server;
+pub mod service;
 pub mod store;
 pub mod wire;
 

@@ -76,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.bind))?;
             let state = aeo_registry::start(settings.clone()).await?;
-            bootstrap::platform_admin(&state.store, &state.settings).await?;
+            bootstrap::platform_admin(&state).await?;
             if with_demo {
                 let report = demo::load(&state).await?;
                 report.print(&settings.public_url);
@@ -97,9 +97,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin { action: AdminCommand::ResetPassword { email, settings } } => {
             let settings = Settings::load(&settings)?;
             init_logging(&settings);
-            let store = settings.connect().await?;
-            store.migrate().await?;
-            bootstrap::reset_platform_password(&store, &settings, email).await?;
+            let state = aeo_registry::start(settings).await?;
+            bootstrap::reset_platform_password(&state, email).await?;
         }
     }
     Ok(())

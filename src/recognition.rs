@@ -3,7 +3,6 @@
 
 use aeo_domain::{AdministrationCode, CertificateFacts, CertificateNumber, OperatorId, Reason, Status, recognize};
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::DbErr;
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -243,7 +242,7 @@ pub async fn answer_locally(
     at: &AdministrationCode,
     issuer: &AdministrationCode,
     subject: &Subject,
-) -> Result<Answer, DbErr> {
+) -> crate::store::StoreResult<Answer> {
     let db = &app.store.db;
     let mra = if at == issuer { None } else { app.hot.mra(db, at.as_str(), issuer.as_str()).await? };
     let candidates: Vec<Candidate> = match subject {

@@ -979,8 +979,11 @@ async fn another_administrations_data_answers_as_missing_on_every_tenant_route(b
     let targets = [
         Target { code: "CL", number: "CL-OEA-0001", partner: "PE", peer: "AR", user: cl_user, context: &context },
         Target { code: "ZZ", number: "ZZ-OEA-0001", partner: "PE", peer: "AR", user: cl_user, context: &context },
-        Target { code: "cl", number: "CL-OEA-0001", partner: "PE", peer: "AR", user: cl_user, context: &context },
     ];
+    // A code that cannot exist is malformed, and said so alike to every caller: what it says
+    // depends on the spelling alone, never on whose data is behind it.
+    let malformed =
+        Target { code: "cl", number: "CL-OEA-0001", partner: "PE", peer: "AR", user: cl_user, context: &context };
     // A trader account that PE registered (for an operator PE certified) reaches nothing of CL.
     let pe_trader = node.token("trader@pacificosur.demo.aeo").await;
     let mut n = 0;
@@ -995,6 +998,15 @@ async fn another_administrations_data_answers_as_missing_on_every_tenant_route(b
                 assert_eq!(reply.body, missing.body, "{case}: the 404 differs from a missing object's");
                 assert!(reply.headers.get("etag").is_none(), "{case}: an ETag leaks a version");
             }
+        }
+        let mut refusal = None;
+        for route in tenant_routes() {
+            n += 1;
+            let reply = route.send(&node, &malformed, token, n).await;
+            let case = format!("{who}: {} {}", route.method, route.path(&malformed));
+            reply.problem(422);
+            assert_eq!(reply.fields(), vec!["code"], "{case}: {}", reply.body);
+            assert_eq!(refusal.get_or_insert_with(|| reply.body.clone()), &reply.body, "{case}: the refusals differ");
         }
     }
 

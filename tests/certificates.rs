@@ -644,6 +644,29 @@ async fn pagination_walks_every_certificate_exactly_once(backend: Backend) {
     node.get(&format!("{CERTS}?limit=500"), Some(&officer)).await.ok();
 }
 
+async fn an_administration_code_that_cannot_exist_is_named_in_a_path_as_in_a_query(backend: Backend) {
+    let node = Node::start(backend).await;
+    let officer = node.token(OFFICER).await;
+    let border = node.token("border@pe.demo.aeo").await;
+    let cases = [
+        ("/api/v1/administrations/cl/certificates", officer.as_str(), "code"),
+        ("/api/v1/administrations/cl/certificates/CL-OEA-0001", officer.as_str(), "code"),
+        ("/api/v1/administrations/pe/recognition?issuer=CL&certificate=CL-OEA-0001", border.as_str(), "code"),
+        ("/api/v1/administrations/PE/recognition?issuer=cl&certificate=CL-OEA-0001", border.as_str(), "issuer"),
+        ("/api/v1/administrations/CL/mras/pe", officer.as_str(), "partner"),
+    ];
+    for (path, token, field) in cases {
+        let reply = node.get(path, Some(token)).await;
+        reply.problem(422);
+        assert_eq!(reply.fields(), vec![field], "{path}: {}", reply.body);
+    }
+    let public = node.get("/api/v1/public/administrations/cl/certificates/CL-OEA-0001", None).await;
+    public.problem(422);
+    assert_eq!(public.fields(), vec!["code"], "{}", public.body);
+    // Without credentials the answer is still 401: nothing is said to an anonymous client.
+    node.get("/api/v1/administrations/cl/certificates", None).await.problem(401);
+}
+
 async fn invalid_list_parameters_name_the_parameter(backend: Backend) {
     let node = Node::start(backend).await;
     let officer = node.token(OFFICER).await;
@@ -1350,6 +1373,7 @@ both_backends!(
     q_finds_an_identifier_in_any_written_form,
     pagination_walks_every_certificate_exactly_once,
     invalid_list_parameters_name_the_parameter,
+    an_administration_code_that_cannot_exist_is_named_in_a_path_as_in_a_query,
     q_with_like_wildcards_quotes_and_sql_matches_only_literally,
     q_follows_a_name_changed_by_a_patch_or_an_import,
     a_merge_patch_changes_only_the_fields_it_names,

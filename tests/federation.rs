@@ -627,17 +627,23 @@ async fn a_partner_node_back_from_downtime_catches_up_on_every_change() {
     cl.issue("CL-4").await;
     let last = cl.seq_of("CL-4").await;
     assert_eq!(last, before + 3, "three changes while PE was down");
-    let backlog = cl.peer("PE").await["backlog"].as_u64().expect("backlog");
-    assert!(backlog > 0, "nothing waits for PE");
+    let view = cl.peer("PE").await;
+    assert!(view["backlog"].as_u64().expect("backlog") > 0, "nothing waits for PE: {view}");
+    eventually(Duration::from_secs(5), "CL notes the failed push to PE", async || {
+        let view = cl.peer("PE").await;
+        if view["last_error"].is_string() { Ok(()) } else { Err(view.to_string()) }
+    })
+    .await;
 
     nodes[1].restart();
     let back = Instant::now();
     pe.relogin().await;
     mirror_reaches(&pe, "CL", last, Duration::from_secs(10)).await;
     eprintln!("PE's mirror caught up {:?} after the restart", back.elapsed());
-    eventually(Duration::from_secs(5), "CL's backlog for PE drains", async || {
+    eventually(Duration::from_secs(5), "CL's backlog for PE drains and its last error clears", async || {
         let view = cl.peer("PE").await;
-        if view["backlog"] == 0 { Ok(()) } else { Err(view.to_string()) }
+        let healthy = view["backlog"] == 0 && view["last_error"].is_null() && view["last_error_at"].is_null();
+        if healthy && view["last_success_at"].is_string() { Ok(()) } else { Err(view.to_string()) }
     })
     .await;
     eprintln!("CL's backlog drained {:?} after the restart", back.elapsed());

@@ -197,17 +197,23 @@ async fn every_error_is_a_problem(backend: Backend) {
     // Nothing was written by the rejected request.
     problem(&node.get("/api/v1/administrations/PE/mras/BR", Some(&pe_admin)).await, 404);
 
-    // Quotes and SQL in path segments are just names that do not exist.
+    // Quotes and SQL in path segments are just numbers that do not exist, or codes that cannot.
     for path in [
         "/api/v1/administrations/CL/certificates/%27%20OR%201=1--",
         "/api/v1/administrations/CL/certificates/%22",
         "/api/v1/administrations/CL/certificates/%27%3B%20DROP%20TABLE%20certificates%3B--/history",
-        "/api/v1/administrations/CL/mras/%27",
-        "/api/v1/administrations/CL/mras/%22%20OR%20%221%22=%221",
-        "/api/v1/administrations/%27/certificates",
         "/api/v1/public/administrations/CL/certificates/%27%20OR%20%271%27=%271",
     ] {
         problem(&node.get(path, Some(&border)).await, 404);
+    }
+    for (path, field) in [
+        ("/api/v1/administrations/CL/mras/%27", "partner"),
+        ("/api/v1/administrations/CL/mras/%22%20OR%20%221%22=%221", "partner"),
+        ("/api/v1/administrations/%27/certificates", "code"),
+    ] {
+        let reply = node.get(path, Some(&border)).await;
+        problem(&reply, 422);
+        assert_eq!(reply.fields(), vec![field], "{path}: {}", reply.body);
     }
     // And in query strings they are searched for, or named as invalid: never a 500.
     for query in [

@@ -75,7 +75,7 @@ pub async fn node(args: NodeArgs) -> anyhow::Result<()> {
         settings.summary_cache_mib = mib;
     }
     let state = aeo_registry::start(settings).await?;
-    aeo_registry::bootstrap::platform_admin(&state.store, &state.settings).await?;
+    aeo_registry::bootstrap::platform_admin(&state).await?;
     announce(address)?;
     aeo_registry::serve(listener, state, shutdown_signal()).await?;
     Ok(())

@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod code;
 pub mod date;
 pub mod error;
+pub mod freshness;
 pub mod identifier;
 pub mod mra;
 pub mod recognition;

@@ -1,24 +1,22 @@
 //! An administration's certificates: publish, read, search, change, status lifecycle, history
 //! and bulk import.
 
-use aeo_domain::{
-    CertificateDraft, CertificateInput, CertificateNumber, FieldError, Status, TransitionError, check_transition,
-};
+use aeo_domain::{CertificateInput, FieldError};
 use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ApiJson, ApiQuery, Page, Paged, is_json, parse_json, read_body};
+use super::extract::{ApiJson, ApiQuery, Page, Paged, is_json, read_body};
 use crate::app::AppState;
 use crate::auth::{PublishCertificates, ReadRegistry, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::import::{self, Format, ImportReport};
-use crate::store::audit;
-use crate::store::certificates::{self, Certificate, Change, HistoryEntry, ListFilter};
+use crate::service::certificates::{self, Publisher};
+use crate::service::import::{Format, ImportReport};
+use crate::store::certificates::{Certificate, HistoryEntry, ListFilter};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -71,7 +69,7 @@ pub async fn list_certificates(
         return Err(ApiError::Invalid(errors));
     }
     let _slot = app.classes.reading.enter().await?;
-    let (items, next) = certificates::list(&app.store, tenant.code(), &filter, limit, after).await?;
+    let (items, next) = certificates::list(&app, tenant.code(), &filter, limit, after).await?;
     Ok(Json(Paged::new(items, next)))
 }
 
@@ -94,32 +92,12 @@ pub async fn create_certificate(
     tenant: Tenant<PublishCertificates>,
     ApiJson(input): ApiJson<CertificateInput>,
 ) -> ApiResult<Response> {
-    let draft = CertificateDraft::parse(&input).map_err(ApiError::Invalid)?;
-    let txn = app.store.write().await?;
-    let change = Change { actor: tenant.actor(), action: "created", reason: None };
-    let certificate = certificates::create(&txn, tenant.code(), &draft, &change).await?;
-    audit::record(
-        &txn,
-        Some(tenant.code()),
-        tenant.actor(),
-        "certificate.created",
-        &format!("certificates/{}", certificate.number),
-        json!({"version": certificate.version}),
-    )
-    .await?;
-    txn.commit().await?;
-    app.certificates_changed(tenant.code()).await;
+    let certificate = certificates::publish(&app, publisher(&tenant), &input).await?;
     Ok(with_etag(StatusCode::CREATED, certificate))
 }
 
-/// A number from the path; one that cannot exist answers like a missing certificate.
-fn number(raw: &str) -> ApiResult<CertificateNumber> {
-    CertificateNumber::parse(raw).map_err(|_| ApiError::NotFound)
-}
-
-async fn load(app: &AppState, code: &str, raw_number: &str) -> ApiResult<Certificate> {
-    let number = number(raw_number)?;
-    certificates::find(&app.store.db, code, number.as_str()).await?.ok_or(ApiError::NotFound)
+fn publisher(tenant: &Tenant<PublishCertificates>) -> Publisher<'_> {
+    Publisher { administration: tenant.code(), actor: tenant.actor() }
 }
 
 /// One certificate.
@@ -132,10 +110,8 @@ pub async fn get_certificate(
     Path(path): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (_, number) = path;
-    Ok(with_etag(StatusCode::OK, load(&app, tenant.code(), &number).await?))
+    Ok(with_etag(StatusCode::OK, certificates::find(&app, tenant.code(), &number).await?))
 }
-
-const NOT_PATCHABLE: [&str; 6] = ["number", "administration", "status", "status_reason", "version", "updated_at"];
 
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<i32>> {
     let Some(value) = headers.get(header::IF_MATCH) else {
@@ -159,50 +135,9 @@ pub async fn patch_certificate(
     headers: HeaderMap,
     ApiJson(patch): ApiJson<Value>,
 ) -> ApiResult<Response> {
-    let (_, raw_number) = path;
-    let number = number(&raw_number)?;
+    let (_, number) = path;
     let expected = if_match(&headers)?;
-    let Value::Object(fields) = &patch else {
-        return Err(ApiError::field("body", "a merge patch must be a JSON object"));
-    };
-    let refused: Vec<FieldError> = NOT_PATCHABLE
-        .iter()
-        .filter(|name| fields.contains_key(**name))
-        .map(|name| {
-            FieldError::new(
-                *name,
-                if *name == "status" { "is not patchable; use POST .../status" } else { "is not patchable" },
-            )
-        })
-        .collect();
-    if !refused.is_empty() {
-        return Err(ApiError::Invalid(refused));
-    }
-    let txn = app.store.write().await?;
-    let current =
-        certificates::find_for_update(&txn, tenant.code(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
-    if expected.is_some_and(|version| version != current.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
-    let mut document = current.details();
-    json_patch::merge(&mut document, &patch);
-    let input: CertificateInput = parse_json(document.to_string().as_bytes())?;
-    let draft = CertificateDraft::parse(&input).map_err(ApiError::Invalid)?;
-    let change = Change { actor: tenant.actor(), action: "updated", reason: None };
-    let Some(updated) = certificates::update(&txn, &current, &draft, &change).await? else {
-        return Ok(with_etag(StatusCode::OK, current));
-    };
-    audit::record(
-        &txn,
-        Some(tenant.code()),
-        tenant.actor(),
-        "certificate.updated",
-        &format!("certificates/{}", updated.number),
-        json!({"version": updated.version}),
-    )
-    .await?;
-    txn.commit().await?;
-    app.certificates_changed(tenant.code()).await;
+    let updated = certificates::patch(&app, publisher(&tenant), &number, expected, &patch).await?;
     Ok(with_etag(StatusCode::OK, updated))
 }
 
@@ -224,38 +159,10 @@ pub async fn change_status(
     Path(path): Path<(String, String)>,
     ApiJson(request): ApiJson<StatusChange>,
 ) -> ApiResult<Response> {
-    let (_, raw_number) = path;
-    let number = number(&raw_number)?;
-    let requested: Status = request
-        .status
-        .as_deref()
-        .unwrap_or_default()
-        .parse()
-        .map_err(|_| ApiError::field("status", "must be one of active, suspended, revoked"))?;
-    let txn = app.store.write().await?;
-    let current =
-        certificates::find_for_update(&txn, tenant.code(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
-    let reason =
-        check_transition(current.stored_status, requested, request.reason.as_deref()).map_err(|error| match error {
-            TransitionError::RevokedIsFinal | TransitionError::Unchanged => ApiError::Conflict(error.to_string()),
-            TransitionError::ExpiredIsDerived => ApiError::field("status", error.to_string()),
-            TransitionError::ReasonRequired | TransitionError::ReasonTooLong => {
-                ApiError::field("reason", error.to_string())
-            }
-        })?;
-    let change = Change { actor: tenant.actor(), action: "status_changed", reason: reason.clone() };
-    let updated = certificates::set_status(&txn, &current, requested, &change).await?;
-    audit::record(
-        &txn,
-        Some(tenant.code()),
-        tenant.actor(),
-        "certificate.status_changed",
-        &format!("certificates/{}", updated.number),
-        json!({"from": current.stored_status, "to": requested, "reason": reason, "version": updated.version}),
-    )
-    .await?;
-    txn.commit().await?;
-    app.certificates_changed(tenant.code()).await;
+    let (_, number) = path;
+    let by = publisher(&tenant);
+    let updated =
+        certificates::change_status(&app, by, &number, request.status.as_deref(), request.reason.as_deref()).await?;
     Ok(with_etag(StatusCode::OK, updated))
 }
 
@@ -270,8 +177,7 @@ pub async fn certificate_history(
 ) -> ApiResult<Json<Vec<HistoryEntry>>> {
     let (_, number) = path;
     let _slot = app.classes.reading.enter().await?;
-    let certificate = load(&app, tenant.code(), &number).await?;
-    Ok(Json(certificates::history(&app.store.db, &certificate).await?))
+    Ok(Json(certificates::history(&app, tenant.code(), &number).await?))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -308,39 +214,7 @@ pub async fn import_certificates(
     }
     let _slot = app.classes.importing.enter().await?;
     let body = read_body(request, super::IMPORT_BODY_LIMIT).await?;
-    let started = std::time::Instant::now();
-    let drafts = import::validate(if is_csv { Format::Csv } else { Format::Json }, &body)?;
-    let validated = started.elapsed();
-    let txn = app.store.write().await?;
-    let (mut report, written) = import::apply(&txn, tenant.code(), tenant.actor(), &drafts).await?;
-    let applied = started.elapsed();
-    report.dry_run = dry_run;
-    if dry_run {
-        txn.rollback().await?;
-    } else {
-        audit::record(
-            &txn,
-            Some(tenant.code()),
-            tenant.actor(),
-            "certificate.imported",
-            "certificates/import",
-            json!({"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
-                   "format": if is_csv { "csv" } else { "json" }}),
-        )
-        .await?;
-        txn.commit().await?;
-        app.certificates_written(written).await;
-    }
-    tracing::info!(
-        administration = tenant.code(),
-        rows = drafts.len(),
-        created = report.created,
-        updated = report.updated,
-        dry_run,
-        validated_ms = validated.as_millis(),
-        applied_ms = applied.as_millis(),
-        total_ms = started.elapsed().as_millis(),
-        "import"
-    );
+    let format = if is_csv { Format::Csv } else { Format::Json };
+    let report = certificates::import(&app, publisher(&tenant), format, &body, dry_run).await?;
     Ok(Json(report))
 }

@@ -1,20 +1,19 @@
 //! An administration's records of its MRAs, one per partner.
 
-use aeo_domain::{AdministrationCode, MraDraft, MraInput};
+use aeo_domain::{AdministrationCode, MraInput};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::json;
 
 use super::extract::{ApiJson, ApiQuery, Page, Paged};
 use crate::app::AppState;
 use crate::auth::{ManageAdministration, ReadRegistry, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::audit;
-use crate::store::mras::{self, Mra};
+use crate::service::mras;
+use crate::store::mras::Mra;
 
 fn partner(raw: &str) -> ApiResult<AdministrationCode> {
-    AdministrationCode::parse(raw).map_err(|_| ApiError::NotFound)
+    AdministrationCode::parse(raw).map_err(|message| ApiError::field("partner", message))
 }
 
 /// Every MRA record of the administration.
@@ -25,7 +24,7 @@ pub async fn list_mras(
     tenant: Tenant<ReadRegistry>,
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Paged<Mra>>> {
-    Ok(Json(Paged::of(mras::list(&app.store.db, tenant.code()).await?, &page)?))
+    Ok(Json(Paged::of(mras::list(&app, tenant.code()).await?, &page)?))
 }
 
 /// The record of the arrangement with one partner.
@@ -38,7 +37,7 @@ pub async fn get_mra(
 ) -> ApiResult<Json<Mra>> {
     let (_, raw_partner) = path;
     let partner = partner(&raw_partner)?;
-    Ok(Json(mras::find(&app.store.db, tenant.code(), partner.as_str()).await?.ok_or(ApiError::NotFound)?))
+    Ok(Json(mras::find(&app, tenant.code(), partner.as_str()).await?))
 }
 
 /// Create or replace the record of the arrangement with `partner` (customs_admin).
@@ -54,22 +53,6 @@ pub async fn put_mra(
 ) -> ApiResult<(StatusCode, Json<Mra>)> {
     let (_, raw_partner) = path;
     let partner = AdministrationCode::parse(&raw_partner).map_err(|message| ApiError::field("partner", message))?;
-    if partner == tenant.code {
-        return Err(ApiError::field("partner", "an administration has no arrangement with itself"));
-    }
-    let draft = MraDraft::parse(&input).map_err(ApiError::Invalid)?;
-    let txn = app.store.write().await?;
-    let (mra, created) = mras::upsert(&txn, tenant.code(), partner.as_str(), &draft).await?;
-    audit::record(
-        &txn,
-        Some(tenant.code()),
-        tenant.actor(),
-        if created { "mra.created" } else { "mra.updated" },
-        &format!("mras/{partner}"),
-        json!(draft),
-    )
-    .await?;
-    txn.commit().await?;
-    app.hot.forget_mra(tenant.code(), partner.as_str());
+    let (mra, created) = mras::record(&app, &tenant.code, tenant.actor(), &partner, &input).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(mra)))
 }

@@ -40,7 +40,7 @@ pub async fn public_check(
         let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
         return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
     }
-    let code = AdministrationCode::parse(&code).map_err(|_| ApiError::NotFound)?;
+    let code = AdministrationCode::parse(&code).map_err(|message| ApiError::field("code", message))?;
     let number = CertificateNumber::parse(&number).map_err(|_| ApiError::NotFound)?;
     let certificate =
         app.hot.certificates.summary(&app.store, code.as_str(), number.as_str()).await?.ok_or(ApiError::NotFound)?;

@@ -10,9 +10,9 @@ use utoipa::ToSchema;
 
 use super::extract::ApiJson;
 use crate::app::AppState;
-use crate::auth::{Caller, UserRole, password};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{audit, users};
+use crate::auth::{Caller, UserRole};
+use crate::error::{ApiResult, Problem};
+use crate::service::users;
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
@@ -37,36 +37,7 @@ pub async fn login(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let email = request.email.trim().to_lowercase();
-    // No account has such an address; nothing of it is kept, not even in the throttle.
-    if email.len() > crate::api::users::MAX_EMAIL_BYTES {
-        return Err(ApiError::Unauthorized);
-    }
-    let attempt = app
-        .login_throttle
-        .attempt(&email, client.ip())
-        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
-    let user = match users::find_by_email(&app.store.db, &email).await {
-        Ok(user) => user,
-        Err(error) => {
-            // The database failed, not the client: no attempt was made.
-            attempt.not_evaluated();
-            return Err(error.into());
-        }
-    };
-    // A disabled account verifies against the dummy hash: the same answer, the same time.
-    let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password_hash.clone());
-    let ok = match password::verify(request.password, stored).await {
-        Ok(ok) => ok,
-        Err(busy) => {
-            attempt.not_evaluated();
-            return Err(busy.into());
-        }
-    };
-    let Some(user) = user.filter(|_| ok) else {
-        return Err(ApiError::Unauthorized);
-    };
-    attempt.succeeded();
+    let user = users::sign_in(&app, &request.email, request.password, client.ip()).await?;
     Ok(Json(TokenResponse {
         access_token: app.tokens.issue(user.id, user.token_version)?,
         token_type: "Bearer",
@@ -115,35 +86,6 @@ pub async fn change_password(
     caller: Caller,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    password::check_rules(&change.new_password).map_err(|message| ApiError::field("new_password", message))?;
-    let user = users::find(&app.store.db, caller.id).await?.ok_or(ApiError::Unauthorized)?;
-    // Guessing the current password with a stolen token is throttled like logins.
-    let attempt = app
-        .login_throttle
-        .attempt(&user.email, client.ip())
-        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
-    match password::verify(change.current_password, Some(user.password_hash)).await {
-        Ok(true) => attempt.succeeded(),
-        Ok(false) => return Err(ApiError::field("current_password", "is not your current password")),
-        Err(busy) => {
-            attempt.not_evaluated();
-            return Err(busy.into());
-        }
-    }
-    let hash = password::hash(change.new_password).await?;
-    let txn = app.store.write().await?;
-    users::update_credentials(&txn, caller.id, None, Some(hash)).await?;
-    let administration = caller.administration.as_ref().map(|c| c.as_str());
-    audit::record(
-        &txn,
-        administration,
-        &caller.email,
-        "user.password_changed",
-        &format!("users/{}", caller.id),
-        serde_json::json!({}),
-    )
-    .await?;
-    txn.commit().await?;
-    app.hot.forget_user(caller.id);
+    users::change_own_password(&app, &caller, client.ip(), change.current_password, change.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

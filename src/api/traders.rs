@@ -10,8 +10,10 @@ use super::extract::{ApiQuery, Page, Paged};
 use crate::app::AppState;
 use crate::auth::{Caller, UserRole};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::federation::client::{CallError, FailureKind, read};
 use crate::federation::jose;
-use crate::federation::remote::{call_peer, url_encode};
+use crate::federation::protocol::RecognitionAnswer;
+use crate::federation::remote::{answer_refused, call_peer, url_encode};
 use crate::recognition::{Candidate, decide};
 use crate::store::certificates::{self, Certificate};
 use crate::store::{administrations, mras, peers};
@@ -24,6 +26,10 @@ pub struct Recognition {
     #[schema(value_type = Vec<String>)]
     pub reasons: Vec<Reason>,
     pub source: TraderSource,
+    /// Why the partner's answer is missing or incomplete: it could not be reached, refused,
+    /// gave an answer that did not verify, or said it could not reach the issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureKind>,
 }
 
 /// Where a trader's recognition at one partner came from.
@@ -34,7 +40,7 @@ pub enum TraderSource {
     Local,
     /// The partner's node answered, signed.
     Peer,
-    /// The partner's node could not be asked.
+    /// The partner's node gave no usable answer (`failure` says why).
     Unreachable,
 }
 
@@ -78,6 +84,7 @@ pub async fn my_certificates(
                 recognized: answer.recognized,
                 reasons: answer.reasons,
                 source: TraderSource::Local,
+                failure: None,
             });
         }
         recognition.extend(ask_partners(&app, &issuer, &certificate.number).await?);
@@ -97,29 +104,37 @@ async fn ask_partners(app: &AppState, issuer: &AdministrationCode, number: &str)
         }
         let Some(registration) = peers::find(db, issuer.as_str(), &mra.partner).await? else { continue };
         let path = format!("/recognition?issuer={}&certificate={}", issuer.as_str(), url_encode(number));
-        let answered = call_peer(app, &registration, Method::GET, &path, None)
-            .await
-            .ok()
-            .filter(|(status, _)| status.is_success())
-            .and_then(|(_, body)| body["answer"].as_str().map(str::to_owned))
-            .and_then(|token| jose::verify_answer(&token, &mra.partner, issuer.as_str(), &registration.jwks).ok());
-        out.push(match answered {
-            Some(claims) => Recognition {
-                at: mra.partner.clone(),
-                recognized: claims.answer.get("recognized").and_then(|v| v.as_bool()).unwrap_or(false),
-                reasons: claims
+        let asked = async {
+            let (_, body) = call_peer(app, &registration, Method::GET, &path, None).await?;
+            let read = || {
+                let signed: RecognitionAnswer = read(body)?;
+                jose::verify_answer(&signed.answer, &mra.partner, issuer.as_str(), &registration.jwks)
+                    .map_err(|error| CallError::Unverified(error.to_string()))
+            };
+            read().inspect_err(|error| answer_refused(app, &registration, &path, error))
+        };
+        out.push(match asked.await {
+            Ok(claims) => {
+                let reasons: Vec<Reason> = claims
                     .answer
                     .get("reasons")
                     .cloned()
                     .and_then(|v| serde_json::from_value(v).ok())
-                    .unwrap_or_default(),
-                source: TraderSource::Peer,
-            },
-            None => Recognition {
+                    .unwrap_or_default();
+                Recognition {
+                    at: mra.partner.clone(),
+                    recognized: claims.answer.get("recognized").and_then(|v| v.as_bool()).unwrap_or(false),
+                    failure: reasons.contains(&Reason::IssuerUnreachable).then_some(FailureKind::IssuerUnreachable),
+                    reasons,
+                    source: TraderSource::Peer,
+                }
+            }
+            Err(error) => Recognition {
                 at: mra.partner.clone(),
                 recognized: false,
                 reasons: vec![Reason::IssuerUnreachable],
                 source: TraderSource::Unreachable,
+                failure: Some(error.kind()),
             },
         });
     }

@@ -185,7 +185,8 @@ impl<P: Permission> FromRequestParts<AppState> for Tenant<P> {
         let caller = authenticated(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
         let raw = params.iter().find(|(name, _)| *name == "code").map(|(_, value)| value).ok_or(ApiError::NotFound)?;
-        let code = AdministrationCode::parse(raw).map_err(|_| ApiError::NotFound)?;
+        // A code that cannot exist is a malformed request, answered as one wherever it appears.
+        let code = AdministrationCode::parse(raw).map_err(|message| ApiError::field("code", message))?;
         let allowed = if P::PLATFORM_ADMIN && caller.role == UserRole::PlatformAdmin {
             true
         } else if caller.administration.as_ref() != Some(&code) {

@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use compact_str::CompactString;
 use moka::ops::compute::Op;
 use moka::sync::Cache;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ConnectionTrait;
 
 use super::Forgetting;
 use crate::store::mirror::{self, Followed, Held, State};
@@ -81,7 +81,7 @@ impl HeldStatements {
         conn: &impl ConnectionTrait,
         followed: Followed<'_>,
         number: &str,
-    ) -> Result<Option<Arc<Held>>, DbErr> {
+    ) -> crate::store::StoreResult<Option<Arc<Held>>> {
         let key = statement_key(followed, number);
         if let Some(held) = self.statements.get(&key) {
             return Ok(Some(held));
@@ -111,7 +111,7 @@ impl HeldStatements {
     }
 
     /// How far the follower has followed the issuer.
-    pub async fn state(&self, conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<State, DbErr> {
+    pub async fn state(&self, conn: &impl ConnectionTrait, followed: Followed<'_>) -> crate::store::StoreResult<State> {
         if let Some(state) = self.read_states().get(&follow_key(followed)) {
             return Ok(state.clone());
         }
@@ -155,7 +155,7 @@ impl HeldStatements {
 
     /// Re-reads every follow state. Where another process moved a mirror, this process
     /// forgets the statements it held.
-    pub async fn refresh(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    pub async fn refresh(&self, conn: &impl ConnectionTrait) -> crate::store::StoreResult<()> {
         for (key, read) in mirror::states(conn).await? {
             let own = self.syncing.read().map_or(0, |syncing| syncing.get(&key).copied().unwrap_or(0));
             let moved = self.read_states().get(&key).is_some_and(|known| read.synced_seq > known.synced_seq.max(own));

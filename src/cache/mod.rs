@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use compact_str::CompactString;
 use moka::sync::Cache;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ConnectionTrait;
 
 use crate::auth::Caller;
 use crate::store::mras::Mra;
@@ -112,7 +112,7 @@ impl HotFacts {
     }
 
     /// Whether the administration is hosted on this node.
-    pub async fn is_hosted(&self, conn: &impl ConnectionTrait, code: &str) -> Result<bool, DbErr> {
+    pub async fn is_hosted(&self, conn: &impl ConnectionTrait, code: &str) -> crate::store::StoreResult<bool> {
         if let Some(hosted) = self.hosted.get(code) {
             return Ok(hosted);
         }
@@ -131,7 +131,7 @@ impl HotFacts {
         conn: &impl ConnectionTrait,
         administration: &str,
         partner: &str,
-    ) -> Result<Option<Arc<Mra>>, DbErr> {
+    ) -> crate::store::StoreResult<Option<Arc<Mra>>> {
         let key = pair(administration, partner);
         if let Some(mra) = self.mras.get(&key) {
             return Ok(mra);
@@ -151,7 +151,7 @@ impl HotFacts {
         conn: &impl ConnectionTrait,
         administration: &str,
         peer: &str,
-    ) -> Result<Option<Peer>, DbErr> {
+    ) -> crate::store::StoreResult<Option<Peer>> {
         let key = pair(administration, peer);
         if let Some(found) = self.peers.get(&key) {
             return Ok(found);
@@ -166,7 +166,7 @@ impl HotFacts {
     }
 
     /// Starts following every hosted administration's certificates.
-    pub async fn load(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    pub async fn load(&self, conn: &impl ConnectionTrait) -> crate::store::StoreResult<()> {
         let started = std::time::Instant::now();
         for administration in administrations::list(conn).await? {
             self.certificates.follow(conn, &administration.code).await?;
@@ -178,7 +178,7 @@ impl HotFacts {
 
     /// Catches up with writes made by other processes sharing the database: every hosted
     /// administration's certificate changes, and every followed issuer's mirror.
-    pub async fn follow(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    pub async fn follow(&self, conn: &impl ConnectionTrait) -> crate::store::StoreResult<()> {
         for administration in administrations::list(conn).await? {
             self.certificates.catch_up(conn, &administration.code).await?;
         }

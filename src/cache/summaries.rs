@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 use quick_cache::sync::Cache;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ConnectionTrait;
 use tokio::sync::Mutex;
 
 use super::{Forgetting, pair};
@@ -44,6 +44,7 @@ impl quick_cache::Weighter<CompactString, Arc<Summary>> for Bytes {
 /// took in the change sequence (it held the sequence from first to last, so no other write is
 /// among them) and the certificates it changed that may be held. Certificates it created cannot
 /// be: the cache keeps only certificates that were found.
+#[derive(Debug)]
 pub struct Written {
     pub administration: String,
     pub positions: Option<RangeInclusive<i64>>,
@@ -79,7 +80,7 @@ impl SummaryCache {
         store: &Store,
         administration: &str,
         number: &str,
-    ) -> Result<Option<Arc<Summary>>, DbErr> {
+    ) -> crate::store::StoreResult<Option<Arc<Summary>>> {
         let key = pair(administration, number);
         if let Some(held) = self.held.get(&key) {
             return Ok(Some(held));
@@ -113,7 +114,7 @@ impl SummaryCache {
 
     /// Starts following the administration's changes, and fills what room the cache has with
     /// its certificates, a page at a time, so that the first questions need not wait for reads.
-    pub async fn follow(&self, conn: &impl ConnectionTrait, administration: &str) -> Result<(), DbErr> {
+    pub async fn follow(&self, conn: &impl ConnectionTrait, administration: &str) -> crate::store::StoreResult<()> {
         let mut followed = self.followed.lock().await;
         // Read before the rows: every row read is at least this recent, and catching up from
         // here forgets whatever changed meanwhile.
@@ -145,13 +146,13 @@ impl SummaryCache {
     }
 
     /// Forgets the administration's certificates that changed since the cache last followed it.
-    pub async fn catch_up(&self, conn: &impl ConnectionTrait, administration: &str) -> Result<(), DbErr> {
+    pub async fn catch_up(&self, conn: &impl ConnectionTrait, administration: &str) -> crate::store::StoreResult<()> {
         self.catch_up_except(conn, administration, None).await
     }
 
     /// Forgets what a committed transaction changed, without reading its changes back: a large
     /// import would otherwise read every change it just wrote. Then catches up with the rest.
-    pub async fn took(&self, conn: &impl ConnectionTrait, written: Written) -> Result<(), DbErr> {
+    pub async fn took(&self, conn: &impl ConnectionTrait, written: Written) -> crate::store::StoreResult<()> {
         // Moved even when it changed nothing held: a snapshot from before would miss what it
         // created.
         self.forgetting.move_on();
@@ -164,7 +165,7 @@ impl SummaryCache {
         conn: &impl ConnectionTrait,
         administration: &str,
         taken: Option<RangeInclusive<i64>>,
-    ) -> Result<(), DbErr> {
+    ) -> crate::store::StoreResult<()> {
         let mut followed = self.followed.lock().await;
         let position = followed.get(administration).copied().unwrap_or(0);
         let through = taken.as_ref().map_or(position, |taken| position.max(*taken.end()));

@@ -38,6 +38,9 @@ pub enum CallError {
     CircuitOpen,
     #[error("peer answered something unreadable")]
     Unreadable,
+    /// The answer was read but its signature did not verify with the pinned keys.
+    #[error("the peer's answer did not verify: {0}")]
+    Unverified(String),
     #[error("the peer's address is not allowed: {0}")]
     AddressNotAllowed(String),
     /// This node could not make the call (its signing key, say): not the peer's doing.
@@ -45,16 +48,51 @@ pub enum CallError {
     Local(String),
 }
 
+/// The ways asking a partner can fail, as the audit log and a trader's view name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// Not reached, timed out, or skipped while its circuit is open.
+    PartnerUnreachable,
+    /// It answered, with an error status.
+    PartnerRefused,
+    /// Its answer could not be read, or did not verify with the keys pinned for it.
+    AnswerUnverified,
+    /// It answered, signed, that it could not reach the issuer.
+    IssuerUnreachable,
+    /// This node could not make the call.
+    Local,
+}
+
+/// Reads a peer's answer as the protocol says it must be.
+pub fn read<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, CallError> {
+    serde_json::from_value(body).map_err(|_| CallError::Unreadable)
+}
+
 impl CallError {
-    /// The outcome as an administrator may see it.
-    pub fn public(&self) -> &'static str {
+    /// The outcome as an administrator may see it: which way the call failed, without the
+    /// transport's detail (kept for the log).
+    pub fn public(&self) -> String {
         match self {
-            CallError::Unreachable(_) | CallError::Refused(_) | CallError::Unreadable => {
-                "the peer gave no usable answer"
+            CallError::Unreachable(_) => "the peer could not be reached or did not answer in time".into(),
+            CallError::Refused(status) => format!("the peer refused the call (HTTP {})", status.as_u16()),
+            CallError::Unreadable => "the peer's answer could not be read".into(),
+            CallError::Unverified(_) => "the peer's answer did not verify with its pinned keys".into(),
+            CallError::CircuitOpen => "skipped after repeated failures".into(),
+            CallError::AddressNotAllowed(_) => "the peer's address is not a public address".into(),
+            CallError::Local(_) => "this node could not make the call".into(),
+        }
+    }
+
+    /// The way the call failed, as a code for machines (the audit log, the trader's view).
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            CallError::Unreachable(_) | CallError::CircuitOpen | CallError::AddressNotAllowed(_) => {
+                FailureKind::PartnerUnreachable
             }
-            CallError::CircuitOpen => "skipped after repeated failures",
-            CallError::AddressNotAllowed(_) => "the peer's address is not a public address",
-            CallError::Local(_) => "this node could not make the call",
+            CallError::Refused(_) => FailureKind::PartnerRefused,
+            CallError::Unreadable | CallError::Unverified(_) => FailureKind::AnswerUnverified,
+            CallError::Local(_) => FailureKind::Local,
         }
     }
 }

@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::json;
 use tokio::sync::watch;
 
 use super::feed::sign_changes;
+use super::protocol::EventsRequest;
 use super::remote::call_peer;
 use crate::app::AppState;
+use crate::service::Work;
 use crate::store::{certificates, outbox, peers};
 
 const BATCH: usize = 100;
@@ -42,9 +43,9 @@ pub async fn deliver_due(app: &AppState) -> anyhow::Result<()> {
     for ((administration, peer), items) in groups {
         let Some(registration) = peers::find(&app.store.db, &administration, &peer).await? else {
             let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-            let txn = app.store.write().await?;
-            outbox::delivered(&txn, &ids).await?;
-            txn.commit().await?;
+            let work = Work::begin_when_free(app).await?;
+            outbox::delivered(&*work, &ids).await?;
+            work.commit().await?;
             continue;
         };
         for chunk in items.chunks(BATCH) {
@@ -52,18 +53,18 @@ pub async fn deliver_due(app: &AppState) -> anyhow::Result<()> {
             let seqs: Vec<i64> = chunk.iter().map(|i| i.seq).collect();
             let changes = certificates::changes_at(&app.store.db, &administration, &seqs).await?;
             let statements = sign_changes(app, &administration, changes).await?;
-            let body = json!({ "items": statements });
+            let body = serde_json::to_value(EventsRequest { items: statements })?;
             let result = call_peer(app, &registration, Method::POST, "/events", Some(&body)).await;
-            let txn = app.store.write().await?;
+            let work = Work::begin_when_free(app).await?;
             match result {
                 Ok((status, _)) if status.is_success() => {
-                    outbox::delivered(&txn, &ids).await?;
-                    txn.commit().await?;
+                    outbox::delivered(&*work, &ids).await?;
+                    work.commit().await?;
                 }
                 other => {
                     let attempts = chunk.iter().map(|i| i.attempts).max().unwrap_or(0);
-                    let next = outbox::postpone(&txn, &ids, attempts).await?;
-                    txn.commit().await?;
+                    let next = outbox::postpone(&*work, &ids, attempts).await?;
+                    work.commit().await?;
                     tracing::info!(%administration, %peer, ?other, %next, "push postponed");
                     break; // Keep this peer's changes in order: the rest waits too.
                 }

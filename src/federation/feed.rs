@@ -2,17 +2,11 @@
 //! as it stood, signed when sent; and applying verified changes to a follower's mirror in `seq`
 //! order.
 
-use serde::{Deserialize, Serialize};
-
 use super::jose::{self, CertificateState};
+use super::protocol::ChangeItem;
 use crate::app::AppState;
+use crate::service::{After, Work};
 use crate::store::mirror::{self, Applied, Followed, Held, Origin};
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ChangeItem {
-    pub seq: i64,
-    pub statement: String,
-}
 
 /// How far beyond the position a follower has verified (applied, or seen in a checkpoint) a
 /// change may be and still be taken: further than that, a pushed `seq` would be taken on the
@@ -46,7 +40,7 @@ pub enum FeedError {
     #[error("change {index} is far beyond the last position verified from this issuer")]
     FarAhead { index: usize },
     #[error(transparent)]
-    Store(#[from] sea_orm::DbErr),
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Applies verified changes in `seq` order to the follower's mirror and advances its synced
@@ -58,19 +52,22 @@ pub async fn apply_changes(
     followed: Followed<'_>,
     verified: &[(&ChangeItem, jose::StatementClaims)],
 ) -> Result<i64, FeedError> {
-    let txn = app.store.write().await?;
-    let state = mirror::lock_state(&txn, followed).await?;
+    let mut work = Work::begin(app).await?;
+    let state = mirror::lock_state(&*work, followed).await?;
     let mut synced = state.synced_seq;
     let mut gap = false;
-    let mut kept = Vec::new();
     for (index, (item, claims)) in verified.iter().enumerate() {
         if beyond_reach(item.seq, state.verified_seq().max(synced)) {
             app.federation.sync_needed.notify_one();
             return Err(FeedError::FarAhead { index });
         }
         let held = Held::new(claims.clone(), Origin::Feed, app.settings.statement_ttl_secs());
-        match mirror::apply(&txn, followed, &item.statement, &held).await? {
-            Applied::Kept => kept.push(held),
+        match mirror::apply(&*work, followed, &item.statement, &held).await? {
+            Applied::Kept => work.then(After::Held {
+                administration: followed.administration.to_owned(),
+                issuer: followed.issuer.to_owned(),
+                held: Box::new(held),
+            }),
             Applied::Older => {}
             Applied::Contradicts => return Err(FeedError::Contradicts { index }),
         }
@@ -80,13 +77,16 @@ pub async fn apply_changes(
             gap = true;
         }
     }
-    mirror::set_synced(&txn, followed, synced).await?;
+    mirror::set_synced(&*work, followed, synced).await?;
     app.hot.held.syncing(followed, synced);
-    txn.commit().await?;
-    kept.into_iter().for_each(|held| app.hot.held.applied(followed, held));
-    app.hot.held.advanced(followed, &mirror::State { synced_seq: synced, ..Default::default() });
+    work.then(After::Advanced {
+        administration: followed.administration.to_owned(),
+        issuer: followed.issuer.to_owned(),
+        state: mirror::State { synced_seq: synced, ..Default::default() },
+    });
     if gap {
-        app.federation.sync_needed.notify_one();
+        work.then(After::Sync);
     }
+    work.commit().await?;
     Ok(synced)
 }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::signing_key::{self, Column, Entity};
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::{Digest, Sha256};
 
 /// The RFC 7638 thumbprint (SHA-256, base64url) of a public key.
@@ -107,7 +107,8 @@ impl Keyring {
     }
 
     /// Makes a new key for `administration` and makes it the active one; the previous active
-    /// key is retired and stays published for `publish_for` more.
+    /// key is retired and stays published for `publish_for` more. The cached active key is
+    /// forgotten once this is committed (`service::After::Keys`).
     pub async fn create(
         &self,
         conn: &impl ConnectionTrait,
@@ -138,7 +139,6 @@ impl Keyring {
             ..Default::default()
         };
         Entity::insert(model).exec_without_returning(conn).await?;
-        self.forget(administration);
         Ok(kid)
     }
 
@@ -187,7 +187,7 @@ pub async fn ensure_all(conn: &impl ConnectionTrait, keyring: &Keyring) -> anyho
 }
 
 /// The published keys of an administration: the active one and retired ones still in use.
-pub async fn published(conn: &impl ConnectionTrait, administration: &str) -> Result<JwkSet, DbErr> {
+pub async fn published(conn: &impl ConnectionTrait, administration: &str) -> crate::store::StoreResult<JwkSet> {
     let now = Utc::now();
     let rows = Entity::find()
         .filter(Column::Administration.eq(administration))
@@ -208,7 +208,7 @@ pub struct KeyInfo {
     pub publish_until: Option<DateTime<Utc>>,
 }
 
-pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> Result<Vec<KeyInfo>, DbErr> {
+pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> crate::store::StoreResult<Vec<KeyInfo>> {
     let rows =
         Entity::find().filter(Column::Administration.eq(administration)).order_by_desc(Column::Id).all(conn).await?;
     Ok(rows

@@ -4,20 +4,22 @@
 
 use std::sync::Arc;
 
+use aeo_domain::freshness::{self, Verdict};
 use aeo_domain::{AdministrationCode, Reason};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::CallRecord;
-use super::client::CallError;
+use super::client::{CallError, read};
 use super::jose::{self, StatementClaims};
+use super::protocol::{StatementAnswer, StatementsAnswer};
 use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::recognition::{Answer, Candidate, Source, Subject, decide};
+use crate::service::later::Deferred;
 use crate::store::mirror::{self, Followed, Held, Origin};
 use crate::store::peers::Peer;
-use crate::store::{certificates, peers};
+use crate::store::{audit, certificates};
 
 pub async fn answer(
     app: &AppState,
@@ -38,11 +40,9 @@ pub async fn answer(
             mirror::find_by_identifier(db, followed, id).await?.into_iter().map(Arc::new).collect()
         }
     };
-    let mirror_until = state.current_until();
-    let mirror_current = mirror_until.is_some_and(|until| until > now);
-    let fresh_until = |held: &Held| -> DateTime<Utc> {
-        mirror_until.map_or(held.statement_exp, |until| until.max(held.statement_exp))
-    };
+    let found: Vec<DateTime<Utc>> = held.iter().map(|h| h.statement_exp).collect();
+    let allowance = Duration::seconds(i64::try_from(app.settings.max_staleness).unwrap_or(0));
+    let verdict = freshness::judge(&found, state.current_until(), now, allowance);
     let from_held = |stale: bool| {
         let mut answer = decide(at, issuer, candidates(&held), mra.as_deref(), today);
         answer.source = if !held.is_empty() && held.iter().all(|h| h.origin == Origin::Live) {
@@ -56,7 +56,7 @@ pub async fn answer(
     };
 
     // 1. A fresh held answer for every certificate found.
-    if !held.is_empty() && held.iter().all(|h| fresh_until(h) > now) {
+    if !held.is_empty() && verdict == Verdict::Fresh {
         return Ok(from_held(false));
     }
 
@@ -65,29 +65,14 @@ pub async fn answer(
     if let Some(registration) = app.hot.peer(db, at.as_str(), issuer.as_str()).await? {
         match ask_live(app, &registration, subject).await {
             Ok(found) => {
-                let trusted_for = app.settings.statement_ttl_secs();
-                let txn = app.store.write().await?;
-                // Takes turns with pushed and pulled changes of the same issuer, which would
-                // otherwise insert the same certificate's statement at the same time.
-                let verified = mirror::lock_state(&txn, followed).await?.verified_seq();
-                let mut kept = Vec::new();
-                for (token, claims) in &found {
-                    // It answers this question; it is kept only within reach of what was verified.
-                    if super::feed::beyond_reach(claims.seq, verified) {
-                        continue;
-                    }
-                    let held = Held::new(claims.clone(), Origin::Live, trusted_for);
-                    match mirror::apply(&txn, followed, token, &held).await? {
-                        mirror::Applied::Kept => kept.push(held),
-                        mirror::Applied::Older => {}
-                        mirror::Applied::Contradicts => {
-                            tracing::warn!(%issuer, number = %claims.sub, "a live statement contradicts the mirror");
-                        }
-                    }
-                }
-                txn.commit().await?;
-                kept.into_iter().for_each(|held| app.hot.held.applied(followed, held));
                 let live: Vec<Candidate> = found.iter().map(|(_, claims)| Candidate::from(claims)).collect();
+                // Kept in the mirror in the background: the border does not wait for the writer.
+                app.later.defer(Deferred::Live {
+                    administration: at.as_str().to_owned(),
+                    issuer: issuer.as_str().to_owned(),
+                    statements: found,
+                    trusted_for: app.settings.statement_ttl_secs(),
+                });
                 let mut answer = decide(at, issuer, live, mra.as_deref(), today);
                 answer.source = Source::Peer;
                 return Ok(answer);
@@ -97,19 +82,17 @@ pub async fn answer(
     }
 
     // 3. Nothing held, but the mirror is current: "not found" is the mirror's answer.
-    if held.is_empty() && mirror_current {
+    let Verdict::Stale { recognisable } = verdict else {
         return Ok(from_held(false));
-    }
+    };
 
     // 4. What the mirror last knew, stale: never "recognised" past freshness plus the allowance.
     let mut answer = from_held(true);
-    let allowance = Duration::seconds(i64::try_from(app.settings.max_staleness).unwrap_or(0));
-    let tolerated = !held.is_empty() && held.iter().all(|h| fresh_until(h) + allowance > now);
     if held.is_empty() {
         // Nothing known: "not found" would be a guess.
         answer.reasons.retain(|reason| *reason != Reason::CertificateNotFound);
     }
-    if !tolerated {
+    if !recognisable {
         answer.reasons.push(Reason::IssuerUnreachable);
         answer.reasons.sort();
         answer.reasons.dedup();
@@ -141,30 +124,41 @@ pub async fn call_peer(
         Ok((status, _)) => json!({"status": status.as_u16()}),
         Err(error) => {
             tracing::info!(peer = %registration.peer, by = from, %error, "a call to a peer failed");
-            json!({"error": error.public()})
+            json!({"error": error.public(), "failure": error.kind()})
         }
     };
-    app.federation.record_call(CallRecord {
-        administration: from.to_owned(),
+    app.later.defer(Deferred::Audit(audit::Entry {
+        administration: Some(from.to_owned()),
         actor: "system".into(),
-        action: "federation.called",
+        action: "federation.called".into(),
         target: format!("{} {}{path}", method, registration.peer),
         details: outcome,
+    }));
+    app.later.defer(Deferred::PeerOutcome {
+        administration: from.to_owned(),
+        peer: registration.peer.clone(),
+        error: result.as_ref().err().map(CallError::public),
     });
-    // Through the writer slot: a write beside it makes SQLite refuse a concurrent transaction.
-    let recorded = async {
-        let txn = app.store.write().await?;
-        match &result {
-            Ok(_) => peers::record_success(&txn, from, &registration.peer).await?,
-            Err(error) => peers::record_error(&txn, from, &registration.peer, error.public()).await?,
-        }
-        txn.commit().await
-    }
-    .await;
-    if let Err(error) = recorded {
-        tracing::warn!(%error, "could not record the exchange with a peer");
-    }
     result
+}
+
+/// Notes that an answer `registration`'s peer gave to `path` was refused here: in the log, in
+/// the audit log of the administration that asked, and as the peer's last error.
+pub fn answer_refused(app: &AppState, registration: &Peer, path: &str, error: &CallError) {
+    let from = registration.administration.as_str();
+    tracing::warn!(peer = %registration.peer, by = from, path, %error, "a peer's answer was refused");
+    app.later.defer(Deferred::Audit(audit::Entry {
+        administration: Some(from.to_owned()),
+        actor: "system".into(),
+        action: "federation.answer_refused".into(),
+        target: format!("GET {}{path}", registration.peer),
+        details: json!({"error": error.public(), "failure": error.kind()}),
+    }));
+    app.later.defer(Deferred::PeerOutcome {
+        administration: from.to_owned(),
+        peer: registration.peer.clone(),
+        error: Some(error.public()),
+    });
 }
 
 /// Asks the issuer for the statements of the subject; every one is verified.
@@ -181,28 +175,21 @@ async fn ask_live(
     if status == StatusCode::NOT_FOUND {
         return Ok(Vec::new());
     }
-    let tokens: Vec<String> = match subject {
-        Subject::Certificate(_) => {
-            body["statement"].as_str().map(|s| vec![s.to_owned()]).ok_or(CallError::Unreadable)?
-        }
-        Subject::Identifier(_) => body["statements"]
-            .as_array()
-            .ok_or(CallError::Unreadable)?
-            .iter()
-            .map(|s| s.as_str().map(str::to_owned).ok_or(CallError::Unreadable))
-            .collect::<Result<_, _>>()?,
+    let read_all = || -> Result<Vec<(String, StatementClaims)>, CallError> {
+        let tokens = match subject {
+            Subject::Certificate(_) => vec![read::<StatementAnswer>(body)?.statement],
+            Subject::Identifier(_) => read::<StatementsAnswer>(body)?.statements,
+        };
+        tokens
+            .into_iter()
+            .map(|token| {
+                let claims = jose::verify_statement(&token, &registration.peer, &registration.jwks, false)
+                    .map_err(|error| CallError::Unverified(error.to_string()))?;
+                Ok((token, claims))
+            })
+            .collect()
     };
-    tokens
-        .into_iter()
-        .map(|token| {
-            let claims =
-                jose::verify_statement(&token, &registration.peer, &registration.jwks, false).map_err(|error| {
-                    tracing::warn!(peer = %registration.peer, %error, "a peer's statement did not verify");
-                    CallError::Unreadable
-                })?;
-            Ok((token, claims))
-        })
-        .collect()
+    read_all().inspect_err(|error| answer_refused(app, registration, &path, error))
 }
 
 pub fn url_encode(text: &str) -> String {

@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::jose;
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::service::Work;
 use crate::store::assertions::{self, Accepted};
 
 const BATCH: usize = 500;
@@ -75,7 +76,7 @@ impl Replays {
     }
 
     /// Remembers the assertions recorded before this process started and not expired yet.
-    pub async fn load(&self, conn: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
+    pub async fn load(&self, conn: &impl sea_orm::ConnectionTrait) -> crate::store::StoreResult<()> {
         for accepted in assertions::unexpired(conn, Utc::now()).await? {
             self.seen.first(key(&accepted.issuer, &accepted.jti), accepted.expires_at.timestamp());
         }
@@ -131,9 +132,9 @@ pub async fn write(state: AppState, mut stop: watch::Receiver<bool>) {
         if pruned_at.is_none_or(|at| now - at > chrono::Duration::from_std(PRUNE_EVERY).unwrap_or_default()) {
             pruned_at = Some(now);
             let pruned = async {
-                let txn = state.store.write().await?;
-                assertions::prune(&txn, now).await?;
-                txn.commit().await
+                let work = Work::begin_when_free(&state).await?;
+                assertions::prune(&*work, now).await?;
+                work.commit().await
             };
             if let Err(error) = pruned.await {
                 tracing::warn!(%error, "could not forget expired federation assertions");
@@ -151,10 +152,10 @@ pub async fn write(state: AppState, mut stop: watch::Receiver<bool>) {
 async fn record(state: &AppState, batch: Vec<Pending>) {
     let rows: Vec<Accepted> = batch.iter().map(|pending| pending.accepted.clone()).collect();
     let written = async {
-        let txn = state.store.write_when_free().await?;
-        let new = assertions::record(&txn, &rows).await?;
-        txn.commit().await?;
-        Ok::<_, sea_orm::DbErr>(new)
+        let work = Work::begin_when_free(state).await?;
+        let new = assertions::record(&*work, &rows).await?;
+        work.commit().await?;
+        Ok::<_, crate::store::StoreError>(new)
     }
     .await;
     match written {

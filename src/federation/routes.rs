@@ -10,16 +10,19 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::CallRecord;
-use super::feed::{ChangeItem, FeedError, apply_changes, sign_changes};
-use super::jose::{self, CertificateState};
+use super::feed::{FeedError, apply_changes, sign_changes};
+use super::jose;
+use super::protocol::{
+    ChangesAnswer, CheckpointAnswer, EventsAnswer, EventsRequest, RecognitionAnswer, StatementAnswer, StatementsAnswer,
+};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::recognition::{RecognitionQuery, parse_question};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::recognition;
+use crate::service::later::Deferred;
 use crate::store::mirror::Followed;
-use crate::store::{administrations, certificates, outbox, peers};
+use crate::store::{administrations, audit, certificates, outbox, peers};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -73,7 +76,7 @@ async fn jwks(
 }
 
 async fn hosted(app: &AppState, raw: &str) -> ApiResult<AdministrationCode> {
-    let code = AdministrationCode::parse(raw).map_err(|_| ApiError::NotFound)?;
+    let code = AdministrationCode::parse(raw).map_err(|message| ApiError::field("code", message))?;
     if !app.hot.is_hosted(&app.store.db, code.as_str()).await? {
         return Err(ApiError::NotFound);
     }
@@ -130,19 +133,14 @@ impl FromRequestParts<AppState> for PeerCall {
 
 impl PeerCall {
     fn record(&self, app: &AppState, target: String, details: Value) {
-        app.federation.record_call(CallRecord {
-            administration: self.asked.as_str().to_owned(),
+        app.later.defer(Deferred::Audit(audit::Entry {
+            administration: Some(self.asked.as_str().to_owned()),
             actor: format!("peer:{}", self.caller),
-            action: "federation.served",
+            action: "federation.served".into(),
             target,
             details,
-        });
+        }));
     }
-}
-
-#[derive(Serialize)]
-struct StatementBody {
-    statement: String,
 }
 
 /// The signed status of one certificate.
@@ -150,7 +148,7 @@ async fn statement(
     State(app): State<AppState>,
     call: PeerCall,
     Path((_, number)): Path<(String, String)>,
-) -> ApiResult<Json<StatementBody>> {
+) -> ApiResult<Json<StatementAnswer>> {
     let code = call.asked.as_str();
     let found = match CertificateNumber::parse(&number) {
         Ok(number) => certificates::find(&app.store.db, code, number.as_str()).await?,
@@ -159,13 +157,8 @@ async fn statement(
     call.record(&app, format!("certificates/{number}"), json!({"found": found.is_some()}));
     let certificate = found.ok_or(ApiError::NotFound)?;
     let key = app.federation.keyring.active(&app.store.db, code).await?;
-    let statement = jose::sign_statement(
-        &key,
-        &CertificateState::from(&certificate),
-        certificate.seq,
-        app.settings.statement_ttl_secs(),
-    )?;
-    Ok(Json(StatementBody { statement }))
+    let statement = app.federation.statements.statement(&key, &certificate, app.settings.statement_ttl_secs())?;
+    Ok(Json(StatementAnswer { statement }))
 }
 
 #[derive(Deserialize)]
@@ -178,7 +171,7 @@ async fn statements_by_identifier(
     State(app): State<AppState>,
     call: PeerCall,
     ApiQuery(query): ApiQuery<IdentifierQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StatementsAnswer>> {
     let pair = query.identifier.ok_or_else(|| ApiError::field("identifier", "is required"))?;
     let identifier = OperatorId::parse_pair(&pair).map_err(|error| ApiError::field("identifier", error.to_string()))?;
     let code = call.asked.as_str();
@@ -187,16 +180,9 @@ async fn statements_by_identifier(
     let key = app.federation.keyring.active(&app.store.db, code).await?;
     let statements = found
         .iter()
-        .map(|certificate| {
-            jose::sign_statement(
-                &key,
-                &CertificateState::from(certificate),
-                certificate.seq,
-                app.settings.statement_ttl_secs(),
-            )
-        })
+        .map(|certificate| app.federation.statements.statement(&key, certificate, app.settings.statement_ttl_secs()))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Json(json!({ "statements": statements })))
+    Ok(Json(StatementsAnswer { statements }))
 }
 
 #[derive(Deserialize)]
@@ -210,7 +196,7 @@ async fn changes(
     State(app): State<AppState>,
     call: PeerCall,
     ApiQuery(query): ApiQuery<ChangesQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChangesAnswer>> {
     let after: i64 = match query.after.as_deref() {
         None | Some("") => 0,
         Some(text) => text
@@ -232,11 +218,11 @@ async fn changes(
     call.record(&app, "changes".into(), json!({"after": after, "count": rows.len()}));
     let items = sign_changes(&app, code, rows).await?;
     let next = items.last().map_or(after, |item| item.seq);
-    Ok(Json(json!({ "items": items, "next": next })))
+    Ok(Json(ChangesAnswer { items, next }))
 }
 
 /// The latest position of the administration's changes, signed.
-async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Json<Value>> {
+async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Json<CheckpointAnswer>> {
     let code = call.asked.as_str();
     let seq = administrations::last_seq(&app.store.db, code).await?.ok_or(ApiError::NotFound)?;
     call.record(&app, "checkpoint".into(), json!({"seq": seq}));
@@ -244,20 +230,11 @@ async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Js
     // now rather than after the backoff or an open circuit.
     if outbox::backlog(&app.store.db, code, &call.caller).await? > 0 {
         app.federation.client.revive(&call.registration.circuit());
-        let txn = app.store.write().await?;
-        let postponed = outbox::retry_now(&txn, code, &call.caller).await?;
-        txn.commit().await?;
-        if postponed {
-            app.federation.outbox_ready.notify_one();
-        }
+        app.later.defer(Deferred::RetryOutbox { administration: code.to_owned(), peer: call.caller.clone() });
     }
     let key = app.federation.keyring.active(&app.store.db, code).await?;
-    Ok(Json(json!({ "checkpoint": jose::sign_checkpoint(&key, code, seq, app.settings.statement_ttl_secs())? })))
-}
-
-#[derive(Deserialize)]
-pub struct EventsBody {
-    pub items: Vec<ChangeItem>,
+    let checkpoint = jose::sign_checkpoint(&key, code, seq, app.settings.statement_ttl_secs())?;
+    Ok(Json(CheckpointAnswer { checkpoint }))
 }
 
 /// Changes pushed by an issuer to one hosted administration: every statement is verified with
@@ -266,13 +243,23 @@ pub struct EventsBody {
 async fn receive_events(
     State(app): State<AppState>,
     call: PeerCall,
-    ApiJson(body): ApiJson<EventsBody>,
-) -> ApiResult<Json<Value>> {
+    ApiJson(body): ApiJson<EventsRequest>,
+) -> ApiResult<Json<EventsAnswer>> {
     let issuer = call.caller.clone();
     let mut verified = Vec::with_capacity(body.items.len());
     for (index, item) in body.items.iter().enumerate() {
-        let claims = jose::verify_statement(&item.statement, &issuer, &call.registration.jwks, false)
-            .map_err(|error| ApiError::field(format!("items[{index}].statement"), error.to_string()))?;
+        let claims =
+            jose::verify_statement(&item.statement, &issuer, &call.registration.jwks, false).map_err(|error| {
+                // Shown to this administration too, not only to the issuer that pushed.
+                tracing::warn!(%issuer, administration = call.asked.as_str(), %error, "a pushed change did not verify");
+                call.record(&app, "events".into(), json!({"refused": "did not verify", "error": error.to_string()}));
+                app.later.defer(Deferred::PeerOutcome {
+                    administration: call.asked.as_str().to_owned(),
+                    peer: issuer.clone(),
+                    error: Some(format!("a change it pushed did not verify with its pinned keys: {error}")),
+                });
+                ApiError::field(format!("items[{index}].statement"), error.to_string())
+            })?;
         if claims.seq != item.seq {
             return Err(ApiError::field(format!("items[{index}].seq"), "differs from the statement's seq"));
         }
@@ -301,7 +288,7 @@ async fn receive_events(
         FeedError::Store(error) => error.into(),
     })?;
     call.record(&app, "events".into(), json!({"received": verified.len(), "synced_seq": synced}));
-    Ok(Json(json!({ "accepted": verified.len(), "synced_seq": synced })))
+    Ok(Json(EventsAnswer { accepted: verified.len(), synced_seq: synced }))
 }
 
 /// The recognition answer of the asked administration, signed: how a trader's home registry
@@ -310,7 +297,7 @@ async fn signed_recognition(
     State(app): State<AppState>,
     call: PeerCall,
     ApiQuery(query): ApiQuery<RecognitionQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RecognitionAnswer>> {
     let (issuer, subject) = parse_question(&query)?;
     let mut answer = recognition::answer(&app, &call.asked, &issuer, &subject).await?;
     // The caller is owed the details of its own certificates only; of a third issuer's, what
@@ -324,5 +311,5 @@ async fn signed_recognition(
     };
     let key = app.federation.keyring.active(&app.store.db, call.asked.as_str()).await?;
     let signed = jose::sign_answer(&key, call.asked.as_str(), &call.caller, fields, app.settings.statement_ttl_secs())?;
-    Ok(Json(json!({ "answer": signed })))
+    Ok(Json(RecognitionAnswer { answer: signed }))
 }

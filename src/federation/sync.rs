@@ -8,11 +8,13 @@ use std::time::Duration;
 use reqwest::Method;
 use tokio::sync::watch;
 
-use super::client::CallError;
-use super::feed::{ChangeItem, FeedError, apply_changes};
+use super::client::{CallError, read};
+use super::feed::{FeedError, apply_changes};
 use super::jose;
-use super::remote::call_peer;
+use super::protocol::{ChangesAnswer, CheckpointAnswer};
+use super::remote::{answer_refused, call_peer};
 use crate::app::AppState;
+use crate::service::{After, Work};
 use crate::store::mirror::{self, Followed};
 use crate::store::peers;
 use crate::store::peers::Peer;
@@ -85,7 +87,7 @@ enum FollowError {
     #[error("invalid answer: {0}")]
     Invalid(String),
     #[error(transparent)]
-    Store(sea_orm::DbErr),
+    Store(#[from] crate::store::StoreError),
 }
 
 impl From<FeedError> for FollowError {
@@ -94,19 +96,21 @@ impl From<FeedError> for FollowError {
     }
 }
 
-impl From<sea_orm::DbErr> for FollowError {
-    fn from(error: sea_orm::DbErr) -> Self {
-        FollowError::Store(error)
-    }
+/// A signature of the peer's that did not verify: noted for the administration that follows it.
+fn unverified(app: &AppState, registration: &Peer, path: &str, error: impl std::fmt::Display) -> FollowError {
+    let error = CallError::Unverified(error.to_string());
+    answer_refused(app, registration, path, &error);
+    FollowError::Call(error)
 }
 
 async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> {
     let followed = Followed::new(&registration.administration, &registration.peer);
     let issuer = registration.peer.as_str();
     let (_, body) = call_peer(app, registration, Method::GET, "/checkpoint", None).await?;
-    let token = body["checkpoint"].as_str().ok_or_else(|| FollowError::Invalid("no checkpoint".into()))?;
-    let claims =
-        jose::verify_checkpoint(token, issuer, &registration.jwks).map_err(|e| FollowError::Invalid(e.to_string()))?;
+    let CheckpointAnswer { checkpoint: token } = read(body)?;
+    let token = token.as_str();
+    let claims = jose::verify_checkpoint(token, issuer, &registration.jwks)
+        .map_err(|error| unverified(app, registration, "/checkpoint", error))?;
     let checkpoint = mirror::Checkpoint {
         token,
         seq: claims.seq,
@@ -115,19 +119,20 @@ async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> 
     };
     // Kept before pulling: what it vouches for may be taken while the pull catches up to it,
     // and the mirror is only current once every change up to it has been applied.
-    async {
-        let txn = app.store.write().await?;
-        mirror::set_checkpoint(&txn, followed, &checkpoint).await?;
-        txn.commit().await
-    }
-    .await?;
     let known = mirror::State {
         checkpoint_seq: checkpoint.seq,
         checkpoint_iat: Some(checkpoint.iat),
         checkpoint_exp: Some(checkpoint.until),
         ..Default::default()
     };
-    app.hot.held.advanced(followed, &known);
+    let mut work = Work::begin_when_free(app).await?;
+    mirror::set_checkpoint(&*work, followed, &checkpoint).await?;
+    work.then(After::Advanced {
+        administration: followed.administration.to_owned(),
+        issuer: issuer.to_owned(),
+        state: known,
+    });
+    work.commit().await?;
     for _ in 0..PAGES_PER_ROUND {
         let synced = mirror::state(&app.store.db, followed).await?.synced_seq;
         if synced >= checkpoint.seq {
@@ -135,15 +140,14 @@ async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> 
         }
         let (_, page) =
             call_peer(app, registration, Method::GET, &format!("/changes?after={synced}&limit=500"), None).await?;
-        let items: Vec<ChangeItem> =
-            serde_json::from_value(page["items"].clone()).map_err(|e| FollowError::Invalid(e.to_string()))?;
+        let ChangesAnswer { items, .. } = read(page)?;
         if items.is_empty() {
             return Ok(());
         }
         let mut verified = Vec::with_capacity(items.len());
         for item in &items {
             let claims = jose::verify_statement(&item.statement, issuer, &registration.jwks, false)
-                .map_err(|e| FollowError::Invalid(e.to_string()))?;
+                .map_err(|error| unverified(app, registration, "/changes", error))?;
             if claims.seq != item.seq {
                 return Err(FollowError::Invalid("a change's seq differs from its statement".into()));
             }

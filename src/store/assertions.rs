@@ -4,9 +4,10 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use entity::federation_assertion::{Column, Entity};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
+use super::StoreResult;
 use super::bulk;
 
 /// An assertion: who made it, its id, and when it expires.
@@ -19,7 +20,7 @@ pub struct Accepted {
 }
 
 /// Records the assertions not recorded yet; answers which of them were new, as `(issuer, jti)`.
-pub async fn record(conn: &impl ConnectionTrait, accepted: &[Accepted]) -> Result<HashSet<(String, String)>, DbErr> {
+pub async fn record(conn: &impl ConnectionTrait, accepted: &[Accepted]) -> StoreResult<HashSet<(String, String)>> {
     let mut new = HashSet::with_capacity(accepted.len());
     for chunk in accepted.chunks(bulk::batch(conn.get_database_backend())) {
         for row in
@@ -32,7 +33,7 @@ pub async fn record(conn: &impl ConnectionTrait, accepted: &[Accepted]) -> Resul
 }
 
 /// Every assertion that has not expired at `now`.
-pub async fn unexpired(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Accepted>, DbErr> {
+pub async fn unexpired(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> StoreResult<Vec<Accepted>> {
     Ok(Entity::find()
         .filter(Column::ExpiresAt.gte(now))
         .all(conn)
@@ -43,6 +44,6 @@ pub async fn unexpired(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Resul
 }
 
 /// Forgets the assertions that expired before `before`.
-pub async fn prune(conn: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+pub async fn prune(conn: &impl ConnectionTrait, before: DateTime<Utc>) -> StoreResult<u64> {
     Ok(Entity::delete_many().filter(Column::ExpiresAt.lt(before)).exec(conn).await?.rows_affected)
 }

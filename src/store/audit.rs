@@ -1,12 +1,12 @@
-//! The audit log: every write (and, from federation on, every call made or served) is recorded
-//! in the same transaction as the change it describes.
+//! The audit log: every write is recorded in the same transaction as the change it describes
+//! (`service::Work`); every federation call made or served, in batches in the background.
 
 use chrono::{DateTime, Utc};
 use entity::audit_log::{self, Column, Entity};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
+
+use super::StoreResult;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
@@ -18,24 +18,35 @@ pub struct AuditRecord {
     pub details: serde_json::Value,
 }
 
-pub async fn record(
-    conn: &impl ConnectionTrait,
-    administration: Option<&str>,
-    actor: &str,
-    action: &str,
-    target: &str,
-    details: serde_json::Value,
-) -> Result<(), DbErr> {
-    let entry = audit_log::ActiveModel {
-        administration: Set(administration.map(str::to_owned)),
-        at: Set(Utc::now()),
-        actor: Set(actor.to_owned()),
-        action: Set(action.to_owned()),
-        target: Set(target.to_owned()),
-        details: Set(details.to_string()),
-        ..Default::default()
-    };
-    Entity::insert(entry).exec_without_returning(conn).await.map(|_| ())
+/// An audit record to be written; `administration` is `None` for the platform's own records.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub administration: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub details: serde_json::Value,
+}
+
+/// Writes `entries` (in one statement per batch), stamped now.
+pub async fn record(conn: &impl ConnectionTrait, entries: Vec<Entry>) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let at = Utc::now();
+    for chunk in entries.chunks(500) {
+        let rows = chunk.iter().map(|entry| audit_log::ActiveModel {
+            administration: Set(entry.administration.clone()),
+            at: Set(at),
+            actor: Set(entry.actor.clone()),
+            action: Set(entry.action.clone()),
+            target: Set(entry.target.clone()),
+            details: Set(entry.details.to_string()),
+            ..Default::default()
+        });
+        Entity::insert_many(rows).exec_without_returning(conn).await?;
+    }
+    Ok(())
 }
 
 /// Newest first.
@@ -44,7 +55,7 @@ pub async fn list(
     administration: &str,
     limit: u64,
     before_id: Option<i64>,
-) -> Result<(Vec<AuditRecord>, Option<i64>), DbErr> {
+) -> StoreResult<(Vec<AuditRecord>, Option<i64>)> {
     let mut query = Entity::find().filter(Column::Administration.eq(administration));
     if let Some(id) = before_id {
         query = query.filter(Column::Id.lt(id));

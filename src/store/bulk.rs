@@ -8,8 +8,10 @@
 //! come from code, never from input; every value is bound.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement};
 use serde::{Serialize, Serializer};
+
+use super::{StoreError, StoreResult};
 
 /// Rows per statement. On SQLite a document stays under glibc's 128 KiB mmap threshold (SQLite
 /// converts it to JSONB with the C allocator): 1 000 rows per document spent a tenth of an import
@@ -32,7 +34,7 @@ pub enum Taken {
 }
 
 /// Inserts `rows` into `table`.
-pub async fn insert<R: Serialize>(conn: &impl ConnectionTrait, table: &str, rows: &[R]) -> Result<(), DbErr> {
+pub async fn insert<R: Serialize>(conn: &impl ConnectionTrait, table: &str, rows: &[R]) -> StoreResult<()> {
     let backend = conn.get_database_backend();
     for chunk in rows.chunks(batch(backend)) {
         conn.execute_raw(statement(backend, table, chunk, Taken::Fail, None)?).await?;
@@ -48,13 +50,13 @@ pub async fn insert_returning<R: Serialize>(
     rows: &[R],
     taken: Taken,
     returning: &str,
-) -> Result<Vec<QueryResult>, DbErr> {
+) -> StoreResult<Vec<QueryResult>> {
     let backend = conn.get_database_backend();
     debug_assert!(rows.len() <= batch(backend));
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    conn.query_all_raw(statement(backend, table, rows, taken, Some(returning))?).await
+    Ok(conn.query_all_raw(statement(backend, table, rows, taken, Some(returning))?).await?)
 }
 
 /// The statement inserting `rows` (at least one).
@@ -64,11 +66,11 @@ fn statement<R: Serialize>(
     rows: &[R],
     taken: Taken,
     returning: Option<&str>,
-) -> Result<Statement, DbErr> {
-    let invalid = |error: serde_json::Error| DbErr::Custom(format!("rows for {table}: {error}"));
+) -> StoreResult<Statement> {
+    let invalid = |error: serde_json::Error| StoreError::inconsistent(format!("rows for {table}: {error}"));
     let columns = match rows.first().map(serde_json::to_value).transpose().map_err(invalid)? {
         Some(serde_json::Value::Object(first)) => first.keys().cloned().collect::<Vec<_>>(),
-        _ => return Err(DbErr::Custom(format!("rows for {table} must be non-empty structs"))),
+        _ => return Err(StoreError::inconsistent(format!("rows for {table} must be non-empty structs"))),
     };
     let json = serde_json::to_string(rows).map_err(invalid)?;
     let names = columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");

@@ -10,14 +10,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use compact_str::CompactString;
 use entity::{certificate, certificate_event, certificate_identifier};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::{StoreError, StoreResult};
 use super::{administrations, bulk, join_list, split_list};
-use crate::error::{ApiError, ApiResult};
 
 /// A certificate as the API shows it (the contract's certificate object).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -95,15 +93,15 @@ pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-fn corrupt(what: &str, value: &str) -> DbErr {
-    DbErr::Custom(format!("stored {what} is not valid: {value}"))
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::inconsistent(format!("stored {what} is not valid: {value}"))
 }
 
 fn build(
     model: certificate::Model,
     identifiers: Vec<certificate_identifier::Model>,
     today: NaiveDate,
-) -> Result<Certificate, DbErr> {
+) -> StoreResult<Certificate> {
     let stored_status: Status = model.status.parse().map_err(|_| corrupt("status", &model.status))?;
     let category: Category = model.category.parse().map_err(|_| corrupt("category", &model.category))?;
     let roles = split_list(&model.roles)
@@ -144,7 +142,7 @@ fn build(
 async fn with_identifiers(
     conn: &impl ConnectionTrait,
     models: Vec<certificate::Model>,
-) -> Result<Vec<Certificate>, DbErr> {
+) -> StoreResult<Vec<Certificate>> {
     if models.is_empty() {
         return Ok(Vec::new());
     }
@@ -174,19 +172,15 @@ pub async fn find_model(
     conn: &impl ConnectionTrait,
     administration: &str,
     number: &str,
-) -> Result<Option<certificate::Model>, DbErr> {
-    certificate::Entity::find()
+) -> StoreResult<Option<certificate::Model>> {
+    Ok(certificate::Entity::find()
         .filter(certificate::Column::Administration.eq(administration))
         .filter(certificate::Column::Number.eq(number))
         .one(conn)
-        .await
+        .await?)
 }
 
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    administration: &str,
-    number: &str,
-) -> Result<Option<Certificate>, DbErr> {
+pub async fn find(conn: &impl ConnectionTrait, administration: &str, number: &str) -> StoreResult<Option<Certificate>> {
     match find_model(conn, administration, number).await? {
         Some(model) => Ok(with_identifiers(conn, vec![model]).await?.pop()),
         None => Ok(None),
@@ -200,7 +194,7 @@ pub async fn find_for_update(
     conn: &impl ConnectionTrait,
     administration: &str,
     number: &str,
-) -> Result<Option<Certificate>, DbErr> {
+) -> StoreResult<Option<Certificate>> {
     let model = certificate::Entity::find()
         .filter(certificate::Column::Administration.eq(administration))
         .filter(certificate::Column::Number.eq(number))
@@ -218,7 +212,7 @@ pub async fn find_by_identifier(
     conn: &impl ConnectionTrait,
     administration: Option<&str>,
     identifier: &OperatorId,
-) -> Result<Vec<Certificate>, DbErr> {
+) -> StoreResult<Vec<Certificate>> {
     let mut holders = Query::select()
         .column(certificate_identifier::Column::CertificateId)
         .from(certificate_identifier::Entity)
@@ -245,7 +239,7 @@ pub async fn list(
     filter: &ListFilter,
     limit: u64,
     after_id: Option<i64>,
-) -> Result<(Vec<Certificate>, Option<i64>), DbErr> {
+) -> StoreResult<(Vec<Certificate>, Option<i64>)> {
     let conn = &store.db;
     use certificate::Column as C;
     let today = today();
@@ -287,7 +281,7 @@ async fn matching(
     query: sea_orm::Select<certificate::Entity>,
     q: &str,
     limit: u64,
-) -> Result<Vec<certificate::Model>, DbErr> {
+) -> StoreResult<Vec<certificate::Model>> {
     use certificate::Column as C;
     use sea_orm::QueryTrait;
     let conn = &store.db;
@@ -316,12 +310,12 @@ async fn matching(
     ids.sort_unstable();
     ids.dedup();
     ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    certificate::Entity::find().filter(C::Id.is_in(ids)).order_by_asc(C::Id).all(conn).await
+    Ok(certificate::Entity::find().filter(C::Id.is_in(ids)).order_by_asc(C::Id).all(conn).await?)
 }
 
 /// The first column of every row `statement` selects, as ids.
-async fn ids_of(conn: &impl ConnectionTrait, statement: sea_orm::Statement) -> Result<Vec<i64>, DbErr> {
-    conn.query_all_raw(statement).await?.iter().map(|row| row.try_get_by_index(0)).collect()
+async fn ids_of(conn: &impl ConnectionTrait, statement: sea_orm::Statement) -> StoreResult<Vec<i64>> {
+    Ok(conn.query_all_raw(statement).await?.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?)
 }
 
 /// The ids of the first `limit` certificates of `query`, in id order, that hold an identifier
@@ -510,7 +504,7 @@ async fn replace_identifiers(
     certificate_id: i64,
     administration: &str,
     draft: &CertificateDraft,
-) -> Result<(), DbErr> {
+) -> StoreResult<()> {
     certificate_identifier::Entity::delete_many()
         .filter(certificate_identifier::Column::CertificateId.eq(certificate_id))
         .exec(conn)
@@ -542,7 +536,7 @@ async fn record_event(
     certificate: &Certificate,
     change: &Change<'_>,
     changes: Value,
-) -> Result<i64, DbErr> {
+) -> StoreResult<i64> {
     keep_creation_snapshot(conn, before).await?;
     let seq = administrations::next_seq(conn, &certificate.administration).await?;
     certificate::Entity::update_many()
@@ -559,12 +553,12 @@ async fn record_event(
 /// Before a certificate's first change, writes its creation event's snapshot: the certificate
 /// as it still stands. Creations are recorded without one (an import would otherwise write
 /// every certificate twice), and readers take the certificate row instead until this runs.
-async fn keep_creation_snapshot(conn: &impl ConnectionTrait, current: &Certificate) -> Result<(), DbErr> {
+async fn keep_creation_snapshot(conn: &impl ConnectionTrait, current: &Certificate) -> StoreResult<()> {
     if current.version != 1 {
         return Ok(());
     }
     use certificate_event::Column as E;
-    let snapshot = serde_json::to_string(current).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let snapshot = serde_json::to_string(current).map_err(|e| StoreError::inconsistent(e.to_string()))?;
     certificate_event::Entity::update_many()
         .col_expr(E::Snapshot, Expr::value(snapshot))
         .filter(E::CertificateId.eq(current.id))
@@ -580,7 +574,7 @@ fn event_row(
     seq: i64,
     change: &Change<'_>,
     changes: String,
-) -> Result<certificate_event::ActiveModel, DbErr> {
+) -> StoreResult<certificate_event::ActiveModel> {
     Ok(certificate_event::ActiveModel {
         administration: Set(certificate.administration.clone()),
         seq: Set(seq),
@@ -592,7 +586,7 @@ fn event_row(
         status: Set(certificate.stored_status.as_str().to_owned()),
         reason: Set(change.reason.clone()),
         changes: Set(changes),
-        snapshot: Set(serde_json::to_string(certificate).map_err(|e| DbErr::Custom(e.to_string()))?),
+        snapshot: Set(serde_json::to_string(certificate).map_err(|e| StoreError::inconsistent(e.to_string()))?),
         ..Default::default()
     })
 }
@@ -603,19 +597,17 @@ pub async fn create(
     administration: &str,
     draft: &CertificateDraft,
     change: &Change<'_>,
-) -> ApiResult<Certificate> {
+) -> StoreResult<Certificate> {
     if let Some(number) = &draft.number {
         if find_model(conn, administration, number.as_str()).await?.is_some() {
-            return Err(ApiError::Conflict(format!("certificate {number} already exists")));
+            return Err(StoreError::Taken(format!("certificate {number}")));
         }
     }
     // A concurrent create of the same number may still commit first (PostgreSQL); the unique
     // index then decides, and `create_many` answers the loser with a conflict too.
     let created = create_many(conn, administration, &[draft], change).await?;
-    let number = created.first().ok_or_else(|| DbErr::RecordNotFound("certificate just created".into()))?;
-    Ok(find(conn, administration, number)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("certificate just created".into()))?)
+    let number = created.first().ok_or_else(|| StoreError::inconsistent("certificate just created"))?;
+    find(conn, administration, number).await?.ok_or_else(|| StoreError::inconsistent("certificate just created"))
 }
 
 /// Replaces the details of a certificate; `None` when nothing differs (no version, no event).
@@ -624,7 +616,7 @@ pub async fn update(
     current: &Certificate,
     draft: &CertificateDraft,
     change: &Change<'_>,
-) -> ApiResult<Option<Certificate>> {
+) -> StoreResult<Option<Certificate>> {
     let changes = diff(&current.details(), &draft_details(draft));
     if changes.is_empty() {
         return Ok(None);
@@ -640,7 +632,7 @@ pub async fn update(
     replace_identifiers(conn, current.id, &current.administration, draft).await?;
     let updated = find(conn, &current.administration, &current.number)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound("certificate just updated".into()))?;
+        .ok_or_else(|| StoreError::inconsistent("certificate just updated"))?;
     let seq = record_event(conn, current, &updated, change, Value::Object(changes)).await?;
     Ok(Some(Certificate { seq, ..updated }))
 }
@@ -651,7 +643,7 @@ pub async fn set_status(
     current: &Certificate,
     status: Status,
     change: &Change<'_>,
-) -> ApiResult<Certificate> {
+) -> StoreResult<Certificate> {
     let now = Utc::now();
     let model = certificate::ActiveModel {
         id: sea_orm::ActiveValue::Unchanged(current.id),
@@ -665,14 +657,14 @@ pub async fn set_status(
     certificate::Entity::update(model).exec(conn).await?;
     let updated = find(conn, &current.administration, &current.number)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound("certificate just updated".into()))?;
+        .ok_or_else(|| StoreError::inconsistent("certificate just updated"))?;
     let changes = json!({"status": {"from": current.stored_status, "to": status}});
     let seq = record_event(conn, current, &updated, change, changes).await?;
     Ok(Certificate { seq, ..updated })
 }
 
 /// Every change of `certificate`, oldest first.
-pub async fn history(conn: &impl ConnectionTrait, certificate: &Certificate) -> Result<Vec<HistoryEntry>, DbErr> {
+pub async fn history(conn: &impl ConnectionTrait, certificate: &Certificate) -> StoreResult<Vec<HistoryEntry>> {
     Ok(certificate_event::Entity::find()
         .filter(certificate_event::Column::CertificateId.eq(certificate.id))
         .order_by_asc(certificate_event::Column::Seq)
@@ -714,12 +706,12 @@ pub async fn changes(
     administration: &str,
     after: i64,
     limit: u64,
-) -> Result<Vec<(i64, String)>, DbErr> {
+) -> StoreResult<Vec<(i64, String)>> {
     events(conn, administration, certificate_event::Column::Seq.gt(after), Some(limit)).await
 }
 
 /// The changes with these positions, in order: (seq, the certificate as it stood).
-pub async fn changes_at(conn: &super::Db, administration: &str, seqs: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {
+pub async fn changes_at(conn: &super::Db, administration: &str, seqs: &[i64]) -> StoreResult<Vec<(i64, String)>> {
     events(conn, administration, certificate_event::Column::Seq.is_in(seqs.iter().copied()), None).await
 }
 
@@ -731,7 +723,7 @@ async fn events(
     administration: &str,
     which: sea_orm::sea_query::SimpleExpr,
     limit: Option<u64>,
-) -> Result<Vec<(i64, String)>, DbErr> {
+) -> StoreResult<Vec<(i64, String)>> {
     use certificate_event::Column as E;
     let txn = super::read_snapshot(conn).await?;
     let events: Vec<(i64, i64, String)> = certificate_event::Entity::find()
@@ -750,7 +742,7 @@ async fn events(
         let models =
             certificate::Entity::find().filter(certificate::Column::Id.is_in(chunk.iter().copied())).all(&txn).await?;
         for certificate in with_identifiers(&txn, models).await? {
-            let snapshot = serde_json::to_string(&certificate).map_err(|e| DbErr::Custom(e.to_string()))?;
+            let snapshot = serde_json::to_string(&certificate).map_err(|e| StoreError::inconsistent(e.to_string()))?;
             current.insert(certificate.id, snapshot);
         }
     }
@@ -762,7 +754,7 @@ async fn events(
             true => current
                 .remove(&id)
                 .map(|snapshot| (seq, snapshot))
-                .ok_or_else(|| DbErr::RecordNotFound(format!("certificate {id} of change {seq}"))),
+                .ok_or_else(|| StoreError::inconsistent(format!("certificate {id} of change {seq}"))),
         })
         .collect()
 }
@@ -772,7 +764,7 @@ pub async fn find_many_for_update(
     conn: &impl ConnectionTrait,
     administration: &str,
     numbers: &[String],
-) -> Result<HashMap<String, Certificate>, DbErr> {
+) -> StoreResult<HashMap<String, Certificate>> {
     let mut found = HashMap::new();
     for chunk in numbers.chunks(BATCH) {
         let models = certificate::Entity::find()
@@ -849,13 +841,13 @@ pub async fn create_many(
     administration: &str,
     drafts: &[&CertificateDraft],
     change: &Change<'_>,
-) -> ApiResult<Vec<String>> {
+) -> StoreResult<Vec<String>> {
     let mut assigned =
         assign_numbers(conn, administration, drafts.iter().filter(|d| d.number.is_none()).count()).await?;
     let recipients = super::outbox::recipients(conn, administration).await?;
     let mut created = Vec::with_capacity(drafts.len());
     for chunk in drafts.chunks(bulk::batch(conn.get_database_backend())) {
-        let count = i64::try_from(chunk.len()).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let count = i64::try_from(chunk.len()).map_err(|e| StoreError::inconsistent(e.to_string()))?;
         let last_seq = administrations::reserve_seqs(conn, administration, count).await?;
         let first_seq = last_seq - count + 1;
         let now = Utc::now();
@@ -899,20 +891,22 @@ pub async fn create_many(
         let ids: HashMap<String, i64> =
             bulk::insert_returning(conn, "certificates", &rows, bulk::Taken::Fail, "id, number")
                 .await
-                .map_err(|error| match error.sql_err() {
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                        ApiError::Conflict("a certificate with this number already exists".into())
+                .map_err(|error| {
+                    if error.is_unique_violation() {
+                        StoreError::Taken("a certificate with this number".into())
+                    } else {
+                        error
                     }
-                    _ => error.into(),
                 })?
                 .iter()
                 .map(|row| Ok((row.try_get::<String>("", "number")?, row.try_get::<i64>("", "id")?)))
-                .collect::<Result<_, DbErr>>()?;
+                .collect::<StoreResult<_>>()?;
         let mut identifiers = Vec::with_capacity(chunk.len());
         let mut events = Vec::with_capacity(chunk.len());
         for ((draft, number), seq) in chunk.iter().zip(&numbers).zip(first_seq..) {
-            let id =
-                *ids.get(number).ok_or_else(|| DbErr::RecordNotFound(format!("certificate {number} just created")))?;
+            let id = *ids
+                .get(number)
+                .ok_or_else(|| StoreError::inconsistent(format!("certificate {number} just created")))?;
             identifiers.extend(draft.operator.identifiers.iter().map(|identifier| NewIdentifier {
                 certificate_id: id,
                 administration,
@@ -944,7 +938,7 @@ pub async fn create_many(
 }
 
 /// `count` numbers for certificates that came without one, none of them taken.
-async fn assign_numbers(conn: &impl ConnectionTrait, administration: &str, count: usize) -> Result<Vec<String>, DbErr> {
+async fn assign_numbers(conn: &impl ConnectionTrait, administration: &str, count: usize) -> StoreResult<Vec<String>> {
     let mut free = Vec::with_capacity(count);
     while free.len() < count {
         let wanted = count - free.len();
@@ -1002,7 +996,7 @@ pub(super) struct SummaryColumns<'a> {
 }
 
 impl SummaryColumns<'_> {
-    pub(super) fn summary(&self) -> Result<Summary, DbErr> {
+    pub(super) fn summary(&self) -> StoreResult<Summary> {
         Ok(Summary {
             stored_status: self.status.parse().map_err(|_| corrupt("status", self.status))?,
             category: self.category.parse().map_err(|_| corrupt("category", self.category))?,
@@ -1028,7 +1022,7 @@ fn summaries_of(administration: &str) -> sea_orm::Select<certificate::Entity> {
         .filter(C::Administration.eq(administration))
 }
 
-fn summary_of(row: SummaryRow) -> Result<(String, Summary), DbErr> {
+fn summary_of(row: SummaryRow) -> StoreResult<(String, Summary)> {
     let (number, status, category, roles, valid_from, valid_until, status_reason, operator_name, public) = row;
     let columns = SummaryColumns {
         status: &status,
@@ -1045,11 +1039,7 @@ fn summary_of(row: SummaryRow) -> Result<(String, Summary), DbErr> {
 
 /// One certificate's summary: one indexed lookup of only the columns a recognition answer
 /// needs.
-pub async fn summary(
-    conn: &impl ConnectionTrait,
-    administration: &str,
-    number: &str,
-) -> Result<Option<Summary>, DbErr> {
+pub async fn summary(conn: &impl ConnectionTrait, administration: &str, number: &str) -> StoreResult<Option<Summary>> {
     let Some(row) =
         summaries_of(administration).filter(certificate::Column::Number.eq(number)).into_tuple().one(conn).await?
     else {
@@ -1067,7 +1057,7 @@ pub async fn summaries_page(
     administration: &str,
     after: &str,
     limit: u64,
-) -> Result<Vec<(String, Summary)>, DbErr> {
+) -> StoreResult<Vec<(String, Summary)>> {
     summaries_of(administration)
         .filter(certificate::Column::Number.gt(after))
         .order_by_asc(certificate::Column::Number)
@@ -1081,7 +1071,7 @@ pub async fn summaries_page(
 }
 
 /// The latest position in the administration's change sequence that is committed.
-pub async fn latest_change(conn: &impl ConnectionTrait, administration: &str) -> Result<i64, DbErr> {
+pub async fn latest_change(conn: &impl ConnectionTrait, administration: &str) -> StoreResult<i64> {
     Ok(certificate_event::Entity::find()
         .select_only()
         .column_as(certificate_event::Column::Seq.max(), "seq")
@@ -1100,7 +1090,7 @@ pub async fn changed_since(
     administration: &str,
     after: i64,
     skip: Option<RangeInclusive<i64>>,
-) -> Result<Vec<(i64, String)>, DbErr> {
+) -> StoreResult<Vec<(i64, String)>> {
     use certificate_event::Column::Seq;
     let mut query = certificate_event::Entity::find()
         .select_only()
@@ -1110,7 +1100,7 @@ pub async fn changed_since(
     if let Some(skip) = skip {
         query = query.filter(Seq.lt(*skip.start()).or(Seq.gt(*skip.end())));
     }
-    query.order_by_asc(certificate_event::Column::Seq).into_tuple().all(conn).await
+    Ok(query.order_by_asc(certificate_event::Column::Seq).into_tuple().all(conn).await?)
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@ use aeo_domain::OperatorId;
 use chrono::{DateTime, TimeZone, Utc};
 use entity::{mirror_certificate, mirror_identifier, mirror_state};
 use sea_orm::sea_query::{OnConflict, Query};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
+use super::{StoreError, StoreResult};
 use crate::federation::jose::StatementClaims;
 
 /// Whose mirror: the hosted administration that follows, and the issuer it follows.
@@ -120,7 +121,7 @@ impl From<mirror_state::Model> for State {
     }
 }
 
-pub async fn state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<State, DbErr> {
+pub async fn state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> StoreResult<State> {
     Ok(mirror_state::Entity::find_by_id((followed.administration.to_owned(), followed.issuer.to_owned()))
         .one(conn)
         .await?
@@ -129,7 +130,7 @@ pub async fn state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Resul
 }
 
 /// Every follow state: ((administration, issuer), state).
-pub async fn states(conn: &impl ConnectionTrait) -> Result<Vec<((String, String), State)>, DbErr> {
+pub async fn states(conn: &impl ConnectionTrait) -> StoreResult<Vec<((String, String), State)>> {
     Ok(mirror_state::Entity::find()
         .all(conn)
         .await?
@@ -139,7 +140,7 @@ pub async fn states(conn: &impl ConnectionTrait) -> Result<Vec<((String, String)
 }
 
 /// Makes the follow state when there is none yet.
-async fn ensure_state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<(), DbErr> {
+async fn ensure_state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> StoreResult<()> {
     let fresh = mirror_state::ActiveModel {
         administration: Set(followed.administration.to_owned()),
         issuer: Set(followed.issuer.to_owned()),
@@ -150,27 +151,27 @@ async fn ensure_state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Re
         checkpoint_exp: Set(None),
         updated_at: Set(Utc::now()),
     };
-    mirror_state::Entity::insert(fresh)
+    Ok(mirror_state::Entity::insert(fresh)
         .on_conflict(
             OnConflict::columns([mirror_state::Column::Administration, mirror_state::Column::Issuer])
                 .do_nothing()
                 .to_owned(),
         )
         .exec_without_returning(conn)
-        .await
-        .map(|_| ())
+        .await?)
+    .map(|_| ())
 }
 
 /// The follow state, its row locked until the transaction ends: a pushed batch and a pulled
 /// page of the same issuer take turns instead of overwriting each other's progress.
-pub async fn lock_state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<State, DbErr> {
+pub async fn lock_state(conn: &impl ConnectionTrait, followed: Followed<'_>) -> StoreResult<State> {
     ensure_state(conn, followed).await?;
     mirror_state::Entity::find_by_id((followed.administration.to_owned(), followed.issuer.to_owned()))
         .lock_exclusive()
         .one(conn)
         .await?
         .map(State::from)
-        .ok_or_else(|| DbErr::RecordNotFound(format!("mirror state of {}", followed.issuer)))
+        .ok_or_else(|| StoreError::inconsistent(format!("mirror state of {}", followed.issuer)))
 }
 
 fn of(followed: Followed<'_>) -> sea_orm::Select<mirror_certificate::Entity> {
@@ -179,7 +180,7 @@ fn of(followed: Followed<'_>) -> sea_orm::Select<mirror_certificate::Entity> {
         .filter(mirror_certificate::Column::Issuer.eq(followed.issuer))
 }
 
-pub async fn find(conn: &impl ConnectionTrait, followed: Followed<'_>, number: &str) -> Result<Option<Held>, DbErr> {
+pub async fn find(conn: &impl ConnectionTrait, followed: Followed<'_>, number: &str) -> StoreResult<Option<Held>> {
     Ok(of(followed).filter(mirror_certificate::Column::Number.eq(number)).one(conn).await?.and_then(decode))
 }
 
@@ -187,7 +188,7 @@ pub async fn find_by_identifier(
     conn: &impl ConnectionTrait,
     followed: Followed<'_>,
     id: &OperatorId,
-) -> Result<Vec<Held>, DbErr> {
+) -> StoreResult<Vec<Held>> {
     let numbers = Query::select()
         .column(mirror_identifier::Column::Number)
         .from(mirror_identifier::Entity)
@@ -225,7 +226,7 @@ pub async fn apply(
     followed: Followed<'_>,
     token: &str,
     held: &Held,
-) -> Result<Applied, DbErr> {
+) -> StoreResult<Applied> {
     let claims = &held.claims;
     let existing = of(followed).filter(mirror_certificate::Column::Number.eq(&claims.sub)).one(conn).await?;
     if let Some(row) = &existing {
@@ -263,7 +264,7 @@ async fn write(
     token: &str,
     held: &Held,
     existing: Option<i64>,
-) -> Result<(), DbErr> {
+) -> StoreResult<()> {
     let claims = &held.claims;
     let model = mirror_certificate::ActiveModel {
         administration: Set(followed.administration.to_owned()),
@@ -316,7 +317,7 @@ async fn write(
 /// Forgets everything the follower holds of the issuer (statements, identifiers, its follow
 /// state): what was verified with keys it no longer pins is no longer its to rely on. It is
 /// pulled again, with the keys pinned now.
-pub async fn forget(conn: &impl ConnectionTrait, followed: Followed<'_>) -> Result<(), DbErr> {
+pub async fn forget(conn: &impl ConnectionTrait, followed: Followed<'_>) -> StoreResult<()> {
     use sea_orm::ModelTrait;
     mirror_identifier::Entity::delete_many()
         .filter(mirror_identifier::Column::Administration.eq(followed.administration))
@@ -342,7 +343,7 @@ async fn save_state(
     conn: &impl ConnectionTrait,
     followed: Followed<'_>,
     update: impl FnOnce(&mut mirror_state::ActiveModel),
-) -> Result<(), DbErr> {
+) -> StoreResult<()> {
     ensure_state(conn, followed).await?;
     let mut model = mirror_state::ActiveModel {
         administration: sea_orm::ActiveValue::Unchanged(followed.administration.to_owned()),
@@ -351,11 +352,12 @@ async fn save_state(
         ..Default::default()
     };
     update(&mut model);
-    mirror_state::Entity::update(model).exec(conn).await.map(|_| ())
+    mirror_state::Entity::update(model).exec(conn).await?;
+    Ok(())
 }
 
 /// Records that every change of the issuer up to `seq` has been applied.
-pub async fn set_synced(conn: &impl ConnectionTrait, followed: Followed<'_>, seq: i64) -> Result<(), DbErr> {
+pub async fn set_synced(conn: &impl ConnectionTrait, followed: Followed<'_>, seq: i64) -> StoreResult<()> {
     save_state(conn, followed, |model| model.synced_seq = Set(seq)).await
 }
 
@@ -371,7 +373,7 @@ pub async fn set_checkpoint(
     conn: &impl ConnectionTrait,
     followed: Followed<'_>,
     checkpoint: &Checkpoint<'_>,
-) -> Result<(), DbErr> {
+) -> StoreResult<()> {
     save_state(conn, followed, |model| {
         model.checkpoint = Set(Some(checkpoint.token.to_owned()));
         model.checkpoint_seq = Set(checkpoint.seq);

@@ -6,6 +6,7 @@ pub mod assertions;
 pub mod audit;
 mod bulk;
 pub mod certificates;
+mod error;
 pub mod mirror;
 pub mod mras;
 mod names;
@@ -16,6 +17,8 @@ mod reserve;
 pub mod summaries;
 pub mod timed;
 pub mod users;
+
+pub use error::{StoreError, StoreResult};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,7 +63,7 @@ pub struct WriteTxn<'a> {
 }
 
 impl WriteTxn<'_> {
-    pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
+    pub async fn commit(self) -> StoreResult<()> {
         let deadline = self.txn.deadline();
         let committed = timed::within(deadline, self.txn.into_inner().commit()).await;
         match &committed {
@@ -70,13 +73,13 @@ impl WriteTxn<'_> {
                 self.health.write_failed(error);
             }
         }
-        committed
+        Ok(committed?)
     }
 
     /// Undoes everything the transaction wrote (a dry run).
-    pub async fn rollback(self) -> Result<(), sea_orm::DbErr> {
+    pub async fn rollback(self) -> StoreResult<()> {
         let deadline = self.txn.deadline();
-        timed::within(deadline, self.txn.into_inner().rollback()).await
+        Ok(timed::within(deadline, self.txn.into_inner().rollback()).await?)
     }
 }
 
@@ -159,13 +162,17 @@ impl Store {
 
     /// A write transaction, for a request: waiting for the writer (on SQLite, behind an import,
     /// say) counts against the deadline, like any statement.
-    pub async fn write(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
-        timed::within(self.db.deadline(), self.write_when_free()).await
+    pub(crate) async fn write(&self) -> StoreResult<WriteTxn<'_>> {
+        Ok(timed::within(self.db.deadline(), self.begin_write()).await?)
     }
 
     /// A write transaction, for background work that may wait for the writer as long as it
     /// takes; its statements still have the deadline.
-    pub async fn write_when_free(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
+    pub(crate) async fn write_when_free(&self) -> StoreResult<WriteTxn<'_>> {
+        Ok(self.begin_write().await?)
+    }
+
+    async fn begin_write(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
         let writer = match self.db.get_database_backend() {
             DbBackend::Sqlite => Some(self.sqlite_writer.lock().await),
             _ => None,
@@ -190,16 +197,16 @@ impl Store {
         administration: &str,
         number: &str,
         as_of: u64,
-    ) -> Result<Option<certificates::Summary>, sea_orm::DbErr> {
+    ) -> StoreResult<Option<certificates::Summary>> {
         self.summaries.summary(&self.db, administration, number, as_of).await
     }
 
     /// Whether the database answers now, has room to write (on SQLite, a disk with at least
     /// 1 MiB free), and takes writes if the last one failed for want of it: a write is tried then.
-    pub async fn ready(&self) -> Result<(), sea_orm::DbErr> {
+    pub async fn ready(&self) -> StoreResult<()> {
         timed::within(self.db.deadline(), self.db.inner().ping()).await?;
         if self.reserve.as_ref().is_some_and(|reserve| !reserve.has_room()) {
-            return Err(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal("the disk is full".into())));
+            return Err(StoreError::Unavailable(timed::unavailable("the disk is full".into())));
         }
         if self.health.writes_failing() {
             let txn = self.write().await?;
@@ -274,7 +281,7 @@ pub fn owner_only_file(path: &std::path::Path) -> anyhow::Result<()> {
 
 /// A read-only transaction that sees one snapshot of the database throughout: repeatable read
 /// on PostgreSQL; any SQLite transaction already does.
-pub async fn read_snapshot(db: &Db) -> Result<Timed<DatabaseTransaction>, sea_orm::DbErr> {
+pub async fn read_snapshot(db: &Db) -> StoreResult<Timed<DatabaseTransaction>> {
     let inner = db.inner();
     let begun = match db.get_database_backend() {
         DbBackend::Postgres => {

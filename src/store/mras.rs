@@ -3,9 +3,10 @@
 use aeo_domain::{Category, MraDraft, MraFacts, MraStatus, Role};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::mra::{self, Column, Entity};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
+use super::{StoreError, StoreResult};
 use super::{join_list, split_list};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -35,8 +36,8 @@ impl Mra {
     }
 }
 
-fn build(model: mra::Model) -> Result<Mra, DbErr> {
-    let corrupt = |what: &str| DbErr::Custom(format!("stored MRA {what} is not valid"));
+fn build(model: mra::Model) -> StoreResult<Mra> {
+    let corrupt = |what: &str| StoreError::inconsistent(format!("stored MRA {what} is not valid"));
     Ok(Mra {
         status: model.status.parse().map_err(|_| corrupt("status"))?,
         categories: split_list(&model.categories)
@@ -51,7 +52,7 @@ fn build(model: mra::Model) -> Result<Mra, DbErr> {
     })
 }
 
-pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> Result<Vec<Mra>, DbErr> {
+pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> StoreResult<Vec<Mra>> {
     Entity::find()
         .filter(Column::Administration.eq(administration))
         .order_by_asc(Column::Partner)
@@ -62,7 +63,7 @@ pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> Result<V
         .collect()
 }
 
-pub async fn find(conn: &impl ConnectionTrait, administration: &str, partner: &str) -> Result<Option<Mra>, DbErr> {
+pub async fn find(conn: &impl ConnectionTrait, administration: &str, partner: &str) -> StoreResult<Option<Mra>> {
     Entity::find()
         .filter(Column::Administration.eq(administration))
         .filter(Column::Partner.eq(partner))
@@ -78,7 +79,7 @@ pub async fn upsert(
     administration: &str,
     partner: &str,
     draft: &MraDraft,
-) -> Result<(Mra, bool), DbErr> {
+) -> StoreResult<(Mra, bool)> {
     let existing = Entity::find()
         .filter(Column::Administration.eq(administration))
         .filter(Column::Partner.eq(partner))
@@ -108,13 +109,12 @@ pub async fn upsert(
             Entity::insert(model).exec_without_returning(conn).await?;
         }
     }
-    let mra =
-        find(conn, administration, partner).await?.ok_or_else(|| DbErr::RecordNotFound("MRA just written".into()))?;
+    let mra = find(conn, administration, partner).await?.ok_or_else(|| StoreError::inconsistent("MRA just written"))?;
     Ok((mra, created))
 }
 
 /// Every hosted administration's record of an arrangement with `partner`: (administration, record).
-pub async fn records_with_partner(conn: &impl ConnectionTrait, partner: &str) -> Result<Vec<(String, Mra)>, DbErr> {
+pub async fn records_with_partner(conn: &impl ConnectionTrait, partner: &str) -> StoreResult<Vec<(String, Mra)>> {
     Entity::find()
         .filter(Column::Partner.eq(partner))
         .order_by_asc(Column::Administration)

@@ -12,14 +12,15 @@ use std::sync::mpsc;
 
 use rusqlite::types::Value as SqliteValue;
 use rusqlite::{Connection, OpenFlags};
-use sea_orm::{DbErr, Statement};
+use sea_orm::Statement;
 use tokio::sync::oneshot;
 
 use super::timed;
+use super::{StoreError, StoreResult};
 
 struct Job {
     statement: Statement,
-    answer: oneshot::Sender<Result<Vec<i64>, DbErr>>,
+    answer: oneshot::Sender<StoreResult<Vec<i64>>>,
 }
 
 /// The searching thread; dropped, it ends.
@@ -47,7 +48,7 @@ impl NameSearch {
     }
 
     /// The ids that `statement` (a query of one integer column) selects.
-    pub async fn ids(&self, statement: Statement) -> Result<Vec<i64>, DbErr> {
+    pub async fn ids(&self, statement: Statement) -> StoreResult<Vec<i64>> {
         let (answer, answered) = oneshot::channel();
         self.jobs.send(Job { statement, answer }).map_err(|_| timed::unavailable("the search thread ended".into()))?;
         answered.await.map_err(|_| timed::unavailable("the search thread ended".into()))?
@@ -102,10 +103,12 @@ fn bound(value: &sea_orm::Value) -> rusqlite::Result<SqliteValue> {
     })
 }
 
-fn failed(error: &rusqlite::Error) -> DbErr {
+fn failed(error: &rusqlite::Error) -> StoreError {
     let message = format!("the search failed: {error}");
     match error.sqlite_error() {
-        Some(code) if timed::unavailable_code(&code.extended_code.to_string()) => timed::unavailable(message),
-        _ => DbErr::Custom(message),
+        Some(code) if timed::unavailable_code(&code.extended_code.to_string()) => {
+            StoreError::Unavailable(timed::unavailable(message))
+        }
+        _ => StoreError::inconsistent(message),
     }
 }

@@ -7,14 +7,15 @@ use aeo_domain::MraStatus;
 use chrono::{DateTime, Duration, Utc};
 use entity::outbox::{self, Column, Entity};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
+use super::StoreResult;
 use super::{bulk, mras, peers};
 
 /// The registered peers of `administration` whose MRA record allows federation: they get its
 /// changes.
-pub async fn recipients(conn: &impl ConnectionTrait, administration: &str) -> Result<Vec<String>, DbErr> {
+pub async fn recipients(conn: &impl ConnectionTrait, administration: &str) -> StoreResult<Vec<String>> {
     let mut out = Vec::new();
     for peer in peers::list(conn, administration).await? {
         if mras::find(conn, administration, &peer.peer)
@@ -28,7 +29,7 @@ pub async fn recipients(conn: &impl ConnectionTrait, administration: &str) -> Re
 }
 
 /// Queues change `seq` of `administration` for every recipient.
-pub async fn enqueue(conn: &impl ConnectionTrait, administration: &str, seq: i64) -> Result<(), DbErr> {
+pub async fn enqueue(conn: &impl ConnectionTrait, administration: &str, seq: i64) -> StoreResult<()> {
     let recipients = recipients(conn, administration).await?;
     enqueue_many(conn, administration, &recipients, seq..=seq).await
 }
@@ -39,7 +40,7 @@ pub async fn enqueue_many(
     administration: &str,
     peers: &[String],
     seqs: RangeInclusive<i64>,
-) -> Result<(), DbErr> {
+) -> StoreResult<()> {
     #[derive(Serialize)]
     struct Row<'a> {
         administration: &'a str,
@@ -68,23 +69,24 @@ pub async fn enqueue_many(
 }
 
 /// Items due for delivery, oldest first per peer.
-pub async fn due(conn: &impl ConnectionTrait, limit: u64) -> Result<Vec<outbox::Model>, DbErr> {
-    Entity::find()
+pub async fn due(conn: &impl ConnectionTrait, limit: u64) -> StoreResult<Vec<outbox::Model>> {
+    Ok(Entity::find()
         .filter(Column::NextAttemptAt.lte(Utc::now()))
         .order_by_asc(Column::Administration)
         .order_by_asc(Column::Peer)
         .order_by_asc(Column::Seq)
         .limit(limit)
         .all(conn)
-        .await
+        .await?)
 }
 
-pub async fn delivered(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<(), DbErr> {
-    Entity::delete_many().filter(Column::Id.is_in(ids.iter().copied())).exec(conn).await.map(|_| ())
+pub async fn delivered(conn: &impl ConnectionTrait, ids: &[i64]) -> StoreResult<()> {
+    Entity::delete_many().filter(Column::Id.is_in(ids.iter().copied())).exec(conn).await?;
+    Ok(())
 }
 
 /// Puts the items off: exponential backoff from half a second up to a minute, with jitter.
-pub async fn postpone(conn: &impl ConnectionTrait, ids: &[i64], attempts: i32) -> Result<DateTime<Utc>, DbErr> {
+pub async fn postpone(conn: &impl ConnectionTrait, ids: &[i64], attempts: i32) -> StoreResult<DateTime<Utc>> {
     let next = Utc::now() + backoff(attempts);
     Entity::update_many()
         .col_expr(Column::Attempts, Expr::value(attempts + 1))
@@ -105,7 +107,7 @@ pub fn backoff(attempts: i32) -> Duration {
 
 /// Makes the postponed items for one peer due now, e.g. when the peer has shown it is back;
 /// true when there were any.
-pub async fn retry_now(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> Result<bool, DbErr> {
+pub async fn retry_now(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> StoreResult<bool> {
     let now = Utc::now();
     let result = Entity::update_many()
         .col_expr(Column::NextAttemptAt, Expr::value(now))
@@ -118,8 +120,12 @@ pub async fn retry_now(conn: &impl ConnectionTrait, administration: &str, peer: 
 }
 
 /// Undelivered changes for one peer.
-pub async fn backlog(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> Result<u64, DbErr> {
-    Entity::find().filter(Column::Administration.eq(administration)).filter(Column::Peer.eq(peer)).count(conn).await
+pub async fn backlog(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> StoreResult<u64> {
+    Ok(Entity::find()
+        .filter(Column::Administration.eq(administration))
+        .filter(Column::Peer.eq(peer))
+        .count(conn)
+        .await?)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use entity::peer::{self, Column, Entity};
 use jsonwebtoken::jwk::JwkSet;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::{StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct Peer {
@@ -20,10 +22,10 @@ pub struct Peer {
     pub last_error: Option<String>,
 }
 
-fn build(model: peer::Model) -> Result<Peer, DbErr> {
+fn build(model: peer::Model) -> StoreResult<Peer> {
     let parse = |text: &str| {
         serde_json::from_str::<JwkSet>(text)
-            .map_err(|_| DbErr::Custom(format!("stored keys of peer {} are invalid", model.peer)))
+            .map_err(|_| StoreError::inconsistent(format!("stored keys of peer {} are invalid", model.peer)))
     };
     Ok(Peer {
         jwks: parse(&model.jwks)?,
@@ -50,7 +52,7 @@ impl Peer {
     }
 }
 
-pub async fn find(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> Result<Option<Peer>, DbErr> {
+pub async fn find(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> StoreResult<Option<Peer>> {
     Entity::find()
         .filter(Column::Administration.eq(administration))
         .filter(Column::Peer.eq(peer))
@@ -60,7 +62,7 @@ pub async fn find(conn: &impl ConnectionTrait, administration: &str, peer: &str)
         .transpose()
 }
 
-pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> Result<Vec<Peer>, DbErr> {
+pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> StoreResult<Vec<Peer>> {
     Entity::find()
         .filter(Column::Administration.eq(administration))
         .order_by_asc(Column::Peer)
@@ -72,12 +74,12 @@ pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> Result<V
 }
 
 /// Every registration on this node, e.g. to follow each peer's changes.
-pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Peer>, DbErr> {
+pub async fn all(conn: &impl ConnectionTrait) -> StoreResult<Vec<Peer>> {
     Entity::find().order_by_asc(Column::Id).all(conn).await?.into_iter().map(build).collect()
 }
 
 /// The registrations of one peer administration by the hosted administrations.
-pub async fn registrations_of(conn: &impl ConnectionTrait, peer: &str) -> Result<Vec<Peer>, DbErr> {
+pub async fn registrations_of(conn: &impl ConnectionTrait, peer: &str) -> StoreResult<Vec<Peer>> {
     Entity::find()
         .filter(Column::Peer.eq(peer))
         .order_by_asc(Column::Id)
@@ -95,8 +97,8 @@ pub async fn upsert(
     peer: &str,
     base_url: &str,
     jwks: &JwkSet,
-) -> Result<bool, DbErr> {
-    let keys = serde_json::to_string(jwks).map_err(|e| DbErr::Custom(e.to_string()))?;
+) -> StoreResult<bool> {
+    let keys = serde_json::to_string(jwks).map_err(|e| StoreError::inconsistent(e.to_string()))?;
     let now = Utc::now();
     match find(conn, administration, peer).await? {
         Some(existing) => {
@@ -134,25 +136,29 @@ pub async fn upsert(
 }
 
 /// Keys a re-fetch found, held until an administrator accepts them.
-pub async fn set_pending(conn: &impl ConnectionTrait, id: i64, pending: Option<&JwkSet>) -> Result<(), DbErr> {
-    let pending = pending.map(serde_json::to_string).transpose().map_err(|e| DbErr::Custom(e.to_string()))?;
-    Entity::update_many()
+pub async fn set_pending(conn: &impl ConnectionTrait, id: i64, pending: Option<&JwkSet>) -> StoreResult<()> {
+    let pending =
+        pending.map(serde_json::to_string).transpose().map_err(|e| StoreError::inconsistent(e.to_string()))?;
+    Ok(Entity::update_many()
         .col_expr(Column::PendingJwks, Expr::value(pending))
         .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(Column::Id.eq(id))
         .exec(conn)
-        .await
-        .map(|_| ())
+        .await?)
+    .map(|_| ())
 }
 
-pub async fn record_success(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> Result<(), DbErr> {
-    Entity::update_many()
+/// A call to the peer succeeded: the last error, if any, is over.
+pub async fn record_success(conn: &impl ConnectionTrait, administration: &str, peer: &str) -> StoreResult<()> {
+    Ok(Entity::update_many()
         .col_expr(Column::LastSuccessAt, Expr::value(Utc::now()))
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(Column::LastErrorAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
         .filter(Column::Administration.eq(administration))
         .filter(Column::Peer.eq(peer))
         .exec(conn)
-        .await
-        .map(|_| ())
+        .await?)
+    .map(|_| ())
 }
 
 pub async fn record_error(
@@ -160,14 +166,14 @@ pub async fn record_error(
     administration: &str,
     peer: &str,
     error: &str,
-) -> Result<(), DbErr> {
+) -> StoreResult<()> {
     let message: String = error.chars().take(500).collect();
-    Entity::update_many()
+    Ok(Entity::update_many()
         .col_expr(Column::LastErrorAt, Expr::value(Utc::now()))
         .col_expr(Column::LastError, Expr::value(message))
         .filter(Column::Administration.eq(administration))
         .filter(Column::Peer.eq(peer))
         .exec(conn)
-        .await
-        .map(|_| ())
+        .await?)
+    .map(|_| ())
 }

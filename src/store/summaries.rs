@@ -14,9 +14,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ConnectionTrait;
 
 use super::certificates::{self, Summary, SummaryColumns};
+use super::{StoreError, StoreResult};
 
 /// Pages each reading connection may cache: with one connection per slot this bounds the
 /// memory the lookups use, whatever the size of the database.
@@ -55,7 +56,7 @@ impl SummaryReader {
         administration: &str,
         number: &str,
         as_of: u64,
-    ) -> Result<Option<Summary>, DbErr> {
+    ) -> StoreResult<Option<Summary>> {
         match &self.sqlite {
             Some(readers) => readers.summary(administration, number, as_of),
             None => certificates::summary(db, administration, number).await,
@@ -89,7 +90,7 @@ struct SqliteReaders {
 }
 
 impl SqliteReaders {
-    fn summary(&self, administration: &str, number: &str, as_of: u64) -> Result<Option<Summary>, DbErr> {
+    fn summary(&self, administration: &str, number: &str, as_of: u64) -> StoreResult<Option<Summary>> {
         // Each thread starts from a slot of its own, so that a connection's page cache serves
         // one thread and stays in that core's CPU cache.
         let start = THREAD_SLOT.with(|slot| *slot.get_or_init(|| self.next.fetch_add(1, Ordering::Relaxed)));
@@ -135,7 +136,7 @@ impl Reader {
     /// Reads in the open transaction if it began once the caller's count was at least `as_of`,
     /// else in a new one: the count moves on with every change the caller learns of, after the
     /// change is committed, so such a transaction sees every change learnt of by `as_of`.
-    fn read(&mut self, administration: &str, number: &str, as_of: u64) -> Result<Option<Summary>, DbErr> {
+    fn read(&mut self, administration: &str, number: &str, as_of: u64) -> StoreResult<Option<Summary>> {
         if self.snapshot.is_some_and(|(began, _)| began < as_of) {
             self.end().map_err(read_failed)?;
         }
@@ -184,14 +185,14 @@ fn columns<'a>(row: &'a rusqlite::Row<'_>) -> rusqlite::Result<SummaryColumns<'a
     })
 }
 
-fn read_failed(error: rusqlite::Error) -> DbErr {
+fn read_failed(error: rusqlite::Error) -> StoreError {
     // An outage (busy, I/O, a full disk, a file that cannot be opened) reads as one, like any
     // other statement's (`timed::is_unavailable`), and is answered 503.
     let message = format!("cannot read the certificate summary: {error}");
     match error.sqlite_error() {
         Some(code) if super::timed::unavailable_code(&code.extended_code.to_string()) => {
-            super::timed::unavailable(message)
+            StoreError::Unavailable(super::timed::unavailable(message))
         }
-        _ => DbErr::Custom(message),
+        _ => StoreError::inconsistent(message),
     }
 }

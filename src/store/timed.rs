@@ -144,7 +144,7 @@ fn deadline_passed() -> DbErr {
 }
 
 /// An error that says the database is unavailable, for a failure met outside sea-orm.
-pub(super) fn unavailable(message: String) -> DbErr {
+pub(crate) fn unavailable(message: String) -> DbErr {
     DbErr::Conn(RuntimeErr::Internal(message))
 }
 

@@ -3,9 +3,9 @@
 use chrono::Utc;
 use entity::user::{self, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use super::{StoreError, StoreResult};
 
 pub use entity::user::Model as User;
 
@@ -19,27 +19,27 @@ pub struct NewUser {
     pub registered_by: Option<String>,
 }
 
-pub async fn find(conn: &impl ConnectionTrait, id: i64) -> Result<Option<User>, DbErr> {
-    Entity::find_by_id(id).one(conn).await
+pub async fn find(conn: &impl ConnectionTrait, id: i64) -> StoreResult<Option<User>> {
+    Ok(Entity::find_by_id(id).one(conn).await?)
 }
 
-pub async fn find_by_email(conn: &impl ConnectionTrait, email: &str) -> Result<Option<User>, DbErr> {
-    Entity::find().filter(Column::Email.eq(email.to_lowercase())).one(conn).await
+pub async fn find_by_email(conn: &impl ConnectionTrait, email: &str) -> StoreResult<Option<User>> {
+    Ok(Entity::find().filter(Column::Email.eq(email.to_lowercase())).one(conn).await?)
 }
 
-pub async fn count(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    Entity::find().count(conn).await
+pub async fn count(conn: &impl ConnectionTrait) -> StoreResult<u64> {
+    Ok(Entity::find().count(conn).await?)
 }
 
-pub async fn list_for_administration(conn: &impl ConnectionTrait, code: &str) -> Result<Vec<User>, DbErr> {
-    Entity::find()
+pub async fn list_for_administration(conn: &impl ConnectionTrait, code: &str) -> StoreResult<Vec<User>> {
+    Ok(Entity::find()
         .filter(sea_orm::Condition::any().add(Column::Administration.eq(code)).add(Column::RegisteredBy.eq(code)))
         .order_by_asc(Column::Id)
         .all(conn)
-        .await
+        .await?)
 }
 
-pub async fn insert(conn: &impl ConnectionTrait, new: NewUser) -> Result<User, DbErr> {
+pub async fn insert(conn: &impl ConnectionTrait, new: NewUser) -> StoreResult<User> {
     let now = Utc::now();
     let (operator_scheme, operator_value) = new.operator.unzip();
     let model = user::ActiveModel {
@@ -58,7 +58,7 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewUser) -> Result<User, D
         ..Default::default()
     };
     let id = Entity::insert(model).exec(conn).await?.last_insert_id;
-    Entity::find_by_id(id).one(conn).await?.ok_or_else(|| DbErr::RecordNotFound("user just created".into()))
+    Entity::find_by_id(id).one(conn).await?.ok_or_else(|| StoreError::inconsistent("user just created"))
 }
 
 /// Changes what is given and bumps the token version, so every token issued before dies.
@@ -67,7 +67,7 @@ pub async fn update_credentials(
     id: i64,
     disabled: Option<bool>,
     password_hash: Option<String>,
-) -> Result<(), DbErr> {
+) -> StoreResult<()> {
     let mut update = Entity::update_many()
         .col_expr(Column::TokenVersion, Expr::col(Column::TokenVersion).add(1))
         .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
@@ -78,5 +78,6 @@ pub async fn update_credentials(
     if let Some(hash) = password_hash {
         update = update.col_expr(Column::PasswordHash, Expr::value(hash));
     }
-    update.exec(conn).await.map(|_| ())
+    update.exec(conn).await?;
+    Ok(())
 }

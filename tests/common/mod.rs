@@ -149,7 +149,7 @@ impl Node {
         let address = listener.local_addr().expect("address");
         settings.public_url = format!("http://{address}");
         let state = aeo_registry::start(settings).await.expect("start node");
-        aeo_registry::bootstrap::platform_admin(&state.store, &state.settings).await.expect("platform administrator");
+        aeo_registry::bootstrap::platform_admin(&state).await.expect("platform administrator");
         if demo {
             aeo_registry::demo::load(&state).await.expect("demo data");
         }

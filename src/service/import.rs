@@ -11,11 +11,10 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::api::extract::parse_json;
+use super::{RowError, ServiceError, ServiceResult};
 use crate::cache::summaries::Written;
-use crate::error::{ApiError, ApiResult, RowError};
-use crate::store::administrations;
 use crate::store::certificates::{self, Change};
+use crate::store::{StoreResult, administrations};
 
 /// The header an import in CSV must have (in any order).
 pub const CSV_COLUMNS: [&str; 12] = [
@@ -39,6 +38,15 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+}
+
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ImportReport {
     pub created: usize,
@@ -49,7 +57,7 @@ pub struct ImportReport {
 }
 
 /// Reads and validates every row; any error anywhere → 422 with all of them.
-pub fn validate(format: Format, body: &[u8]) -> ApiResult<Vec<CertificateDraft>> {
+pub fn validate(format: Format, body: &[u8]) -> ServiceResult<Vec<CertificateDraft>> {
     let rows = match format {
         Format::Csv => csv_rows(body)?,
         Format::Json => json_rows(body)?,
@@ -81,7 +89,7 @@ pub fn validate(format: Format, body: &[u8]) -> ApiResult<Vec<CertificateDraft>>
             })),
         }
     }
-    if errors.is_empty() { Ok(drafts) } else { Err(ApiError::InvalidRows(errors)) }
+    if errors.is_empty() { Ok(drafts) } else { Err(ServiceError::InvalidRows(errors)) }
 }
 
 /// Applies validated rows: existing numbers are updated where they differ, the rest created.
@@ -90,7 +98,7 @@ pub async fn apply(
     administration: &str,
     actor: &str,
     drafts: &[CertificateDraft],
-) -> ApiResult<(ImportReport, Written)> {
+) -> StoreResult<(ImportReport, Written)> {
     // Holds the administration's change sequence from here to the commit, so every position
     // taken after `before` is this import's.
     let before = administrations::reserve_seqs(conn, administration, 0).await?;
@@ -118,7 +126,9 @@ pub async fn apply(
     if report.created >= REFRESH_STATISTICS_AFTER && conn.get_database_backend() == DbBackend::Postgres {
         // A table that just grew by many rows still has the planner statistics of its old size;
         // the next import's lookups by number would then scan instead of using the index.
-        conn.execute_unprepared("ANALYZE certificates, certificate_identifiers, certificate_events").await?;
+        conn.execute_unprepared("ANALYZE certificates, certificate_identifiers, certificate_events")
+            .await
+            .map_err(crate::store::StoreError::from)?;
     }
     let positions = (after > before).then_some(before + 1..=after);
     Ok((report, Written { administration: administration.to_owned(), positions, changed }))
@@ -139,11 +149,11 @@ impl RowInput {
     }
 }
 
-fn json_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
-    let values: Vec<Value> = match parse_json::<Value>(body)? {
+fn json_rows(body: &[u8]) -> ServiceResult<Vec<RowInput>> {
+    let values: Vec<Value> = match super::json_value(body)? {
         Value::Array(values) => values,
         _ => {
-            return Err(ApiError::field("body", "must be a JSON array of certificates"));
+            return Err(ServiceError::field("body", "must be a JSON array of certificates"));
         }
     };
     Ok(values
@@ -161,13 +171,14 @@ fn json_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
         .collect())
 }
 
-fn csv_rows(body: &[u8]) -> ApiResult<Vec<RowInput>> {
+fn csv_rows(body: &[u8]) -> ServiceResult<Vec<RowInput>> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(body);
-    let headers = reader.headers().map_err(|_| ApiError::field("header", "the CSV header could not be read"))?.clone();
+    let headers =
+        reader.headers().map_err(|_| ServiceError::field("header", "the CSV header could not be read"))?.clone();
     let position = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let missing: Vec<&str> = CSV_COLUMNS.iter().copied().filter(|c| position(c).is_none()).collect();
     if !missing.is_empty() {
-        return Err(ApiError::field("header", format!("missing columns: {}", missing.join(", "))));
+        return Err(ServiceError::field("header", format!("missing columns: {}", missing.join(", "))));
     }
     let columns: Vec<usize> = CSV_COLUMNS.iter().filter_map(|c| position(c)).collect();
     let mut rows = Vec::new();

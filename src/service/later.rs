@@ -1,0 +1,157 @@
+//! Writes that a read causes but need not wait for: the audit records of federation calls, the
+//! health of the exchange with each peer, statements an issuer gave when asked live, and an
+//! outbox to retry at once. A GET never takes the writer slot for them; they are queued here
+//! and written in batches, one unit of work per batch, by [`write`]. What is queued when the
+//! node stops is written before it exits.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tokio::sync::{mpsc, watch};
+
+use super::{After, ServiceResult, Work};
+use crate::app::{App, AppState};
+use crate::federation::jose::StatementClaims;
+use crate::store::mirror::{self, Followed, Held, Origin};
+use crate::store::{audit, outbox, peers};
+
+/// Most writes taken into one unit of work.
+const BATCH: usize = 500;
+
+/// One write that may come a moment later.
+#[derive(Debug)]
+pub enum Deferred {
+    Audit(audit::Entry),
+    /// How the last call from `administration` to `peer` went: `None` for a success, else the
+    /// error shown to administrators.
+    PeerOutcome {
+        administration: String,
+        peer: String,
+        error: Option<String>,
+    },
+    /// Statements the issuer gave when asked live, verified with the keys `administration`
+    /// pinned, and until when `administration` trusts them.
+    Live {
+        administration: String,
+        issuer: String,
+        statements: Vec<(String, StatementClaims)>,
+        trusted_for: i64,
+    },
+    /// A peer that follows `administration` is reachable again: what waits for it goes now.
+    RetryOutbox {
+        administration: String,
+        peer: String,
+    },
+}
+
+pub struct Later {
+    queue: mpsc::UnboundedSender<Deferred>,
+    /// Taken by the writer when the node starts serving, handed back when it stops.
+    receiver: Mutex<Option<mpsc::UnboundedReceiver<Deferred>>>,
+}
+
+impl Default for Later {
+    fn default() -> Self {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        Later { queue, receiver: Mutex::new(Some(receiver)) }
+    }
+}
+
+impl Later {
+    pub fn defer(&self, write: Deferred) {
+        let _ = self.queue.send(write);
+    }
+}
+
+/// Writes what is deferred, in batches, until `stop`; then what is left.
+pub async fn write(state: AppState, mut stop: watch::Receiver<bool>) {
+    let Some(mut receiver) = state.later.receiver.lock().ok().and_then(|mut slot| slot.take()) else { return };
+    let mut batch = Vec::new();
+    loop {
+        let stopping = tokio::select! {
+            received = receiver.recv_many(&mut batch, BATCH) => received == 0,
+            _ = stop.changed() => true,
+        };
+        if stopping {
+            while let Ok(write) = receiver.try_recv() {
+                batch.push(write);
+            }
+        }
+        if !batch.is_empty() {
+            let count = batch.len();
+            if let Err(error) = apply(&state, std::mem::take(&mut batch)).await {
+                tracing::error!(%error, count, "deferred writes were lost");
+            }
+        }
+        if stopping {
+            // Handed back so that a node that serves again keeps writing.
+            if let Ok(mut slot) = state.later.receiver.lock() {
+                *slot = Some(receiver);
+            }
+            return;
+        }
+    }
+}
+
+async fn apply(app: &App, batch: Vec<Deferred>) -> ServiceResult<()> {
+    let mut work = Work::begin_when_free(app).await?;
+    // Of many outcomes with the same peer, the last one is its health now.
+    let mut outcomes: HashMap<(String, String), Option<String>> = HashMap::new();
+    for write in batch {
+        match write {
+            Deferred::Audit(entry) => {
+                work.audit(entry.administration.as_deref(), &entry.actor, &entry.action, entry.target, entry.details)
+            }
+            Deferred::PeerOutcome { administration, peer, error } => {
+                outcomes.insert((administration, peer), error);
+            }
+            Deferred::Live { administration, issuer, statements, trusted_for } => {
+                keep_live(&mut work, &administration, &issuer, statements, trusted_for).await?;
+            }
+            Deferred::RetryOutbox { administration, peer } => {
+                if outbox::retry_now(&*work, &administration, &peer).await? {
+                    work.then(After::Outbox);
+                }
+            }
+        }
+    }
+    for ((administration, peer), error) in outcomes {
+        match error {
+            None => peers::record_success(&*work, &administration, &peer).await?,
+            Some(error) => peers::record_error(&*work, &administration, &peer, &error).await?,
+        }
+    }
+    Ok(work.commit().await?)
+}
+
+/// Keeps statements asked live in the follower's mirror, within reach of what it verified.
+async fn keep_live(
+    work: &mut Work<'_>,
+    administration: &str,
+    issuer: &str,
+    statements: Vec<(String, StatementClaims)>,
+    trusted_for: i64,
+) -> ServiceResult<()> {
+    let followed = Followed::new(administration, issuer);
+    // Takes turns with pushed and pulled changes of the same issuer, which would otherwise
+    // insert the same certificate's statement at the same time.
+    let verified = mirror::lock_state(&**work, followed).await?.verified_seq();
+    for (token, claims) in statements {
+        if crate::federation::feed::beyond_reach(claims.seq, verified) {
+            continue;
+        }
+        let held = Held::new(claims, Origin::Live, trusted_for);
+        match mirror::apply(&**work, followed, &token, &held).await? {
+            mirror::Applied::Kept => work.then(After::Held {
+                administration: administration.to_owned(),
+                issuer: issuer.to_owned(),
+                held: Box::new(held),
+            }),
+            mirror::Applied::Older => {}
+            mirror::Applied::Contradicts => {
+                tracing::warn!(%issuer, number = %held.claims.sub, "a live statement contradicts the mirror");
+            }
+        }
+    }
+    Ok(())
+}
