@@ -34,6 +34,7 @@ struct FileSettings {
     node_key_file: Option<PathBuf>,
     statement_ttl: Option<u64>,
     max_staleness: Option<u64>,
+    key_announce_secs: Option<u64>,
     token_ttl: Option<u64>,
     request_timeout: Option<u64>,
     import_timeout: Option<u64>,
@@ -61,6 +62,8 @@ pub struct Settings {
     pub node_key: Option<String>,
     pub statement_ttl: u64,
     pub max_staleness: u64,
+    /// How long a new signing key is announced to partners before it signs, in seconds.
+    pub key_announce_secs: u64,
     pub token_ttl: u64,
     pub request_timeout: u64,
     /// Seconds an import may take (large bodies, many rows).
@@ -131,6 +134,7 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from("data/node.key")),
             statement_ttl: number("AEO_STATEMENT_TTL", file.statement_ttl, 300)?,
             max_staleness: number("AEO_MAX_STALENESS", file.max_staleness, 0)?,
+            key_announce_secs: number("AEO_KEY_ANNOUNCE_SECS", file.key_announce_secs, 600)?,
             token_ttl: number("AEO_TOKEN_TTL", file.token_ttl, 900)?,
             request_timeout: number("AEO_REQUEST_TIMEOUT", file.request_timeout, 30)?,
             import_timeout: number("AEO_IMPORT_TIMEOUT", file.import_timeout, 600)?,
@@ -171,6 +175,7 @@ impl Settings {
             node_key: None,
             statement_ttl: 300,
             max_staleness: 0,
+            key_announce_secs: 600,
             token_ttl: 900,
             request_timeout: 30,
             import_timeout: 600,

@@ -1070,7 +1070,9 @@ async fn a_peer_that_never_answers_costs_the_border_two_seconds_then_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_change_at_a_peer_waits_for_the_administrators_consent() {
-    let nodes = start_nodes(&[("A", &[]), ("B", &[])]);
+    // A key change that was not announced (here: announced for no time at all) has no
+    // endorsement from a pinned key: only the administrator can make it trusted.
+    let nodes = start_nodes(&[("A", &[("AEO_KEY_ANNOUNCE_SECS", "0")]), ("B", &[])]);
     let cl = Admin::create(&nodes[0], "CL").await;
     let pe = Admin::create(&nodes[1], "PE").await;
     link(&cl, &pe).await;
@@ -1093,6 +1095,10 @@ async fn a_key_change_at_a_peer_waits_for_the_administrators_consent() {
     let thumbprints: Vec<String> =
         pending.iter().map(|k| k["thumbprint"].as_str().expect("thumbprint").to_owned()).collect();
     assert!(pending.len() > pinned.as_array().map_or(0, Vec::len), "the new and the retired key: {view}");
+    // Consent names the new keys only: the one pinned already was compared when it was pinned.
+    let old = pinned[0]["thumbprint"].as_str().expect("thumbprint");
+    let new: Vec<String> = thumbprints.iter().filter(|t| *t != old).cloned().collect();
+    assert_eq!(new.len(), 1, "{view}");
 
     // Until then, what CL signs with its new key is not taken: PE keeps the old status.
     cl.set_status("CL-2", "suspended").await;
@@ -1107,10 +1113,12 @@ async fn a_key_change_at_a_peer_waits_for_the_administrators_consent() {
     };
     let (status, body) = accept(json!(["not-a-thumbprint"])).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, body) = accept(json!(thumbprints[..1])).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "only some of the keys: {body}");
+    let (status, body) = accept(json!(thumbprints)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the pinned key listed too: {body}");
+    let (status, body) = accept(json!([])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "none of the new keys: {body}");
     assert_eq!(pe.peer("CL").await["keys"], pinned);
-    let (status, view) = accept(json!(thumbprints)).await;
+    let (status, view) = accept(json!(new)).await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert!(view["pending_keys"].is_null(), "{view}");
     let now_pinned: Vec<&str> =
@@ -1131,4 +1139,64 @@ async fn a_key_change_at_a_peer_waits_for_the_administrators_consent() {
     eprintln!("PE had CL's changes {:?} after accepting the new keys", accepted.elapsed());
     let last = cl.seq_of("CL-1").await;
     mirror_reaches(&pe, "CL", last, Duration::from_secs(15)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_is_announced_first_and_partners_never_stop_verifying() {
+    // CL announces its next key for 8 s; its checkpoints live 5 s, so PE refreshes them often.
+    let nodes = start_nodes(&[("A", &[("AEO_KEY_ANNOUNCE_SECS", "8"), ("AEO_STATEMENT_TTL", "5")]), ("B", &[])]);
+    let cl = Admin::create(&nodes[0], "CL").await;
+    let pe = Admin::create(&nodes[1], "PE").await;
+    link(&cl, &pe).await;
+    cl.issue("CL-1").await;
+    mirror_reaches(&pe, "CL", cl.seq_of("CL-1").await, Duration::from_secs(10)).await;
+    let old = pe.peer("CL").await["keys"][0]["thumbprint"].as_str().expect("thumbprint").to_owned();
+
+    let (status, keys) = cl.call(Method::POST, "/keys/rotate", None).await;
+    assert_eq!(status, StatusCode::OK, "{keys}");
+    let next = keys["items"].as_array().and_then(|keys| keys.iter().find(|k| k["signs_from"].is_string())).cloned();
+    let next = next.unwrap_or_else(|| panic!("no announced key: {keys}"));
+    let next_thumbprint = next["thumbprint"].as_str().expect("thumbprint").to_owned();
+    // A second rotation while one is announced is refused.
+    let (status, body) = cl.call(Method::POST, "/keys/rotate", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // PE learns the next key from CL's current one, before it signs, and shows it.
+    let rotated = Instant::now();
+    let view = eventually(Duration::from_secs(7), "PE pins CL's announced key", async || {
+        let view = pe.peer("CL").await;
+        let pinned: Vec<&str> =
+            view["keys"].as_array().into_iter().flatten().filter_map(|k| k["thumbprint"].as_str()).collect();
+        if pinned.contains(&next_thumbprint.as_str()) && pinned.contains(&old.as_str()) {
+            Ok(view)
+        } else {
+            Err(view.to_string())
+        }
+    })
+    .await;
+    eprintln!("PE pinned CL's next key {:?} after the rotation", rotated.elapsed());
+    assert_eq!(view["announced_keys"]["thumbprints"], json!([next_thumbprint]), "{view}");
+    assert!(view["pending_keys"].is_null(), "an endorsed key waits for no consent: {view}");
+    let audit = pe.get("/audit?limit=100").await;
+    let announced = audit["items"].as_array().into_iter().flatten().any(|r| r["action"] == "peer.keys_announced");
+    assert!(announced, "{audit}");
+
+    // Once the new key signs, PE verifies what CL pushes: a revocation reaches PE's border at once.
+    tokio::time::sleep(Duration::from_secs(8).saturating_sub(rotated.elapsed()) + Duration::from_millis(500)).await;
+    cl.set_status("CL-1", "revoked").await;
+    let revoked = Instant::now();
+    eventually(Duration::from_secs(3), "PE's border sees the revocation signed with the new key", async || {
+        let (answer, _) = pe.recognition("CL", "CL-1").await;
+        let seen = has_reason(&answer, "certificate_revoked") && answer["stale"] == false;
+        if seen { Ok(()) } else { Err(answer.to_string()) }
+    })
+    .await;
+    eprintln!("PE answered the revocation {:?} after it", revoked.elapsed());
+    let mirror = cl.seq_of("CL-1").await;
+    mirror_reaches(&pe, "CL", mirror, Duration::from_secs(5)).await;
+    let delivered = cl.peer("PE").await;
+    assert_eq!(delivered["backlog"], 0, "{delivered}");
+    assert!(delivered["last_error"].is_null(), "{delivered}");
+    let followed = pe.peer("CL").await;
+    assert!(followed["last_error"].is_null(), "{followed}");
 }

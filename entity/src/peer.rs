@@ -10,6 +10,8 @@ pub struct Model {
     pub base_url: String,
     pub jwks: String,
     pub pending_jwks: Option<String>,
+    /// What the peer's current key announced of its next keys (JSON: thumbprints and `signs_from`).
+    pub key_announcement: Option<String>,
     pub last_success_at: Option<DateTimeUtc>,
     pub last_error_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,

@@ -12,6 +12,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub retired_at: Option<DateTimeUtc>,
     pub publish_until: Option<DateTimeUtc>,
+    /// When an announced key starts signing; `None` for a key that signed from its creation.
+    pub signs_from: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

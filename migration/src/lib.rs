@@ -11,6 +11,7 @@ mod m20261202_000005_mirror_per_administration;
 mod m20261202_000006_federation_assertions;
 mod m20261202_000007_write_probe;
 mod m20261202_000008_certificate_name_search;
+mod m20261202_000009_key_rollover;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_federation_assertions::Migration),
             Box::new(m20261202_000007_write_probe::Migration),
             Box::new(m20261202_000008_certificate_name_search::Migration),
+            Box::new(m20261202_000009_key_rollover::Migration),
         ]
     }
 }

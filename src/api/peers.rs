@@ -32,6 +32,9 @@ pub struct PeerView {
     pub keys: Vec<PinnedKey>,
     /// Keys a re-fetch found that differ from the pinned ones: accept them to use them.
     pub pending_keys: Option<Vec<PinnedKey>>,
+    /// The next keys the peer announced, signed by a pinned key: pinned already, they verify what
+    /// it signs from `signs_from` on.
+    pub announced_keys: Option<AnnouncedKeys>,
     /// Changes not yet delivered to the peer.
     pub backlog: u64,
     pub last_success_at: Option<DateTime<Utc>>,
@@ -48,11 +51,21 @@ fn pinned(set: &JwkSet) -> Vec<PinnedKey> {
         .collect()
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnnouncedKeys {
+    /// RFC 7638 thumbprints.
+    pub thumbprints: Vec<String>,
+    pub signs_from: DateTime<Utc>,
+}
+
 fn view(status: PeerStatus) -> PeerView {
     let PeerStatus { peer, backlog, mirror } = status;
     PeerView {
         keys: pinned(&peer.jwks),
         pending_keys: peer.pending_jwks.as_ref().map(pinned),
+        announced_keys: peer
+            .key_announcement
+            .map(|announced| AnnouncedKeys { thumbprints: announced.thumbprints, signs_from: announced.signs_from }),
         backlog,
         mirror_synced_seq: mirror.synced_seq,
         mirror_current_until: mirror.current_until(),
@@ -114,7 +127,8 @@ pub async fn get_peer(
 
 #[derive(Deserialize, ToSchema)]
 pub struct KeyConsent {
-    /// The thumbprints of the pending keys, exactly, as compared out of band.
+    /// The thumbprints of the pending keys that are not pinned yet, exactly, as compared out of
+    /// band.
     pub thumbprints: Vec<String>,
 }
 

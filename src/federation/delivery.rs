@@ -7,6 +7,7 @@ use reqwest::Method;
 use tokio::sync::watch;
 
 use super::feed::sign_changes;
+use super::keys;
 use super::protocol::EventsRequest;
 use super::remote::call_peer;
 use crate::app::AppState;
@@ -53,7 +54,10 @@ pub async fn deliver_due(app: &AppState) -> anyhow::Result<()> {
             let seqs: Vec<i64> = chunk.iter().map(|i| i.seq).collect();
             let changes = certificates::changes_at(&app.store.db, &administration, &seqs).await?;
             let statements = sign_changes(app, &administration, changes).await?;
-            let body = serde_json::to_value(EventsRequest { items: statements })?;
+            let key = app.federation.keyring.active(&app.store.db, &administration).await?;
+            let ttl = app.settings.statement_ttl_secs();
+            let next_keys = keys::signed_announcement(&app.store.db, &administration, &key, ttl).await?;
+            let body = serde_json::to_value(EventsRequest { items: statements, next_keys })?;
             let result = call_peer(app, &registration, Method::POST, "/events", Some(&body)).await;
             let work = Work::begin_when_free(app).await?;
             match result {

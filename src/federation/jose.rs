@@ -14,6 +14,7 @@ use crate::store::certificates::{Certificate, IdentifierView};
 pub const STATEMENT_TYP: &str = "aeo-status+jwt";
 pub const CHECKPOINT_TYP: &str = "aeo-checkpoint+jwt";
 pub const ANSWER_TYP: &str = "aeo-recognition+jwt";
+pub const KEYS_TYP: &str = "aeo-keys+jwt";
 pub const ASSERTION_TYP: &str = "JWT";
 
 /// An assertion lives at most this long.
@@ -264,6 +265,40 @@ pub fn verify_checkpoint(token: &str, issuer: &str, keys: &JwkSet) -> Result<Che
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["iss", "exp", "iat"]);
     let claims: CheckpointClaims = verify(token, CHECKPOINT_TYP, keys, validation)?;
+    issued_by_now(claims.iat)?;
+    Ok(claims)
+}
+
+/// An issuer's next signing keys, announced before they sign and signed by a key that signs now:
+/// a follower that trusts the signing key can trust them without a new comparison out of band.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeysClaims {
+    pub iss: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// The public keys to come.
+    pub keys: JwkSet,
+    /// When they start signing (seconds since the epoch); the current key signs until then.
+    pub signs_from: i64,
+}
+
+pub fn sign_keys(
+    key: &SigningKey,
+    issuer: &str,
+    next: JwkSet,
+    signs_from: i64,
+    ttl_secs: i64,
+) -> anyhow::Result<String> {
+    let iat = Utc::now().timestamp();
+    sign(key, KEYS_TYP, &KeysClaims { iss: issuer.to_owned(), iat, exp: iat + ttl_secs, keys: next, signs_from })
+}
+
+pub fn verify_keys(token: &str, issuer: &str, keys: &JwkSet) -> Result<KeysClaims, JoseError> {
+    let mut validation = Validation::new(ALGORITHM);
+    validation.set_issuer(&[issuer]);
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["iss", "exp", "iat"]);
+    let claims: KeysClaims = verify(token, KEYS_TYP, keys, validation)?;
     issued_by_now(claims.iat)?;
     Ok(claims)
 }

@@ -12,7 +12,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use entity::signing_key::{self, Column, Entity};
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -95,10 +95,19 @@ impl SigningKey {
     }
 }
 
-/// Keys in memory: the active signing key of each administration, loaded on first use.
+/// The key an administration signs with, held until it stops signing.
+struct Active {
+    key: Arc<SigningKey>,
+    /// When it stops signing (a rotation announced a successor), if it is known to.
+    until: Option<DateTime<Utc>>,
+    /// Another process sharing the database may have rotated: read again after a while.
+    loaded: std::time::Instant,
+}
+
+/// Keys in memory: the signing key of each administration, loaded on first use.
 pub struct Keyring {
     vault: KeyVault,
-    active: RwLock<HashMap<String, Arc<SigningKey>>>,
+    active: RwLock<HashMap<String, Active>>,
 }
 
 impl Keyring {
@@ -106,57 +115,87 @@ impl Keyring {
         Ok(Keyring { vault: KeyVault::new(node_secret)?, active: RwLock::new(HashMap::new()) })
     }
 
-    /// Makes a new key for `administration` and makes it the active one; the previous active
-    /// key is retired and stays published for `publish_for` more. The cached active key is
-    /// forgotten once this is committed (`service::After::Keys`).
-    pub async fn create(
+    /// Makes the first signing key of a new administration; it signs at once.
+    pub async fn create(&self, conn: &impl ConnectionTrait, administration: &str) -> anyhow::Result<String> {
+        self.insert(conn, administration, None).await
+    }
+
+    /// Makes the next key of `administration`, announced now and signing from `signs_from`: until
+    /// then the current key signs, and it stays published until `publish_old_until`, when what
+    /// it signed has expired. A rotation already announced is a conflict. The cached signing key
+    /// is forgotten once this is committed (`service::After::Keys`).
+    pub async fn announce(
         &self,
         conn: &impl ConnectionTrait,
         administration: &str,
-        publish_for: Duration,
+        signs_from: DateTime<Utc>,
+        publish_old_until: DateTime<Utc>,
+    ) -> anyhow::Result<Result<String, DateTime<Utc>>> {
+        let now = Utc::now();
+        if let Some((_, pending)) = announced(conn, administration).await? {
+            return Ok(Err(pending));
+        }
+        Entity::update_many()
+            .col_expr(Column::RetiredAt, sea_orm::sea_query::Expr::value(signs_from))
+            .col_expr(Column::PublishUntil, sea_orm::sea_query::Expr::value(publish_old_until.max(now)))
+            .filter(Column::Administration.eq(administration))
+            .filter(Column::RetiredAt.is_null())
+            .exec(conn)
+            .await?;
+        Ok(Ok(self.insert(conn, administration, Some(signs_from)).await?))
+    }
+
+    async fn insert(
+        &self,
+        conn: &impl ConnectionTrait,
+        administration: &str,
+        signs_from: Option<DateTime<Utc>>,
     ) -> anyhow::Result<String> {
         let rng = SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| anyhow!("key generation failed"))?;
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow!("generated key unreadable"))?;
         let jwk = public_jwk(pair.public_key().as_ref())?;
         let kid = jwk.common.key_id.clone().unwrap_or_default();
-        let now = Utc::now();
-        Entity::update_many()
-            .col_expr(Column::RetiredAt, sea_orm::sea_query::Expr::value(now))
-            .col_expr(Column::PublishUntil, sea_orm::sea_query::Expr::value(now + publish_for))
-            .filter(Column::Administration.eq(administration))
-            .filter(Column::RetiredAt.is_null())
-            .exec(conn)
-            .await?;
         let model = signing_key::ActiveModel {
             administration: Set(administration.to_owned()),
             kid: Set(kid.clone()),
             public_jwk: Set(serde_json::to_string(&jwk)?),
             sealed_private_key: Set(self.vault.seal(pkcs8.as_ref(), &format!("{administration}/{kid}"))?),
-            created_at: Set(now),
+            created_at: Set(Utc::now()),
             retired_at: Set(None),
             publish_until: Set(None),
+            signs_from: Set(signs_from),
             ..Default::default()
         };
         Entity::insert(model).exec_without_returning(conn).await?;
         Ok(kid)
     }
 
-    /// Drops the cached active key, e.g. after a rotation.
+    /// Drops the cached signing key, e.g. after a rotation.
     pub fn forget(&self, administration: &str) {
         if let Ok(mut active) = self.active.write() {
             active.remove(administration);
         }
     }
 
-    /// The key `administration` signs with now.
+    /// The key `administration` signs with now: the newest that has begun signing and not
+    /// stopped.
     pub async fn active(&self, conn: &impl ConnectionTrait, administration: &str) -> anyhow::Result<Arc<SigningKey>> {
-        if let Some(key) = self.active.read().ok().and_then(|active| active.get(administration).cloned()) {
+        let now = Utc::now();
+        let cached = self.active.read().ok().and_then(|active| {
+            active
+                .get(administration)
+                .filter(|held| held.until.is_none_or(|until| until > now))
+                .filter(|held| held.loaded.elapsed() < crate::cache::TIME_TO_LIVE)
+                .map(|held| held.key.clone())
+        });
+        if let Some(key) = cached {
             return Ok(key);
         }
         let row = Entity::find()
             .filter(Column::Administration.eq(administration))
-            .filter(Column::RetiredAt.is_null())
+            .filter(sea_orm::Condition::any().add(Column::RetiredAt.is_null()).add(Column::RetiredAt.gt(now)))
+            .filter(sea_orm::Condition::any().add(Column::SignsFrom.is_null()).add(Column::SignsFrom.lte(now)))
             .order_by_desc(Column::Id)
             .one(conn)
             .await?
@@ -164,10 +203,38 @@ impl Keyring {
         let pkcs8 = self.vault.open(&row.sealed_private_key, &format!("{administration}/{}", row.kid))?;
         let key = Arc::new(SigningKey { kid: row.kid, encoding: EncodingKey::from_ed_der(&pkcs8) });
         if let Ok(mut active) = self.active.write() {
-            active.insert(administration.to_owned(), key.clone());
+            let held = Active { key: key.clone(), until: row.retired_at, loaded: std::time::Instant::now() };
+            active.insert(administration.to_owned(), held);
         }
         Ok(key)
     }
+}
+
+/// The keys `administration` has announced and that do not sign yet, and when they will.
+pub async fn announced(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+) -> crate::store::StoreResult<Option<(JwkSet, DateTime<Utc>)>> {
+    let rows = Entity::find()
+        .filter(Column::Administration.eq(administration))
+        .filter(Column::SignsFrom.gt(Utc::now()))
+        .all(conn)
+        .await?;
+    let Some(signs_from) = rows.iter().filter_map(|row| row.signs_from).min() else { return Ok(None) };
+    let keys = rows.iter().filter_map(|row| serde_json::from_str(&row.public_jwk).ok()).collect();
+    Ok(Some((JwkSet { keys }, signs_from)))
+}
+
+/// While a rotation is announced: the next keys, signed with `key` (the one that signs now) and
+/// valid for `ttl_secs`, to go with every checkpoint and push.
+pub async fn signed_announcement(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    key: &SigningKey,
+    ttl_secs: i64,
+) -> anyhow::Result<Option<String>> {
+    let Some((next, signs_from)) = announced(conn, administration).await? else { return Ok(None) };
+    Ok(Some(super::jose::sign_keys(key, administration, next, signs_from.timestamp(), ttl_secs)?))
 }
 
 /// Gives every administration without a signing key its first one (e.g. after an upgrade).
@@ -180,7 +247,7 @@ pub async fn ensure_all(conn: &impl ConnectionTrait, keyring: &Keyring) -> anyho
             .await?
             .is_some();
         if !has_key {
-            keyring.create(conn, &administration.code, Duration::zero()).await?;
+            keyring.create(conn, &administration.code).await?;
         }
     }
     Ok(())
@@ -204,8 +271,11 @@ pub struct KeyInfo {
     pub kid: String,
     pub thumbprint: String,
     pub created_at: DateTime<Utc>,
+    /// When it stopped (or will stop) signing.
     pub retired_at: Option<DateTime<Utc>>,
     pub publish_until: Option<DateTime<Utc>>,
+    /// When an announced key starts signing; absent for a key that signed from its creation.
+    pub signs_from: Option<DateTime<Utc>>,
 }
 
 pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> crate::store::StoreResult<Vec<KeyInfo>> {
@@ -222,6 +292,7 @@ pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> crate::s
                 created_at: row.created_at,
                 retired_at: row.retired_at,
                 publish_until: row.publish_until,
+                signs_from: row.signs_from,
             }
         })
         .collect())

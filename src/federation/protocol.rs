@@ -35,12 +35,19 @@ pub struct ChangesAnswer {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CheckpointAnswer {
     pub checkpoint: String,
+    /// While a key rotation is announced: the next keys, signed by the current one
+    /// (`aeo-keys+jwt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_keys: Option<String>,
 }
 
 /// `POST .../events`: changes pushed by their issuer.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct EventsRequest {
     pub items: Vec<ChangeItem>,
+    /// As in [`CheckpointAnswer`]: a push teaches the next keys too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_keys: Option<String>,
 }
 
 /// What a follower did with pushed changes.

@@ -233,8 +233,10 @@ async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Js
         app.later.defer(Deferred::RetryOutbox { administration: code.to_owned(), peer: call.caller.clone() });
     }
     let key = app.federation.keyring.active(&app.store.db, code).await?;
-    let checkpoint = jose::sign_checkpoint(&key, code, seq, app.settings.statement_ttl_secs())?;
-    Ok(Json(CheckpointAnswer { checkpoint }))
+    let ttl = app.settings.statement_ttl_secs();
+    let checkpoint = jose::sign_checkpoint(&key, code, seq, ttl)?;
+    let next_keys = super::keys::signed_announcement(&app.store.db, code, &key, ttl).await?;
+    Ok(Json(CheckpointAnswer { checkpoint, next_keys }))
 }
 
 /// Changes pushed by an issuer to one hosted administration: every statement is verified with
@@ -288,6 +290,9 @@ async fn receive_events(
         FeedError::Store(error) => error.into(),
     })?;
     call.record(&app, "events".into(), json!({"received": verified.len(), "synced_seq": synced}));
+    if let Some(announcement) = &body.next_keys {
+        super::sync::learn_next_keys(&app, &call.registration, "/events", announcement).await;
+    }
     Ok(Json(EventsAnswer { accepted: verified.len(), synced_seq: synced }))
 }
 

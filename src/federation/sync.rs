@@ -96,6 +96,17 @@ impl From<FeedError> for FollowError {
     }
 }
 
+/// Pins the next keys a peer announced; one that does not verify is noted, and the rest goes on.
+pub async fn learn_next_keys(app: &AppState, registration: &Peer, path: &str, announcement: &str) {
+    match crate::service::peers::pin_announced_keys(app, registration, announcement).await {
+        Ok(()) => {}
+        Err(crate::service::ServiceError::Upstream(message)) => {
+            answer_refused(app, registration, path, &CallError::Unverified(message));
+        }
+        Err(error) => tracing::warn!(peer = %registration.peer, %error, "could not pin a peer's announced keys"),
+    }
+}
+
 /// A signature of the peer's that did not verify: noted for the administration that follows it.
 fn unverified(app: &AppState, registration: &Peer, path: &str, error: impl std::fmt::Display) -> FollowError {
     let error = CallError::Unverified(error.to_string());
@@ -107,7 +118,10 @@ async fn follow(app: &AppState, registration: &Peer) -> Result<(), FollowError> 
     let followed = Followed::new(&registration.administration, &registration.peer);
     let issuer = registration.peer.as_str();
     let (_, body) = call_peer(app, registration, Method::GET, "/checkpoint", None).await?;
-    let CheckpointAnswer { checkpoint: token } = read(body)?;
+    let CheckpointAnswer { checkpoint: token, next_keys } = read(body)?;
+    if let Some(announcement) = next_keys {
+        learn_next_keys(app, registration, "/checkpoint", &announcement).await;
+    }
     let token = token.as_str();
     let claims = jose::verify_checkpoint(token, issuer, &registration.jwks)
         .map_err(|error| unverified(app, registration, "/checkpoint", error))?;

@@ -70,7 +70,7 @@ pub async fn create_in(work: &mut Work<'_>, actor: &str, administration: &Admini
         return Err(ServiceError::Conflict(format!("administration {code} already exists")));
     }
     administrations::insert(&**work, administration).await?;
-    work.app().federation.keyring.create(&**work, code, chrono::Duration::zero()).await?;
+    work.app().federation.keyring.create(&**work, code).await?;
     let details =
         json!({"name": administration.name, "country": administration.country, "programme": administration.programme});
     work.audit(Some(code), actor, "administration.created", format!("administrations/{code}"), details);

@@ -5,18 +5,18 @@
 use std::collections::BTreeSet;
 
 use aeo_domain::AdministrationCode;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::jwk::JwkSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{After, ServiceError, ServiceResult, Work};
 use crate::app::App;
-use crate::federation::jose::ed25519_keys;
+use crate::federation::jose::{self, ed25519_keys};
 use crate::federation::keys::{self, KeyInfo, thumbprint};
 use crate::store::mirror::{self, Followed, State};
 use crate::store::outbox;
-use crate::store::peers::{self, Peer};
+use crate::store::peers::{self, KeyAnnouncement, Peer};
 
 /// A registration with the health of the exchange with the peer.
 pub struct PeerStatus {
@@ -179,8 +179,8 @@ async fn forget_mirror_in(work: &mut Work<'_>, administration: &str, peer: &str)
     Ok(())
 }
 
-/// Accepts the keys a re-fetch found, given exactly by their thumbprints: they replace the
-/// pinned ones.
+/// Accepts the keys a re-fetch found, the new ones given exactly by their thumbprints: the
+/// fetched set replaces the pinned one.
 pub async fn accept_keys(
     app: &App,
     administration: &str,
@@ -193,8 +193,12 @@ pub async fn accept_keys(
     let found = peers::find(&*work, administration, peer.as_str()).await?.ok_or(ServiceError::NotFound)?;
     let pending =
         found.pending_jwks.clone().ok_or_else(|| ServiceError::Conflict("no key change is pending".into()))?;
-    if consent.iter().cloned().collect::<BTreeSet<_>>() != thumbprints(&pending) {
-        return Err(ServiceError::field("thumbprints", "must list exactly the pending keys' thumbprints"));
+    let new: BTreeSet<String> = thumbprints(&pending).difference(&thumbprints(&found.jwks)).cloned().collect();
+    if consent.iter().cloned().collect::<BTreeSet<_>>() != new {
+        return Err(ServiceError::field(
+            "thumbprints",
+            "must list exactly the thumbprints of the pending keys not pinned yet",
+        ));
     }
     peers::upsert(&*work, administration, peer.as_str(), &found.base_url, &pending).await?;
     forget_mirror_in(&mut work, administration, peer.as_str()).await?;
@@ -206,17 +210,61 @@ pub async fn accept_keys(
     find(app, administration, peer.as_str()).await
 }
 
+/// More next keys than a rotation makes are not taken from anyone.
+const MAX_ANNOUNCED_KEYS: usize = 4;
+
+/// Pins the next keys `registration`'s peer announced in `token`, signed by a key pinned for it:
+/// they verify what it signs once they take over, with no gap and no new comparison out of band.
+/// The change is shown in the peer's view and recorded in the audit log. An announcement that
+/// does not verify is refused, and noted as the peer's last error.
+pub async fn pin_announced_keys(app: &App, registration: &Peer, token: &str) -> ServiceResult<()> {
+    let claims = jose::verify_keys(token, &registration.peer, &registration.jwks).map_err(|error| {
+        ServiceError::Upstream(format!("the announcement of the next keys did not verify: {error}"))
+    })?;
+    let announced: Vec<_> = ed25519_keys(&claims.keys).cloned().collect();
+    if announced.is_empty() || announced.len() > MAX_ANNOUNCED_KEYS {
+        return Err(ServiceError::Upstream(format!(
+            "an announcement must hold from 1 to {MAX_ANNOUNCED_KEYS} Ed25519 keys with a kid"
+        )));
+    }
+    let announcement = KeyAnnouncement {
+        thumbprints: announced.iter().map(thumbprint).collect(),
+        signs_from: DateTime::from_timestamp(claims.signs_from, 0).unwrap_or_default(),
+    };
+    if registration.key_announcement.as_ref() == Some(&announcement) {
+        return Ok(());
+    }
+    let pinned = thumbprints(&registration.jwks);
+    let mut keys = registration.jwks.clone();
+    keys.keys.extend(announced.into_iter().filter(|jwk| !pinned.contains(&thumbprint(jwk))));
+    let (administration, peer) = (registration.administration.as_str(), registration.peer.as_str());
+    let mut work = Work::begin_when_free(app).await?;
+    peers::pin_announced(&*work, registration.id, &keys, &announcement).await?;
+    let details = json!({"keys": announcement.thumbprints, "signs_from": announcement.signs_from});
+    work.audit(Some(administration), "system", "peer.keys_announced", format!("peers/{peer}"), details);
+    work.then(After::Peer { administration: administration.to_owned(), peer: peer.to_owned() });
+    work.commit().await?;
+    tracing::info!(%peer, by = administration, signs_from = %announcement.signs_from, "pinned a peer's announced keys");
+    Ok(())
+}
+
 /// This administration's signing keys (public facts only).
 pub async fn signing_keys(app: &App, administration: &str) -> ServiceResult<Vec<KeyInfo>> {
     Ok(keys::list(&app.store.db, administration).await?)
 }
 
-/// Makes a new signing key; the old one stays published until what it signed has expired.
+/// Makes the next signing key and announces it: it signs once partners have had
+/// `key_announce_secs` to learn it from the current key, which signs until then and stays
+/// published until what it signed has expired.
 pub async fn rotate_key(app: &App, administration: &str, actor: &str) -> ServiceResult<Vec<KeyInfo>> {
-    let publish_for = Duration::seconds(app.settings.statement_ttl_secs() + 120);
+    let signs_from = Utc::now() + Duration::seconds(i64::try_from(app.settings.key_announce_secs).unwrap_or(i64::MAX));
+    let publish_old_until = signs_from + Duration::seconds(app.settings.statement_ttl_secs() + 120);
     let mut work = Work::begin(app).await?;
-    let kid = app.federation.keyring.create(&*work, administration, publish_for).await?;
-    work.audit(Some(administration), actor, "key.rotated", "keys", json!({"kid": kid}));
+    let kid = app.federation.keyring.announce(&*work, administration, signs_from, publish_old_until).await?.map_err(
+        |pending| ServiceError::Conflict(format!("a key change is announced already: its key signs from {pending}")),
+    )?;
+    let details = json!({"kid": kid, "signs_from": signs_from});
+    work.audit(Some(administration), actor, "key.rotated", "keys", details);
     work.then(After::Keys(administration.to_owned()));
     work.commit().await?;
     signing_keys(app, administration).await

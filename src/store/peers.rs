@@ -17,9 +17,20 @@ pub struct Peer {
     pub base_url: String,
     pub jwks: JwkSet,
     pub pending_jwks: Option<JwkSet>,
+    /// The next keys the peer's current key announced, pinned already.
+    pub key_announcement: Option<KeyAnnouncement>,
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+}
+
+/// Keys a peer announced, signed by a key pinned for it, before they sign.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KeyAnnouncement {
+    /// RFC 7638 thumbprints of the announced keys.
+    pub thumbprints: Vec<String>,
+    /// When the peer said they start signing.
+    pub signs_from: DateTime<Utc>,
 }
 
 fn build(model: peer::Model) -> StoreResult<Peer> {
@@ -30,6 +41,7 @@ fn build(model: peer::Model) -> StoreResult<Peer> {
     Ok(Peer {
         jwks: parse(&model.jwks)?,
         pending_jwks: model.pending_jwks.as_deref().map(parse).transpose()?,
+        key_announcement: model.key_announcement.as_deref().map(serde_json::from_str).transpose()?,
         id: model.id,
         administration: model.administration.clone(),
         peer: model.peer.clone(),
@@ -133,6 +145,23 @@ pub async fn upsert(
             Ok(true)
         }
     }
+}
+
+/// Pins `jwks` (the keys pinned so far and those announced) with what announced them.
+pub async fn pin_announced(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    jwks: &JwkSet,
+    announcement: &KeyAnnouncement,
+) -> StoreResult<()> {
+    Entity::update_many()
+        .col_expr(Column::Jwks, Expr::value(serde_json::to_string(jwks)?))
+        .col_expr(Column::KeyAnnouncement, Expr::value(serde_json::to_string(announcement)?))
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Keys a re-fetch found, held until an administrator accepts them.
