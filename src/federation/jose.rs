@@ -245,6 +245,15 @@ fn issued_by_now(iat: i64) -> Result<(), JoseError> {
     Ok(())
 }
 
+/// What an issuer signs for anyone (no audience): its `iss`, `iat` and `exp` are required.
+fn issued_by(issuer: &str) -> Validation {
+    let mut validation = Validation::new(ALGORITHM);
+    validation.set_issuer(&[issuer]);
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["iss", "exp", "iat"]);
+    validation
+}
+
 /// The latest position of an issuer's change sequence, signed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointClaims {
@@ -260,11 +269,7 @@ pub fn sign_checkpoint(key: &SigningKey, issuer: &str, seq: i64, ttl_secs: i64) 
 }
 
 pub fn verify_checkpoint(token: &str, issuer: &str, keys: &JwkSet) -> Result<CheckpointClaims, JoseError> {
-    let mut validation = Validation::new(ALGORITHM);
-    validation.set_issuer(&[issuer]);
-    validation.validate_aud = false;
-    validation.set_required_spec_claims(&["iss", "exp", "iat"]);
-    let claims: CheckpointClaims = verify(token, CHECKPOINT_TYP, keys, validation)?;
+    let claims: CheckpointClaims = verify(token, CHECKPOINT_TYP, keys, issued_by(issuer))?;
     issued_by_now(claims.iat)?;
     Ok(claims)
 }
@@ -294,11 +299,7 @@ pub fn sign_keys(
 }
 
 pub fn verify_keys(token: &str, issuer: &str, keys: &JwkSet) -> Result<KeysClaims, JoseError> {
-    let mut validation = Validation::new(ALGORITHM);
-    validation.set_issuer(&[issuer]);
-    validation.validate_aud = false;
-    validation.set_required_spec_claims(&["iss", "exp", "iat"]);
-    let claims: KeysClaims = verify(token, KEYS_TYP, keys, validation)?;
+    let claims: KeysClaims = verify(token, KEYS_TYP, keys, issued_by(issuer))?;
     issued_by_now(claims.iat)?;
     Ok(claims)
 }
