@@ -604,6 +604,20 @@ async fn with_the_issuer_down_partners_answer_from_the_mirror_then_stale() {
     assert_eq!(answer["recognized"], true, "{answer}");
     assert_eq!(answer["reasons"], json!([]), "{answer}");
     assert_eq!(answer["certificate"]["status"], "active", "{answer}");
+
+    // CL comes back (PE's circuit to it is open by now): its partners answer from it again
+    // within 2 s of it serving.
+    nodes[0].restart();
+    let back = Instant::now();
+    for at in [&pe, &co] {
+        eventually(Duration::from_secs(2).saturating_sub(back.elapsed()), "an answer from CL again", async || {
+            let (answer, _) = at.recognition("CL", "CL-1").await;
+            let fresh = answer["stale"] == false && answer["recognized"] == true;
+            if fresh { Ok(()) } else { Err(answer.to_string()) }
+        })
+        .await;
+    }
+    eprintln!("PE and CO answered from CL {:?} after it was back", back.elapsed());
 }
 
 // ---------------------------------------------------------------------------------------------
