@@ -112,10 +112,12 @@ async fn openapi_lists_every_route(backend: Backend) {
         }
     }
 
-    let docs = node.get("/api/docs", None).await;
+    let docs = node.get("/api/docs/", None).await;
     assert_eq!(docs.status, StatusCode::OK);
     assert!(docs.content_type().starts_with("text/html"), "{}", docs.content_type());
-    assert!(docs.body.as_str().expect("html").contains("openapi.json"));
+    assert!(docs.body.as_str().expect("html").contains("swagger-ui"));
+    let initializer = node.get("/api/docs/swagger-initializer.js", None).await;
+    assert!(initializer.body.as_str().expect("script").contains("/api/v1/openapi.json"));
 }
 
 async fn every_error_is_a_problem(backend: Backend) {
