@@ -138,12 +138,14 @@ struct Keys {
 
 static KEYS: LazyLock<Option<Keys>> = LazyLock::new(|| {
     let (key, set) = crate::federation::keys::SigningKey::ephemeral().ok()?;
-    let state: jose::CertificateState = serde_json::from_value(json!({
+    let snapshot: crate::store::snapshot::Snapshot = serde_json::from_value(json!({
         "number": "CL-OEA-0001", "administration": "CL", "status": "active", "category": "security",
         "roles": ["exporter"], "valid_from": "2024-01-15", "valid_until": "2027-01-14", "status_reason": null,
-        "operator": {"name": "Exportadora Andina SpA", "identifiers": []}
+        "operator": {"name": "Exportadora Andina SpA", "identifiers": [], "public": true,
+                     "address": {"street": "Av. Libertad 1200", "city": "Viña del Mar", "postal_code": "2520000", "country": "CL"}}
     }))
     .ok()?;
+    let state = jose::CertificateState::from(&snapshot);
     let statement = jose::sign_statement(&key, &state, 1, 300).ok()?;
     let tokens = crate::auth::token::TokenKeys::new(b"hostile input checks: a node secret", "http://node.test", 60);
     Some(Keys { set, statement, tokens })

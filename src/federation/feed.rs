@@ -7,6 +7,7 @@ use super::protocol::ChangeItem;
 use crate::app::AppState;
 use crate::service::{After, Work};
 use crate::store::mirror::{self, Applied, Followed, Held, Origin};
+use crate::store::snapshot::Snapshot;
 
 /// How far beyond the position a follower has verified (applied, or seen in a checkpoint) a
 /// change may be and still be taken: further than that, a pushed `seq` would be taken on the
@@ -19,11 +20,11 @@ pub fn beyond_reach(seq: i64, verified: i64) -> bool {
 }
 
 /// Statements for stored changes (seq, snapshot), signed now by the administration's key.
-pub async fn sign_changes(app: &AppState, code: &str, rows: Vec<(i64, String)>) -> anyhow::Result<Vec<ChangeItem>> {
+pub async fn sign_changes(app: &AppState, code: &str, rows: Vec<(i64, Snapshot)>) -> anyhow::Result<Vec<ChangeItem>> {
     let key = app.federation.keyring.active(&app.store.db, code).await?;
     rows.into_iter()
         .map(|(seq, snapshot)| {
-            let state: CertificateState = serde_json::from_str(&snapshot)?;
+            let state = CertificateState::from(&snapshot);
             Ok(ChangeItem {
                 seq,
                 statement: jose::sign_statement(&key, &state, seq, app.settings.statement_ttl_secs())?,

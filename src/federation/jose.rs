@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{ALGORITHM, SigningKey};
-use crate::store::certificates::{Certificate, IdentifierView};
+use crate::store::certificates::Certificate;
+use crate::store::snapshot::Snapshot;
 
 pub const STATEMENT_TYP: &str = "aeo-status+jwt";
 pub const CHECKPOINT_TYP: &str = "aeo-checkpoint+jwt";
@@ -137,7 +138,14 @@ pub fn verify_assertion(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatementOperator {
     pub name: String,
-    pub identifiers: Vec<IdentifierView>,
+    pub identifiers: Vec<StatementIdentifier>,
+}
+
+/// An identifier as a statement shows it: the protocol's own type, whatever the API's view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementIdentifier {
+    pub scheme: String,
+    pub value: String,
 }
 
 /// What a statement says of a certificate: the fields of the contract's statement claims
@@ -176,13 +184,38 @@ pub struct StatementClaims {
     pub facts: CertificateFacts,
 }
 
-/// A certificate as a change snapshot holds it: who issued it, its number and its facts.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A certificate as a statement says it: who issued it, its number and its facts.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CertificateState {
     pub number: String,
     pub administration: String,
-    #[serde(flatten)]
     pub facts: CertificateFacts,
+}
+
+impl From<&Snapshot> for CertificateState {
+    fn from(snapshot: &Snapshot) -> Self {
+        CertificateState {
+            number: snapshot.number.clone(),
+            administration: snapshot.administration.clone(),
+            facts: CertificateFacts {
+                status: snapshot.status,
+                category: snapshot.category,
+                roles: snapshot.roles.clone(),
+                valid_from: snapshot.valid_from,
+                valid_until: snapshot.valid_until,
+                status_reason: snapshot.status_reason.clone(),
+                operator: StatementOperator {
+                    name: snapshot.operator.name.clone(),
+                    identifiers: snapshot
+                        .operator
+                        .identifiers
+                        .iter()
+                        .map(|id| StatementIdentifier { scheme: id.scheme.clone(), value: id.value.clone() })
+                        .collect(),
+                },
+            },
+        }
+    }
 }
 
 impl From<&Certificate> for CertificateState {
@@ -199,7 +232,12 @@ impl From<&Certificate> for CertificateState {
                 status_reason: certificate.status_reason.clone(),
                 operator: StatementOperator {
                     name: certificate.operator.name.clone(),
-                    identifiers: certificate.operator.identifiers.clone(),
+                    identifiers: certificate
+                        .operator
+                        .identifiers
+                        .iter()
+                        .map(|id| StatementIdentifier { scheme: id.scheme.clone(), value: id.value.clone() })
+                        .collect(),
                 },
             },
         }
@@ -371,6 +409,33 @@ mod tests {
         );
         assert!(
             !facts(Status::Revoked, "2026-06-30", "A").same_change(&facts(Status::Expired, "2026-06-30", "A"), today)
+        );
+    }
+
+    #[test]
+    fn a_statement_says_what_the_protocol_names_whatever_the_api_view_calls_it() {
+        let snapshot: crate::store::snapshot::Snapshot = serde_json::from_str(
+            r#"{"number":"CL-OEA-0001","administration":"CL","status":"suspended","category":"security",
+                "roles":["exporter"],"valid_from":"2024-01-15","valid_until":"2027-01-14","status_reason":"Auditoría",
+                "operator":{"name":"Exportadora Andina SpA","identifiers":[{"scheme":"CL-RUT","value":"76086428-5"}],
+                "address":{"street":"Av. Libertad 1200","city":"Viña del Mar","postal_code":"2520000","country":"CL"},"public":false}}"#,
+        )
+        .expect("snapshot");
+        let (key, keys) = SigningKey::ephemeral().expect("key");
+        let token = sign_statement(&key, &CertificateState::from(&snapshot), 7, 300).expect("signed");
+        let claims = verify_statement(&token, "CL", &keys, false).expect("verified");
+        let mut said = serde_json::to_value(&claims).expect("json");
+        let object = said.as_object_mut().expect("object");
+        assert!(object.remove("iat").is_some() && object.remove("exp").is_some());
+        // Field for field the contract's statement claims, and nothing the API view adds
+        // (address, consent, version).
+        assert_eq!(
+            said,
+            serde_json::json!({"iss": "CL", "sub": "CL-OEA-0001", "seq": 7, "status": "suspended",
+                "category": "security", "roles": ["exporter"], "valid_from": "2024-01-15",
+                "valid_until": "2027-01-14", "status_reason": "Auditoría",
+                "operator": {"name": "Exportadora Andina SpA",
+                             "identifiers": [{"scheme": "CL-RUT", "value": "76086428-5"}]}})
         );
     }
 }

@@ -14,6 +14,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::snapshot::{self, Snapshot};
 use super::{StoreError, StoreResult};
 use super::{administrations, bulk, join_list, split_list};
 
@@ -558,7 +559,7 @@ async fn keep_creation_snapshot(conn: &impl ConnectionTrait, current: &Certifica
         return Ok(());
     }
     use certificate_event::Column as E;
-    let snapshot = serde_json::to_string(current).map_err(|e| StoreError::inconsistent(e.to_string()))?;
+    let snapshot = snapshot::write(&Snapshot::from(current))?;
     certificate_event::Entity::update_many()
         .col_expr(E::Snapshot, Expr::value(snapshot))
         .filter(E::CertificateId.eq(current.id))
@@ -586,7 +587,7 @@ fn event_row(
         status: Set(certificate.stored_status.as_str().to_owned()),
         reason: Set(change.reason.clone()),
         changes: Set(changes),
-        snapshot: Set(serde_json::to_string(certificate).map_err(|e| StoreError::inconsistent(e.to_string()))?),
+        snapshot: Set(snapshot::write(&Snapshot::from(certificate))?),
         ..Default::default()
     })
 }
@@ -682,22 +683,41 @@ pub async fn history(conn: &impl ConnectionTrait, certificate: &Certificate) -> 
                 // A creation: the details it was made with, from its snapshot, or from the
                 // certificate itself while it has not changed since.
                 ("", "") => certificate.details(),
-                ("", snapshot) => created_with(snapshot, certificate),
+                ("", snapshot) => created_with(snapshot),
                 (changes, _) => serde_json::from_str(changes).unwrap_or(Value::Null),
             },
         })
         .collect())
 }
 
-/// The details a certificate was created with, from its creation snapshot: the fields that
-/// make up `certificate`'s details today.
-fn created_with(snapshot: &str, certificate: &Certificate) -> Value {
-    let (Ok(Value::Object(mut created)), Value::Object(details)) =
-        (serde_json::from_str::<Value>(snapshot), certificate.details())
-    else {
-        return Value::Null;
+/// The details a certificate was created with, from its creation snapshot, shown as the API
+/// shows a certificate's details.
+fn created_with(stored: &str) -> Value {
+    let Ok(created) = snapshot::read(stored) else { return Value::Null };
+    let operator = OperatorView {
+        name: created.operator.name,
+        identifiers: created
+            .operator
+            .identifiers
+            .into_iter()
+            .map(|id| IdentifierView { scheme: id.scheme, value: id.value })
+            .collect(),
+        address: AddressView {
+            street: created.operator.address.street,
+            city: created.operator.address.city,
+            postal_code: created.operator.address.postal_code,
+            country: created.operator.address.country,
+        },
+        public: created.operator.public,
     };
-    Value::Object(details.keys().filter_map(|key| created.remove_entry(key)).collect())
+    let details = Details {
+        category: created.category,
+        roles: &created.roles,
+        valid_from: created.valid_from,
+        valid_until: created.valid_until,
+        operator: &operator,
+    };
+    serde_json::to_value(details).unwrap_or(Value::Null)
 }
 
 /// The administration's changes after `after`, in order: (seq, the certificate as it stood).
@@ -706,12 +726,12 @@ pub async fn changes(
     administration: &str,
     after: i64,
     limit: u64,
-) -> StoreResult<Vec<(i64, String)>> {
+) -> StoreResult<Vec<(i64, Snapshot)>> {
     events(conn, administration, certificate_event::Column::Seq.gt(after), Some(limit)).await
 }
 
 /// The changes with these positions, in order: (seq, the certificate as it stood).
-pub async fn changes_at(conn: &super::Db, administration: &str, seqs: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+pub async fn changes_at(conn: &super::Db, administration: &str, seqs: &[i64]) -> StoreResult<Vec<(i64, Snapshot)>> {
     events(conn, administration, certificate_event::Column::Seq.is_in(seqs.iter().copied()), None).await
 }
 
@@ -723,7 +743,7 @@ async fn events(
     administration: &str,
     which: sea_orm::sea_query::SimpleExpr,
     limit: Option<u64>,
-) -> StoreResult<Vec<(i64, String)>> {
+) -> StoreResult<Vec<(i64, Snapshot)>> {
     use certificate_event::Column as E;
     let txn = super::read_snapshot(conn).await?;
     let events: Vec<(i64, i64, String)> = certificate_event::Entity::find()
@@ -742,15 +762,14 @@ async fn events(
         let models =
             certificate::Entity::find().filter(certificate::Column::Id.is_in(chunk.iter().copied())).all(&txn).await?;
         for certificate in with_identifiers(&txn, models).await? {
-            let snapshot = serde_json::to_string(&certificate).map_err(|e| StoreError::inconsistent(e.to_string()))?;
-            current.insert(certificate.id, snapshot);
+            current.insert(certificate.id, Snapshot::from(&certificate));
         }
     }
     txn.finish().await?;
     events
         .into_iter()
-        .map(|(seq, id, snapshot)| match snapshot.is_empty() {
-            false => Ok((seq, snapshot)),
+        .map(|(seq, id, stored)| match stored.is_empty() {
+            false => Ok((seq, snapshot::read(&stored)?)),
             true => current
                 .remove(&id)
                 .map(|snapshot| (seq, snapshot))

@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod peers;
 mod probe;
 mod reserve;
+pub mod snapshot;
 pub mod summaries;
 pub mod timed;
 pub mod users;
