@@ -48,6 +48,9 @@ struct FileSettings {
     sqlite_reserve_mib: Option<u64>,
 }
 
+/// The longest a new signing key may be announced before it signs.
+pub const MAX_KEY_ANNOUNCE_SECS: u64 = 30 * 24 * 3600;
+
 /// Everything the node needs to run, resolved once at start-up.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -134,7 +137,10 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from("data/node.key")),
             statement_ttl: number("AEO_STATEMENT_TTL", file.statement_ttl, 300)?,
             max_staleness: number("AEO_MAX_STALENESS", file.max_staleness, 0)?,
-            key_announce_secs: number("AEO_KEY_ANNOUNCE_SECS", file.key_announce_secs, 600)?,
+            key_announce_secs: match number("AEO_KEY_ANNOUNCE_SECS", file.key_announce_secs, 600)? {
+                secs if secs <= MAX_KEY_ANNOUNCE_SECS => secs,
+                _ => anyhow::bail!("AEO_KEY_ANNOUNCE_SECS must be at most {MAX_KEY_ANNOUNCE_SECS} (30 days)"),
+            },
             token_ttl: number("AEO_TOKEN_TTL", file.token_ttl, 900)?,
             request_timeout: number("AEO_REQUEST_TIMEOUT", file.request_timeout, 30)?,
             import_timeout: number("AEO_IMPORT_TIMEOUT", file.import_timeout, 600)?,

@@ -1156,6 +1156,63 @@ async fn a_key_change_at_a_peer_waits_for_the_administrators_consent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_can_announce_only_keys_its_pinned_key_signs_and_only_a_few() {
+    let nodes = start_nodes(&[("A", &[])]);
+    let cl = Admin::create(&nodes[0], "CL").await;
+    let zx = TestKey::generate();
+    register_test_peer(&cl, &zx).await;
+    let announce = async |signer: &TestKey, signer_kid: &str, keys: Vec<Value>| {
+        let iat = now();
+        let token = signer.sign_typed(
+            "aeo-keys+jwt",
+            signer_kid,
+            &json!({"iss": "ZX", "iat": iat, "exp": iat + 60, "keys": {"keys": keys}, "signs_from": iat + 600}),
+        );
+        let assertion = zx.sign("k1", &claims("ZX", "CL", 60));
+        let url = format!("{}/federation/v1/administrations/CL/events", cl.base);
+        send(Method::POST, &url, Some(&assertion), Some(&json!({"items": [], "next_keys": token}))).await
+    };
+    let key = |n: usize| TestKey::generate().jwks(&format!("n{n}"))["keys"][0].clone();
+    let pinned = async || cl.peer("ZX").await["keys"].as_array().map_or(0, Vec::len);
+
+    // Signed by a key CL never pinned for ZX: nothing is pinned, and CL's administrator sees why.
+    let stranger = TestKey::generate();
+    let (status, body) = announce(&stranger, "s1", vec![key(0)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view = eventually(Duration::from_secs(5), "CL notes the refused announcement", async || {
+        let view = cl.peer("ZX").await;
+        if view["last_error"].as_str().is_some_and(|e| e.contains("did not verify")) {
+            Ok(view)
+        } else {
+            Err(view.to_string())
+        }
+    })
+    .await;
+    assert!(view["announced_keys"].is_null(), "{view}");
+    assert_eq!(pinned().await, 1, "{view}");
+
+    // More keys than a rotation makes: refused whole.
+    let (status, _) = announce(&zx, "k1", (0..5).map(key).collect()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(pinned().await, 1);
+
+    // Signed by the pinned key: taken, and shown.
+    let (status, _) = announce(&zx, "k1", vec![key(1)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(pinned().await, 2);
+    assert_eq!(cl.peer("ZX").await["announced_keys"]["thumbprints"].as_array().map(Vec::len), Some(1));
+
+    // Announcing key after key stops at eight pinned in all.
+    for n in 2..12 {
+        announce(&zx, "k1", vec![key(n)]).await;
+    }
+    assert_eq!(pinned().await, 8, "{}", cl.peer("ZX").await);
+    let audit = cl.get("/audit?limit=200").await;
+    let announced = audit["items"].as_array().into_iter().flatten().filter(|r| r["action"] == "peer.keys_announced");
+    assert_eq!(announced.count(), 7, "{audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_rotation_is_announced_first_and_partners_never_stop_verifying() {
     // CL announces its next key for 8 s; its checkpoints live 5 s, so PE refreshes them often.
     let nodes = start_nodes(&[("A", &[("AEO_KEY_ANNOUNCE_SECS", "8"), ("AEO_STATEMENT_TTL", "5")]), ("B", &[])]);

@@ -99,10 +99,8 @@ impl From<FeedError> for FollowError {
 /// Pins the next keys a peer announced; one that does not verify is noted, and the rest goes on.
 pub async fn learn_next_keys(app: &AppState, registration: &Peer, path: &str, announcement: &str) {
     match crate::service::peers::pin_announced_keys(app, registration, announcement).await {
-        Ok(()) => {}
-        Err(crate::service::ServiceError::Upstream(message)) => {
-            answer_refused(app, registration, path, &CallError::Unverified(message));
-        }
+        Ok(Ok(())) => {}
+        Ok(Err(why)) => answer_refused(app, registration, path, &CallError::Unverified(why)),
         Err(error) => tracing::warn!(peer = %registration.peer, %error, "could not pin a peer's announced keys"),
     }
 }

@@ -212,40 +212,46 @@ pub async fn accept_keys(
 
 /// More next keys than a rotation makes are not taken from anyone.
 const MAX_ANNOUNCED_KEYS: usize = 4;
+/// Nor are keys pinned by announcement beyond this many in all: a peer announcing key after key
+/// would otherwise grow what every verification of its signatures looks through.
+const MAX_PINNED_KEYS: usize = 8;
 
 /// Pins the next keys `registration`'s peer announced in `token`, signed by a key pinned for it:
 /// they verify what it signs once they take over, with no gap and no new comparison out of band.
 /// The change is shown in the peer's view and recorded in the audit log. An announcement that
-/// does not verify is refused, and noted as the peer's last error.
-pub async fn pin_announced_keys(app: &App, registration: &Peer, token: &str) -> ServiceResult<()> {
-    let claims = jose::verify_keys(token, &registration.peer, &registration.jwks).map_err(|error| {
-        ServiceError::Upstream(format!("the announcement of the next keys did not verify: {error}"))
-    })?;
+/// is refused (it does not verify, or holds too many keys) changes nothing: `Ok(Err(why))`.
+pub async fn pin_announced_keys(app: &App, registration: &Peer, token: &str) -> ServiceResult<Result<(), String>> {
+    let claims = match jose::verify_keys(token, &registration.peer, &registration.jwks) {
+        Ok(claims) => claims,
+        Err(error) => return Ok(Err(format!("the announcement of the next keys did not verify: {error}"))),
+    };
     let announced: Vec<_> = ed25519_keys(&claims.keys).cloned().collect();
     if announced.is_empty() || announced.len() > MAX_ANNOUNCED_KEYS {
-        return Err(ServiceError::Upstream(format!(
-            "an announcement must hold from 1 to {MAX_ANNOUNCED_KEYS} Ed25519 keys with a kid"
-        )));
+        return Ok(Err(format!("an announcement must hold from 1 to {MAX_ANNOUNCED_KEYS} Ed25519 keys with a kid")));
     }
     let announcement = KeyAnnouncement {
         thumbprints: announced.iter().map(thumbprint).collect(),
         signs_from: DateTime::from_timestamp(claims.signs_from, 0).unwrap_or_default(),
     };
-    if registration.key_announcement.as_ref() == Some(&announcement) {
-        return Ok(());
-    }
     let pinned = thumbprints(&registration.jwks);
+    let new: Vec<_> = announced.into_iter().filter(|jwk| !pinned.contains(&thumbprint(jwk))).collect();
+    if new.is_empty() && registration.key_announcement.as_ref() == Some(&announcement) {
+        return Ok(Ok(()));
+    }
+    if pinned.len() + new.len() > MAX_PINNED_KEYS {
+        return Ok(Err(format!("announced keys would make more than {MAX_PINNED_KEYS} keys pinned")));
+    }
     let mut keys = registration.jwks.clone();
-    keys.keys.extend(announced.into_iter().filter(|jwk| !pinned.contains(&thumbprint(jwk))));
+    keys.keys.extend(new);
     let (administration, peer) = (registration.administration.as_str(), registration.peer.as_str());
-    let mut work = Work::begin_when_free(app).await?;
+    let mut work = Work::begin(app).await?;
     peers::pin_announced(&*work, registration.id, &keys, &announcement).await?;
     let details = json!({"keys": announcement.thumbprints, "signs_from": announcement.signs_from});
     work.audit(Some(administration), "system", "peer.keys_announced", format!("peers/{peer}"), details);
     work.then(After::Peer { administration: administration.to_owned(), peer: peer.to_owned() });
     work.commit().await?;
     tracing::info!(%peer, by = administration, signs_from = %announcement.signs_from, "pinned a peer's announced keys");
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// This administration's signing keys (public facts only).
@@ -257,7 +263,8 @@ pub async fn signing_keys(app: &App, administration: &str) -> ServiceResult<Vec<
 /// `key_announce_secs` to learn it from the current key, which signs until then and stays
 /// published until what it signed has expired.
 pub async fn rotate_key(app: &App, administration: &str, actor: &str) -> ServiceResult<Vec<KeyInfo>> {
-    let signs_from = Utc::now() + Duration::seconds(i64::try_from(app.settings.key_announce_secs).unwrap_or(i64::MAX));
+    // At most `MAX_KEY_ANNOUNCE_SECS`: the settings refuse more.
+    let signs_from = Utc::now() + Duration::seconds(i64::try_from(app.settings.key_announce_secs).unwrap_or(0));
     let publish_old_until = signs_from + Duration::seconds(app.settings.statement_ttl_secs() + 120);
     let mut work = Work::begin(app).await?;
     let kid = app.federation.keyring.announce(&*work, administration, signs_from, publish_old_until).await?.map_err(

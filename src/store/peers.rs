@@ -119,6 +119,8 @@ pub async fn upsert(
                 base_url: Set(base_url.to_owned()),
                 jwks: Set(keys),
                 pending_jwks: Set(None),
+                // Keys given or accepted by the administrator replace what was announced.
+                key_announcement: Set(None),
                 updated_at: Set(now),
                 ..Default::default()
             })
