@@ -22,14 +22,23 @@ use crate::store::certificates::{Certificate, HistoryEntry, ListFilter};
 #[into_params(parameter_in = Query)]
 pub struct CertificateQuery {
     /// active, suspended, revoked or expired.
+    #[param(pattern = "^(active|suspended|revoked|expired)$")]
     pub status: Option<String>,
     /// security, simplification or full.
+    #[param(pattern = "^(security|simplification|full)$")]
     pub category: Option<String>,
     /// One of the roles.
+    #[param(
+        pattern = "^(manufacturer|importer|exporter|customs_broker|carrier|freight_forwarder|warehouse_operator|port_operator|terminal_operator|logistics_operator)$"
+    )]
     pub role: Option<String>,
     /// Part of the operator's name (at least 3 characters), or any of its identifiers.
+    #[param(min_length = 3)]
     pub q: Option<String>,
+    /// 1 to 500, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -125,7 +134,7 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i32>> {
 /// Change a certificate's details with a JSON Merge Patch (RFC 7396). Status changes go through
 /// `/status`. With `If-Match: "<version>"`, a stale version answers 412.
 #[utoipa::path(patch, path = "/api/v1/administrations/{code}/certificates/{number}", tag = "certificates", security(("bearer" = [])),
-    params(("code" = String, Path), ("number" = String, Path), ("If-Match" = Option<String>, Header)),
+    params(("code" = String, Path), ("number" = String, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The version from the certificate's `ETag`; a stale one answers 412.")),
     request_body(content = Object, content_type = "application/merge-patch+json"),
     responses((status = 200, body = Certificate), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn patch_certificate(
@@ -144,6 +153,7 @@ pub async fn patch_certificate(
 #[derive(Deserialize, ToSchema)]
 pub struct StatusChange {
     /// active, suspended or revoked.
+    #[schema(required = true, value_type = String, pattern = "^(active|suspended|revoked)$")]
     pub status: Option<String>,
     /// Required for suspended and revoked.
     pub reason: Option<String>,

@@ -105,6 +105,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 #[into_params(parameter_in = Query)]
 pub struct Page {
     /// 1 to 500, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -116,8 +117,9 @@ impl Page {
 
     /// (limit, position after which to continue)
     pub fn parse(&self) -> Result<(u64, Option<i64>), ApiError> {
+        // An empty `limit=` is not a number: refused like any other, as the document says.
         let limit = match self.limit.as_deref() {
-            None | Some("") => Self::DEFAULT_LIMIT,
+            None => Self::DEFAULT_LIMIT,
             Some(text) => match text.parse::<u64>() {
                 Ok(n) if (1..=Self::MAX_LIMIT).contains(&n) => n,
                 _ => {

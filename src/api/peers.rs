@@ -80,6 +80,7 @@ fn view(status: PeerStatus) -> PeerView {
 #[derive(Deserialize, ToSchema)]
 pub struct PeerRegistration {
     /// The peer node's base URL, e.g. `https://aeo.aduana.cl`.
+    #[schema(required = true, value_type = String, pattern = "^https?://")]
     pub base_url: Option<String>,
     /// The peer's JWK Set; fetched from its `jwks.json` when omitted.
     #[schema(value_type = Option<Object>)]
@@ -158,7 +159,7 @@ pub async fn list_keys(
 
 /// Make a new signing key; the old one stays published until what it signed has expired.
 #[utoipa::path(post, path = "/api/v1/administrations/{code}/keys/rotate", tag = "federation", security(("bearer" = [])),
-    params(("code" = String, Path)), responses((status = 200, body = Paged<KeyInfo>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("code" = String, Path)), responses((status = 200, body = Paged<KeyInfo>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn rotate_key(
     State(app): State<AppState>,
     tenant: Tenant<ManageAdministration>,

@@ -74,12 +74,14 @@ pub async fn me(State(app): State<AppState>, caller: Caller, headers: HeaderMap)
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
     pub current_password: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12)]
     pub new_password: String,
 }
 
 /// Change one's own password; every token issued before stops working.
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "sessions", security(("bearer" = [])), request_body = PasswordChange,
-    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn change_password(
     State(app): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,

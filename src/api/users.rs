@@ -16,8 +16,10 @@ use crate::store::users::User;
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewUser {
+    #[schema(required = true, value_type = String)]
     pub email: Option<String>,
     /// At least 12 characters.
+    #[schema(required = true, value_type = String, min_length = 12)]
     pub password: Option<String>,
     /// customs_admin, customs_officer, border_officer, auditor or trader.
     pub role: Option<String>,
@@ -89,6 +91,7 @@ pub async fn create_user(
 pub struct UserUpdate {
     pub disabled: Option<bool>,
     /// A new password (at least 12 characters).
+    #[schema(min_length = 12)]
     pub password: Option<String>,
 }
 

@@ -318,17 +318,46 @@ pub fn split_list(stored: &str) -> impl Iterator<Item = &str> {
     stored.split(',').filter(|item| !item.is_empty())
 }
 
-/// Opaque list cursors: the last row id seen.
+/// Opaque list cursors: the last row id seen, as 8 big-endian bytes in base64url. Every string
+/// of `PATTERN` is a position to continue after, so a client (or the API document) can tell a
+/// cursor from garbage without asking.
 pub mod cursor {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+    /// 11 characters carry 66 bits; the last two are zero in every 8-byte value. Empty: the start.
+    pub const PATTERN: &str = "^([A-Za-z0-9_-]{10}[AEIMQUYcgkosw048])?$";
+
     pub fn encode(id: i64) -> String {
-        URL_SAFE_NO_PAD.encode(format!("id:{id}"))
+        URL_SAFE_NO_PAD.encode(id.max(0).to_be_bytes())
     }
 
     pub fn decode(cursor: &str) -> Option<i64> {
-        let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-        std::str::from_utf8(&bytes).ok()?.strip_prefix("id:")?.parse().ok()
+        let bytes: [u8; 8] = URL_SAFE_NO_PAD.decode(cursor).ok()?.try_into().ok()?;
+        Some(i64::try_from(u64::from_be_bytes(bytes)).unwrap_or(i64::MAX))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn every_cursor_reads_back_and_matches_the_pattern_and_only_those_decode() {
+            // PATTERN, spelled out: ten base64url characters, then one whose low two bits are zero.
+            let matches = |c: &str| {
+                let url_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+                !c.is_empty() && c.len() == 11 && c.bytes().all(url_safe) && "AEIMQUYcgkosw048".contains(&c[10..])
+            };
+            assert!(super::PATTERN.contains("AEIMQUYcgkosw048"));
+            for id in [0, 1, 49, 50, 4095, 1 << 40, i64::MAX] {
+                let cursor = super::encode(id);
+                assert!(matches(&cursor), "{cursor}");
+                assert_eq!(super::decode(&cursor), Some(id));
+            }
+            // Trailing bits that an 8-byte value never sets, the wrong length, other alphabets.
+            for bad in ["AAAAAAAAAAB", "AAAAAAAAAA", "AAAAAAAAAAAA", "AAAAAAAAAA+", "not-a-cursor", ""] {
+                assert_eq!(super::decode(bad), None, "{bad}");
+                assert!(!matches(bad), "{bad}");
+            }
+            assert_eq!(super::decode("__________w"), Some(i64::MAX), "beyond every id: nothing after it");
+        }
     }
 }
