@@ -63,7 +63,8 @@ impl AppState {
         let federation = Federation::new(&secret, settings.federation_allow_private, shared)?;
         federation.replays.load(&store.db).await?;
         crate::federation::keys::ensure_all(&store.db, &federation.keyring).await?;
-        let hot = HotFacts::new(settings.summary_cache_mib.saturating_mul(1024 * 1024));
+        let mib = |mib: u64| mib.saturating_mul(1024 * 1024);
+        let hot = HotFacts::new(mib(settings.summary_cache_mib), mib(settings.statement_cache_mib));
         let loading = crate::store::Health::now();
         hot.load(&store.db).await?;
         store.health.heard(loading);

@@ -40,6 +40,7 @@ struct FileSettings {
     import_timeout: Option<u64>,
     public_rate_limit: Option<u32>,
     summary_cache_mib: Option<u64>,
+    statement_cache_mib: Option<u64>,
     log_format: Option<String>,
     federation_allow_private: Option<bool>,
     max_connections: Option<u64>,
@@ -74,6 +75,8 @@ pub struct Settings {
     pub public_rate_limit: u32,
     /// Memory for the summaries of certificates asked about lately, in MiB.
     pub summary_cache_mib: u64,
+    /// Memory for the statements signed lately for partners, in MiB.
+    pub statement_cache_mib: u64,
     pub log_format: String,
     /// Whether peers (and later subscription URLs) may be on loopback or private addresses.
     pub federation_allow_private: bool,
@@ -148,6 +151,7 @@ impl Settings {
                 .try_into()
                 .context("AEO_PUBLIC_RATE_LIMIT is too large")?,
             summary_cache_mib: number("AEO_SUMMARY_CACHE_MIB", file.summary_cache_mib, 64)?,
+            statement_cache_mib: number("AEO_STATEMENT_CACHE_MIB", file.statement_cache_mib, 64)?,
             log_format: env("AEO_LOG_FORMAT").or(file.log_format).unwrap_or_else(|| "text".into()),
             federation_allow_private: flag("AEO_FEDERATION_ALLOW_PRIVATE", file.federation_allow_private)?,
             max_connections: number("AEO_MAX_CONNECTIONS", file.max_connections, 1024)?.max(1),
@@ -187,6 +191,7 @@ impl Settings {
             import_timeout: 600,
             public_rate_limit: 60,
             summary_cache_mib: 64,
+            statement_cache_mib: 64,
             log_format: "text".into(),
             federation_allow_private: false,
             max_connections: 1024,

@@ -82,9 +82,10 @@ async fn main() -> anyhow::Result<()> {
                 report.print(&settings.public_url);
             }
             let address = listener.local_addr()?;
+            let stop = shutdown_signal()?;
             tracing::info!(%address, public_url = %settings.public_url, "aeo-registry is serving");
             println!("aeo-registry is serving on http://{address} (API docs: http://{address}/api/docs)");
-            aeo_registry::serve(listener, state, shutdown_signal()).await?;
+            aeo_registry::serve(listener, state, stop).await?;
             tracing::info!("shut down cleanly");
         }
         Command::Migrate { settings } => {
@@ -125,24 +126,28 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed here, before the node says it is
+/// serving: a signal that came between that line and the first wait would otherwise end the
+/// process on the spot, without a clean shutdown.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let stop = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutdown requested; finishing in-flight requests");
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    Ok(async move {
+        stop.await;
+        tracing::info!("shutdown requested; finishing in-flight requests");
+    })
 }

@@ -407,6 +407,20 @@ async fn the_platform_administrators_lost_password_is_reset_from_the_command_lin
     assert!(server.terminate(Duration::from_secs(15)).success());
 }
 
+/// A node stopped the moment it says it is serving shuts down cleanly: the signal handlers are
+/// in place before that line (they were once installed only by the first wait, and a SIGTERM in
+/// between killed the process on the spot, exit by signal 15).
+#[test]
+fn a_node_stopped_as_soon_as_it_serves_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for round in 0..5 {
+        let mut server = Running::spawn(command(dir.path(), &["serve", "--bind", "127.0.0.1:0"]));
+        server.wait_until_serving();
+        let status = server.terminate(Duration::from_secs(15));
+        assert!(status.success(), "round {round}: {status:?}");
+    }
+}
+
 /// The address a `serve` started with `command` actually listens on.
 async fn listening_address(command: Command) -> String {
     let mut server = Running::spawn(command);

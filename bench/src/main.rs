@@ -10,6 +10,7 @@ mod data;
 mod load;
 mod report;
 mod serve;
+mod wrk;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -468,6 +469,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let local = local_recognition(format!("local recognition, SQLite {}", size(mid)), address, mid, &node.border)?;
     let baseline = Turn { scenario: "baseline".into(), address: baseline_server.address, expect: &[], ..local.clone() };
     let [baseline, local_mid] = ctx.in_turns([baseline, local]).await?;
+    // The same two with wrk as the load generator, in turns too.
+    let with_wrk = match (wrk::available(), ctx.plan.quick) {
+        (true, _) => Some(wrk_turns(&ctx, baseline_server.address, address, mid, &node.border)?),
+        (false, true) => {
+            say("wrk is not installed: the quick run measures with the bench's own client only");
+            None
+        }
+        (false, false) => bail!("the full run needs wrk as a second load generator (Debian: apt-get install wrk)"),
+    };
     baseline_server.stop();
     say(format!(
         "  baseline {:.0} req/s, local recognition {:.0} req/s over {ROUNDS} rounds",
@@ -625,6 +635,29 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         last.ratio.push_str(&format!("; {:.2}× {}", local_mid.rps / local_small.rps, size(small)));
     }
 
+    if let Some((baseline, local)) = with_wrk {
+        rows.push(Row {
+            figure: Some((baseline.rps, "req/s")),
+            p50_ms: Some(baseline.p50_ms),
+            p99_ms: Some(baseline.p99_ms),
+            ratio: "1.00× baseline (wrk)".into(),
+            ..Row::new(format!("Baseline, loaded by wrk -t1 -c{}", ctx.plan.concurrency))
+        });
+        rows.push(Row {
+            figure: Some((local.rps, "req/s")),
+            p50_ms: Some(local.p50_ms),
+            p99_ms: Some(local.p99_ms),
+            ratio: format!(
+                "{:.2}× baseline (wrk), p99 {:.2}×",
+                local.rps / baseline.rps,
+                local.p99_ms / baseline.p99_ms
+            ),
+            target: "≥ 0.50× baseline, p99 ≤ 3×".into(),
+            pass: Some(local.rps >= 0.5 * baseline.rps && local.p99_ms <= 3.0 * baseline.p99_ms),
+            ..Row::new(format!("Local recognition, SQLite {}, loaded by wrk -t1 -c{}", size(mid), ctx.plan.concurrency))
+        });
+    }
+
     if let Some(searched) = &searched {
         let at = size(searched.size);
         for (what, measured) in
@@ -705,6 +738,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         target: "≥ 0.50× statements served".into(),
         pass: Some(federation.live.rps >= 0.5 * statement.rps),
         ..Row::new(format!("Federated recognition, issuer asked live ({} at the issuer)", size(ctx.plan.live)))
+    });
+    rows.push(Row {
+        figure: Some((federation.live_alone.rps, "req/s")),
+        p50_ms: Some(federation.live_alone.p50_ms),
+        p99_ms: Some(federation.live_alone.p99_ms),
+        ratio: "one connection, one question at a time".into(),
+        target: "p50 ≤ 1 ms".into(),
+        pass: Some(federation.live_alone.p50_ms <= 1.0),
+        ..Row::new("Federated recognition, issuer asked live, one border officer")
     });
     rows.push(Row {
         p50_ms: Some(federation.propagation.0),
@@ -832,6 +874,28 @@ async fn search_scenarios(ctx: &mut Ctx, node: &LocalNode, count: u64) -> anyhow
     Ok(Searched { size: count, one, every, idle, flooded, flood })
 }
 
+/// Baseline and local recognition at `mid`, loaded by wrk in alternating turns: (baseline,
+/// local recognition).
+fn wrk_turns(
+    ctx: &Ctx,
+    baseline: std::net::SocketAddr,
+    node: std::net::SocketAddr,
+    mid: u64,
+    token: &str,
+) -> anyhow::Result<(wrk::Measured, wrk::Measured)> {
+    let path = "/api/v1/administrations/PE/recognition?issuer=CL&certificate=CL-OEA-%07d";
+    let turn = (ctx.plan.duration / ROUNDS).max(Duration::from_secs(1));
+    let (mut baselines, mut locals) = (Vec::new(), Vec::new());
+    for round in 1..=ROUNDS {
+        say(format!("wrk -t1 -c{}, round {round} of {ROUNDS}", ctx.plan.concurrency));
+        baselines.push(wrk::run(ctx.dir.path(), baseline, path, mid, token, ctx.plan.concurrency, turn)?);
+        locals.push(wrk::run(ctx.dir.path(), node, path, mid, token, ctx.plan.concurrency, turn)?);
+    }
+    let (baseline, local) = (wrk::Measured::merge(&baselines), wrk::Measured::merge(&locals));
+    say(format!("  with wrk: baseline {:.0} req/s, local recognition {:.0} req/s", baseline.rps, local.rps));
+    Ok((baseline, local))
+}
+
 async fn raw_get(api: &Api, path: &str, token: &str) -> anyhow::Result<(u16, String)> {
     let response = reqwest::Client::new().get(format!("{}{path}", api.base)).bearer_auth(token).send().await?;
     Ok((response.status().as_u16(), response.text().await?))
@@ -946,6 +1010,8 @@ fn with_database(url: &str, database: &str) -> String {
 struct Federation {
     mirror: Measured,
     live: Measured,
+    /// The same asks one at a time, as a border officer at a desk makes them.
+    live_alone: Measured,
     /// p50 and p99 in ms, and how many changes.
     propagation: (f64, f64, usize),
 }
@@ -1058,12 +1124,15 @@ async fn federation_scenarios(ctx: &mut Ctx) -> anyhow::Result<Federation> {
             auth: Some(auth.clone()),
         })
     });
-    let live_measured = ctx
-        .measure("federated recognition, issuer asked live", b.address, generator, &[RECOGNIZED, "\"source\":\"peer\""])
+    let expect = [RECOGNIZED, "\"source\":\"peer\""];
+    let live_measured =
+        ctx.measure("federated recognition, issuer asked live", b.address, generator.clone(), &expect).await?;
+    let live_alone = ctx
+        .measure_with("federated recognition, issuer asked live, one at a time", b.address, generator, &expect, 1)
         .await?;
     c.stop();
     b.stop();
-    Ok(Federation { mirror, live: live_measured, propagation })
+    Ok(Federation { mirror, live: live_measured, live_alone, propagation })
 }
 
 /// Waits until `code` at this node has mirrored `issuer` up to `seq`.
@@ -1130,6 +1199,11 @@ const METHOD: &str = "
   Latency per request goes to an HDR histogram (µs). Every response must be 200 and its body must
   hold the expected fragments (`\"recognized\":true` and the expected `source`), otherwise the run
   fails.
+- **Second load generator**: Debian's `wrk -t1 -c32 --latency` sends the same baseline and local
+  recognition requests (random certificates from a Lua script, same bearer token), in five
+  alternating turns. It costs less CPU than the bench's own client, which shares the server's
+  two cores, so its ratio is the harder one. It checks no body, but any answer that is not 2xx
+  fails the run. Its p50 is the mean of the turns' and its p99 the worst turn's.
 - **Data**: certificates generated in memory and loaded through the import endpoint (CSV, 50 000
   rows per request), valid from a year ago for three years, categories security and full, roles
   exporter (and importer), an opaque tax identifier each; administrations CL and PE with MRA
@@ -1163,7 +1237,8 @@ const METHOD: &str = "
   the mirror.) Each request asks about a different certificate, in a shuffled order. Every
   answer must have `source: peer`: B asks C for a signed statement (a signed assertion, C's
   lookup and signature), verifies it, stores it in its mirror, records the exchange, and
-  answers.
+  answers. The same asks are then made one at a time over one connection, as a border officer
+  at a desk makes them.
 - **Status change seen at the peer**: a certificate is suspended (then reinstated) at node A;
   the time runs from sending the change until node B's recognition answer, polled every 2 ms,
   shows it.

@@ -79,10 +79,11 @@ pub struct HotFacts {
 }
 
 impl HotFacts {
-    /// With room for about `summary_cache_bytes` of certificate summaries.
-    pub fn new(summary_cache_bytes: u64) -> Self {
+    /// With room for about `summary_cache_bytes` of certificate summaries and
+    /// `statement_cache_bytes` of the statements signed of them.
+    pub fn new(summary_cache_bytes: u64, statement_cache_bytes: u64) -> Self {
         HotFacts {
-            certificates: summaries::SummaryCache::new(summary_cache_bytes),
+            certificates: summaries::SummaryCache::new(summary_cache_bytes, statement_cache_bytes),
             held: held::HeldStatements::default(),
             users: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
             hosted: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),

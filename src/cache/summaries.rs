@@ -9,11 +9,17 @@
 //! it may be older than the change. The same count tells the read in place whether the snapshot
 //! it holds is recent enough (see `store::summaries`), so it also moves with every write this
 //! node takes, even one that changed nothing held.
+//!
+//! Beside each summary it keeps the statement signed lately of the same certificate (see
+//! `federation::signed`), forgotten with it: a partner asking again is answered from memory,
+//! and never with a statement of the certificate as it stood before a change this node knows.
 
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
+use std::time::Instant;
 
+use chrono::NaiveDate;
 use compact_str::CompactString;
 use quick_cache::sync::Cache;
 use sea_orm::ConnectionTrait;
@@ -51,8 +57,32 @@ pub struct Written {
     pub changed: Vec<String>,
 }
 
+/// A statement signed of a certificate as it stood at change `seq`, with what it was signed
+/// with and when.
+pub struct Signed {
+    pub seq: i64,
+    pub day: NaiveDate,
+    pub kid: String,
+    pub at: Instant,
+    pub token: String,
+}
+
+/// Weighs a kept statement by the memory it holds.
+#[derive(Clone)]
+struct SignedBytes;
+
+impl quick_cache::Weighter<CompactString, Arc<Signed>> for SignedBytes {
+    fn weight(&self, key: &CompactString, signed: &Arc<Signed>) -> u64 {
+        (key.len() + signed.kid.len() + signed.token.len() + 96) as u64
+    }
+}
+
+/// About what a statement weighs: the estimate only sizes the cache's bookkeeping.
+const STATEMENT_BYTES: u64 = 900;
+
 pub struct SummaryCache {
     held: Cache<CompactString, Arc<Summary>, Bytes>,
+    signed: Cache<CompactString, Arc<Signed>, SignedBytes>,
     /// Moves on before anything is forgotten, and with every write this node takes.
     forgetting: Forgetting,
     /// Per administration, the last change caught up with; held while catching up, so that
@@ -61,14 +91,12 @@ pub struct SummaryCache {
 }
 
 impl SummaryCache {
-    /// A cache of about `capacity_bytes` of summaries.
-    pub fn new(capacity_bytes: u64) -> Self {
+    /// A cache of about `capacity_bytes` of summaries and `statement_bytes` of statements.
+    pub fn new(capacity_bytes: u64, statement_bytes: u64) -> Self {
+        let items = |bytes: u64, each: u64| usize::try_from(bytes / each).unwrap_or(usize::MAX);
         SummaryCache {
-            held: Cache::with_weighter(
-                usize::try_from(capacity_bytes / ENTRY_OVERHEAD).unwrap_or(usize::MAX),
-                capacity_bytes,
-                Bytes,
-            ),
+            held: Cache::with_weighter(items(capacity_bytes, ENTRY_OVERHEAD), capacity_bytes, Bytes),
+            signed: Cache::with_weighter(items(statement_bytes, STATEMENT_BYTES), statement_bytes, SignedBytes),
             forgetting: Forgetting::default(),
             followed: Mutex::default(),
         }
@@ -98,7 +126,7 @@ impl SummaryCache {
     }
 
     /// Forgets these certificates, after moving the count on.
-    fn forget(&self, administration: &str, numbers: &[String]) {
+    pub(crate) fn forget(&self, administration: &str, numbers: &[String]) {
         if numbers.is_empty() {
             return;
         }
@@ -108,7 +136,30 @@ impl SummaryCache {
 
     fn remove(&self, administration: &str, numbers: &[String]) {
         for number in numbers {
-            self.held.remove(&pair(administration, number));
+            let key = pair(administration, number);
+            self.held.remove(&key);
+            self.signed.remove(&key);
+        }
+    }
+
+    /// The count of what was forgotten, taken before reading a certificate whose statement
+    /// may be kept (see [`SummaryCache::keep_signed`]).
+    pub fn reading(&self) -> u64 {
+        self.forgetting.now()
+    }
+
+    /// The statement signed lately of a certificate, if one is kept.
+    pub fn signed(&self, administration: &str, number: &str) -> Option<Arc<Signed>> {
+        self.signed.get(&pair(administration, number))
+    }
+
+    /// Keeps a statement signed from the certificate as read once the count was `read_at`,
+    /// unless something was forgotten since: the read may then be older than a change.
+    pub fn keep_signed(&self, administration: &str, number: &str, signed: Signed, read_at: u64) {
+        let key = pair(administration, number);
+        self.signed.insert(key.clone(), Arc::new(signed));
+        if !self.forgetting.unmoved_since(read_at) {
+            self.signed.remove(&key);
         }
     }
 

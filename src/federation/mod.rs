@@ -35,8 +35,6 @@ pub struct Federation {
     pub client: client::PeerClient,
     /// Assertion ids already accepted: a replay is refused.
     pub replays: replay::Replays,
-    /// Statements signed lately, served again while they are fresh enough.
-    pub statements: signed::SignedStatements,
     /// Wakes the delivery worker when a change was committed.
     pub outbox_ready: Notify,
     /// Wakes the sync worker when a gap was seen in an issuer's changes.
@@ -50,7 +48,6 @@ impl Federation {
             keyring: keys::Keyring::new(node_secret)?,
             client: client::PeerClient::new(allow_private)?,
             replays: replay::Replays::new(shared),
-            statements: Default::default(),
             outbox_ready: Notify::new(),
             sync_needed: Notify::new(),
         })

@@ -116,10 +116,9 @@ pub async fn write(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut batch = Vec::new();
     let mut pruned_at: Option<DateTime<Utc>> = None;
     loop {
-        let stopping = tokio::select! {
-            received = receiver.recv_many(&mut batch, BATCH) => received == 0,
-            _ = stop.changed() => true,
-        };
+        // Callers wait for their batch on PostgreSQL; on SQLite nobody does.
+        let linger = if replays.shared { Duration::ZERO } else { crate::service::later::LINGER };
+        let stopping = crate::service::later::gather(&mut receiver, &mut batch, BATCH, linger, &mut stop).await;
         if stopping {
             while let Ok(pending) = receiver.try_recv() {
                 batch.push(pending);

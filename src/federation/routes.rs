@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::feed::{FeedError, apply_changes, sign_changes};
-use super::jose;
 use super::protocol::{
     ChangesAnswer, CheckpointAnswer, EventsAnswer, EventsRequest, RecognitionAnswer, StatementAnswer, StatementsAnswer,
 };
+use super::{jose, signed};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::recognition::{RecognitionQuery, parse_question};
 use crate::app::AppState;
@@ -143,21 +143,32 @@ impl PeerCall {
     }
 }
 
-/// The signed status of one certificate.
+/// The signed status of one certificate: the statement signed lately when it is still good,
+/// without reading the certificate again.
 async fn statement(
     State(app): State<AppState>,
     call: PeerCall,
     Path((_, number)): Path<(String, String)>,
 ) -> ApiResult<Json<StatementAnswer>> {
     let code = call.asked.as_str();
-    let found = match CertificateNumber::parse(&number) {
-        Ok(number) => certificates::find(&app.store.db, code, number.as_str()).await?,
+    let ttl = app.settings.statement_ttl_secs();
+    let key = app.federation.keyring.active(&app.store.db, code).await?;
+    let cache = &app.hot.certificates;
+    let statement = match CertificateNumber::parse(&number) {
+        Ok(number) => match signed::kept(cache, &key, code, number.as_str(), ttl) {
+            Some(statement) => Some(statement),
+            None => {
+                let read_at = cache.reading();
+                match certificates::find(&app.store.db, code, number.as_str()).await? {
+                    Some(certificate) => Some(signed::statement(cache, &key, &certificate, ttl, read_at)?),
+                    None => None,
+                }
+            }
+        },
         Err(_) => None,
     };
-    call.record(&app, format!("certificates/{number}"), json!({"found": found.is_some()}));
-    let certificate = found.ok_or(ApiError::NotFound)?;
-    let key = app.federation.keyring.active(&app.store.db, code).await?;
-    let statement = app.federation.statements.statement(&key, &certificate, app.settings.statement_ttl_secs())?;
+    call.record(&app, format!("certificates/{number}"), json!({"found": statement.is_some()}));
+    let statement = statement.ok_or(ApiError::NotFound)?;
     Ok(Json(StatementAnswer { statement }))
 }
 
@@ -175,12 +186,15 @@ async fn statements_by_identifier(
     let pair = query.identifier.ok_or_else(|| ApiError::field("identifier", "is required"))?;
     let identifier = OperatorId::parse_pair(&pair).map_err(|error| ApiError::field("identifier", error.to_string()))?;
     let code = call.asked.as_str();
+    let cache = &app.hot.certificates;
+    let read_at = cache.reading();
     let found = certificates::find_by_identifier(&app.store.db, Some(code), &identifier).await?;
     call.record(&app, format!("certificates?identifier={}", identifier.to_pair()), json!({"found": found.len()}));
     let key = app.federation.keyring.active(&app.store.db, code).await?;
+    let ttl = app.settings.statement_ttl_secs();
     let statements = found
         .iter()
-        .map(|certificate| app.federation.statements.statement(&key, certificate, app.settings.statement_ttl_secs()))
+        .map(|certificate| signed::statement(cache, &key, certificate, ttl, read_at))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Json(StatementsAnswer { statements }))
 }

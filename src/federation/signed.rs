@@ -1,74 +1,67 @@
 //! Statements signed once per change and freshness window, not once per request: a partner's
 //! border asking about the same certificate again and again gets the statement signed a moment
-//! ago. A statement is signed again when the certificate changed (its `seq`), the day changed
-//! (its derived status may have), the signing key changed, or it has used up a tenth of its
-//! freshness (at most 30 s): what a partner holds stays fresh almost as long as if it had been
-//! signed for it.
+//! ago, without the certificate being read again. A statement is signed again when the
+//! certificate changed (the summary cache forgets the statement with the summary, and its `seq`
+//! must match a certificate in hand), the day changed (its derived status may have), the
+//! signing key changed, or it has used up a tenth of its freshness (at most 30 s): what a
+//! partner holds stays fresh almost as long as if it had been signed for it.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use chrono::NaiveDate;
-use compact_str::CompactString;
-use quick_cache::sync::Cache;
 
 use super::jose::{self, CertificateState};
 use super::keys::SigningKey;
-use crate::cache::pair;
+use crate::cache::summaries::{Signed, SummaryCache};
 use crate::store::certificates::{self, Certificate};
 
-/// Memory for statements kept, in bytes.
-const CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
 /// The longest a statement is served again.
 const LONGEST_REUSE: Duration = Duration::from_secs(30);
 
-struct Signed {
-    seq: i64,
-    day: NaiveDate,
-    kid: String,
-    at: Instant,
-    token: String,
+/// How long a statement fresh for `ttl_secs` is served again.
+fn reuse(ttl_secs: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ttl_secs).unwrap_or(0) * 100).min(LONGEST_REUSE)
 }
 
-#[derive(Clone)]
-struct Bytes;
-
-impl quick_cache::Weighter<CompactString, Arc<Signed>> for Bytes {
-    fn weight(&self, key: &CompactString, signed: &Arc<Signed>) -> u64 {
-        (key.len() + signed.kid.len() + signed.token.len() + 96) as u64
-    }
+/// Whether a kept statement may be served again now, signed as it is with `key`.
+fn still_good(signed: &Signed, key: &SigningKey, ttl_secs: i64) -> bool {
+    signed.day == certificates::today() && signed.kid == key.kid && signed.at.elapsed() < reuse(ttl_secs)
 }
 
-pub struct SignedStatements {
-    held: Cache<CompactString, Arc<Signed>, Bytes>,
+/// The statement kept of the administration's certificate `number`, if it may be served again.
+pub fn kept(
+    cache: &SummaryCache,
+    key: &SigningKey,
+    administration: &str,
+    number: &str,
+    ttl_secs: i64,
+) -> Option<String> {
+    cache
+        .signed(administration, number)
+        .filter(|signed| still_good(signed, key, ttl_secs))
+        .map(|signed| signed.token.clone())
 }
 
-impl Default for SignedStatements {
-    fn default() -> Self {
-        // About 2 KiB a statement: the estimate only sizes the cache's bookkeeping.
-        let items = (CAPACITY_BYTES / 2048) as usize;
-        SignedStatements { held: Cache::with_weighter(items, CAPACITY_BYTES, Bytes) }
-    }
-}
-
-impl SignedStatements {
-    /// The statement of `certificate` as it stands, signed with `key`, fresh for `ttl_secs`.
-    pub fn statement(&self, key: &SigningKey, certificate: &Certificate, ttl_secs: i64) -> anyhow::Result<String> {
-        let reuse = Duration::from_millis(u64::try_from(ttl_secs).unwrap_or(0) * 100).min(LONGEST_REUSE);
-        let today = certificates::today();
-        let cache_key = pair(&certificate.administration, &certificate.number);
-        if let Some(signed) = self.held.get(&cache_key) {
-            let same = signed.seq == certificate.seq && signed.day == today && signed.kid == key.kid;
-            if same && signed.at.elapsed() < reuse {
-                return Ok(signed.token.clone());
-            }
+/// The statement of `certificate`, read once the cache's count was `read_at`, signed with
+/// `key` and fresh for `ttl_secs`: the one kept when it is of the same change and still good,
+/// else signed now and kept.
+pub fn statement(
+    cache: &SummaryCache,
+    key: &SigningKey,
+    certificate: &Certificate,
+    ttl_secs: i64,
+    read_at: u64,
+) -> anyhow::Result<String> {
+    let (administration, number) = (&certificate.administration, &certificate.number);
+    if let Some(signed) = cache.signed(administration, number) {
+        if signed.seq == certificate.seq && still_good(&signed, key, ttl_secs) {
+            return Ok(signed.token.clone());
         }
-        let token = jose::sign_statement(key, &CertificateState::from(certificate), certificate.seq, ttl_secs)?;
-        let signed = Signed { seq: certificate.seq, day: today, kid: key.kid.clone(), at: Instant::now(), token };
-        let token = signed.token.clone();
-        self.held.insert(cache_key, Arc::new(signed));
-        Ok(token)
     }
+    let token = jose::sign_statement(key, &CertificateState::from(certificate), certificate.seq, ttl_secs)?;
+    let signed =
+        Signed { seq: certificate.seq, day: certificates::today(), kid: key.kid.clone(), at: Instant::now(), token };
+    let token = signed.token.clone();
+    cache.keep_signed(administration, number, signed, read_at);
+    Ok(token)
 }
 
 #[cfg(test)]
@@ -110,17 +103,37 @@ mod tests {
 
     #[test]
     fn a_statement_is_signed_again_only_when_its_certificate_key_or_freshness_changed() {
-        let statements = SignedStatements::default();
+        let cache = SummaryCache::new(1 << 20, 1 << 20);
+        let sign =
+            |key: &SigningKey, seq: i64, ttl: i64| statement(&cache, key, &certificate(seq), ttl, cache.reading());
         let (key, _) = SigningKey::ephemeral().expect("key");
-        let first = statements.statement(&key, &certificate(7), 300).expect("signed");
-        assert_eq!(statements.statement(&key, &certificate(7), 300).expect("signed"), first, "signed again");
-        let changed = statements.statement(&key, &certificate(8), 300).expect("signed");
+        let first = sign(&key, 7, 300).expect("signed");
+        assert_eq!(sign(&key, 7, 300).expect("signed"), first, "signed again");
+        assert_eq!(kept(&cache, &key, "CL", "CL-1", 300).as_deref(), Some(first.as_str()), "not kept");
+        let changed = sign(&key, 8, 300).expect("signed");
         assert_ne!(changed, first, "a change kept the old statement");
         let (other_key, _) = SigningKey::ephemeral().expect("key");
-        assert_ne!(statements.statement(&other_key, &certificate(8), 300).expect("signed"), changed, "a new key");
+        assert_eq!(kept(&cache, &other_key, "CL", "CL-1", 300), None, "kept across a new key");
+        assert_ne!(sign(&other_key, 8, 300).expect("signed"), changed, "a new key");
         // Fresh for one second, a statement is served again for a tenth of one, no longer.
-        let once = statements.statement(&key, &certificate(9), 1).expect("signed");
+        let once = sign(&key, 9, 1).expect("signed");
         std::thread::sleep(Duration::from_millis(1100));
-        assert_ne!(statements.statement(&key, &certificate(9), 1).expect("signed"), once, "reused past its window");
+        assert_eq!(kept(&cache, &key, "CL", "CL-1", 1), None, "kept past its window");
+        assert_ne!(sign(&key, 9, 1).expect("signed"), once, "reused past its window");
+    }
+
+    #[test]
+    fn a_statement_signed_from_a_read_older_than_a_change_is_not_kept() {
+        let cache = SummaryCache::new(1 << 20, 1 << 20);
+        let (key, _) = SigningKey::ephemeral().expect("key");
+        let read_at = cache.reading();
+        // A change to some certificate is forgotten between the read and the keeping.
+        cache.forget("CL", &["CL-2".to_owned()]);
+        statement(&cache, &key, &certificate(7), 300, read_at).expect("signed");
+        assert_eq!(kept(&cache, &key, "CL", "CL-1", 300), None, "a read from before a change was kept");
+        statement(&cache, &key, &certificate(7), 300, cache.reading()).expect("signed");
+        assert!(kept(&cache, &key, "CL", "CL-1", 300).is_some(), "a current read was not kept");
+        cache.forget("CL", &["CL-1".to_owned()]);
+        assert_eq!(kept(&cache, &key, "CL", "CL-1", 300), None, "a change did not forget the statement");
     }
 }
