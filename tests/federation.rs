@@ -930,6 +930,42 @@ fn tampered(token: &str, tamper: impl FnOnce(&mut Value)) -> String {
     format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2])
 }
 
+/// A statement is served again from memory while it is fresh, but never once its certificate
+/// changed: asked right after each change, by number and by identifier, it says the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_served_again_is_never_older_than_the_last_change() {
+    let nodes = start_nodes(&[("A", &[])]);
+    let a = &nodes[0];
+    let cl = Admin::create(a, "CL").await;
+    cl.issue("CL-1").await;
+    let own = TestKey::generate();
+    register_test_peer(&cl, &own).await;
+    let ask = |path: &'static str| {
+        let assertion = own.sign("k1", &claims("ZX", "CL", 60));
+        async move {
+            let (status, body) = federation_get(&a.base, path, Some(&assertion)).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            let token = match body.get("statement") {
+                Some(token) => token.clone(),
+                None => body["statements"][0].clone(),
+            };
+            payload(token.as_str().expect("a statement"))
+        }
+    };
+    let by_number = "CL/certificates/CL-1";
+    let by_identifier = "CL/certificates?identifier=CL-RUT:76086428-5";
+    let first = ask(by_number).await;
+    assert_eq!(first["status"], "active", "{first}");
+    assert_eq!(ask(by_number).await, first, "the statement was signed again instead of served again");
+    for status in ["suspended", "active", "revoked"] {
+        cl.set_status("CL-1", status).await;
+        for path in [by_number, by_identifier] {
+            let said = ask(path).await;
+            assert_eq!(said["status"], status, "{path} after the change to {status}: {said}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statements_and_checkpoints_verify_with_an_independent_implementation() {
     let nodes = start_nodes(&[("A", &[])]);
