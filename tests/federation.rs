@@ -426,6 +426,16 @@ async fn federation_get(base: &str, path: &str, assertion: Option<&str>) -> (Sta
 
 /// A peer `ZX` registered at `admin` with a key the test holds, and an MRA record with it in
 /// force: the test can then make assertions the node accepts. Nothing answers at its base URL.
+/// CL hosted at `node` with its certificate CL-1, and the test peer ZX registered there with
+/// its key.
+async fn issuer_with_test_peer(node: &Node) -> (Admin, TestKey) {
+    let cl = Admin::create(node, "CL").await;
+    cl.issue("CL-1").await;
+    let own = TestKey::generate();
+    register_test_peer(&cl, &own).await;
+    (cl, own)
+}
+
 async fn register_test_peer(admin: &Admin, key: &TestKey) {
     // Port 9 (discard): nothing of these tests ever listens there.
     let (status, body) = admin.register_peer("ZX", "http://127.0.0.1:9", Some(&key.jwks("k1"))).await;
@@ -936,10 +946,7 @@ fn tampered(token: &str, tamper: impl FnOnce(&mut Value)) -> String {
 async fn a_statement_served_again_is_never_older_than_the_last_change() {
     let nodes = start_nodes(&[("A", &[])]);
     let a = &nodes[0];
-    let cl = Admin::create(a, "CL").await;
-    cl.issue("CL-1").await;
-    let own = TestKey::generate();
-    register_test_peer(&cl, &own).await;
+    let (cl, own) = issuer_with_test_peer(a).await;
     let ask = |path: &'static str| {
         let assertion = own.sign("k1", &claims("ZX", "CL", 60));
         async move {
@@ -970,10 +977,7 @@ async fn a_statement_served_again_is_never_older_than_the_last_change() {
 async fn statements_and_checkpoints_verify_with_an_independent_implementation() {
     let nodes = start_nodes(&[("A", &[])]);
     let a = &nodes[0];
-    let cl = Admin::create(a, "CL").await;
-    cl.issue("CL-1").await;
-    let own = TestKey::generate();
-    register_test_peer(&cl, &own).await;
+    let (_, own) = issuer_with_test_peer(a).await;
     let (status, jwks) =
         send(Method::GET, &format!("{}/federation/v1/administrations/CL/jwks.json", a.base), None, None).await;
     assert_eq!(status, StatusCode::OK, "{jwks}");
