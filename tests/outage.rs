@@ -9,6 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use aeo_registry::federation::jose;
+use aeo_registry::federation::keys::SigningKey;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{Backend, Node};
 use reqwest::Method;
 use serde_json::json;
@@ -87,8 +91,11 @@ async fn a_server_cut_off_from_the_database_never_answers_from_memory_as_if_curr
         .await;
     let border = second.token("border@pe.demo.aeo").await;
     let officer = first.token("officer@cl.demo.aeo").await;
+    let peer = TestPeer::register(&first).await;
     assert_eq!(second.get(CHECK, None).await.ok()["status"], "active");
     assert_eq!(second.get(ASK, Some(&border)).await.ok()["recognized"], true);
+    // The statement a partner is served, kept in memory from here on.
+    assert_eq!(peer.statement(&second).await.expect("a statement")["status"], "active");
 
     proxy.cut();
     let revoked = first
@@ -120,6 +127,11 @@ async fn a_server_cut_off_from_the_database_never_answers_from_memory_as_if_curr
             }
         }
         if check.body["status"] == "active" || answer.body["recognized"] == true {
+            last_yes = Some(revoked_at.elapsed());
+        }
+        // Timed apart: a statement may wait for the database's deadline before it is refused.
+        let statement = peer.statement(&second).await;
+        if statement.is_some_and(|claims| claims["status"] == "active") {
             last_yes = Some(revoked_at.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -157,7 +169,50 @@ async fn a_server_cut_off_from_the_database_never_answers_from_memory_as_if_curr
     }
     let answer = second.get(ASK, Some(&border)).await;
     assert_eq!(answer.ok()["recognized"], false, "{}", answer.body);
+    assert_eq!(peer.statement(&second).await.expect("a statement")["status"], "revoked");
     second.get("/ready", None).await.ok();
+}
+
+const STATEMENT: &str = "/federation/v1/administrations/CL/certificates/CL-OEA-0001";
+
+/// A partner administration ZX, registered at CL with an MRA in force, that asks for statements.
+struct TestPeer {
+    key: SigningKey,
+}
+
+impl TestPeer {
+    async fn register(node: &Node) -> TestPeer {
+        let (key, jwks) = SigningKey::ephemeral().expect("a key");
+        let admin = node.token("admin@cl.demo.aeo").await;
+        // Port 9 (discard): nothing ever listens there.
+        let registration = json!({"base_url": "http://127.0.0.1:9", "jwks": jwks});
+        let reply =
+            node.send(Method::PUT, "/api/v1/administrations/CL/peers/ZX", Some(&admin), Some(registration)).await;
+        assert_eq!(reply.status.as_u16(), 201, "register ZX: {}", reply.body);
+        let record = json!({
+            "title": "CL - ZX AEO MRA",
+            "status": "in_force",
+            "signed_on": "2018-07-21",
+            "in_force_from": "2019-01-01",
+            "categories": ["security", "full"],
+            "roles": [],
+        });
+        let reply = node.send(Method::PUT, "/api/v1/administrations/CL/mras/ZX", Some(&admin), Some(record)).await;
+        assert!(matches!(reply.status.as_u16(), 200 | 201), "MRA CL -> ZX: {}", reply.body);
+        TestPeer { key }
+    }
+
+    /// The claims of the statement `node` serves of CL-OEA-0001, or None when it does not answer.
+    async fn statement(&self, node: &Node) -> Option<serde_json::Value> {
+        let assertion = jose::sign_assertion(&self.key, "ZX", "CL").expect("an assertion");
+        let reply = node.get(STATEMENT, Some(&assertion)).await;
+        if reply.status.as_u16() != 200 {
+            return None;
+        }
+        let token = reply.body["statement"].as_str().expect("a statement").to_owned();
+        let payload = token.split('.').nth(1).expect("a payload");
+        Some(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("claims"))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
