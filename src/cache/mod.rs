@@ -75,7 +75,7 @@ pub struct HotFacts {
     users: Cache<i64, KnownUser>,
     hosted: Cache<String, bool>,
     mras: Cache<CompactString, Option<Arc<Mra>>>,
-    peers: Cache<CompactString, Option<Peer>>,
+    peers: Cache<CompactString, Option<Arc<Peer>>>,
 }
 
 impl HotFacts {
@@ -152,12 +152,12 @@ impl HotFacts {
         conn: &impl ConnectionTrait,
         administration: &str,
         peer: &str,
-    ) -> crate::store::StoreResult<Option<Peer>> {
+    ) -> crate::store::StoreResult<Option<Arc<Peer>>> {
         let key = pair(administration, peer);
         if let Some(found) = self.peers.get(&key) {
             return Ok(found);
         }
-        let found = peers::find(conn, administration, peer).await?;
+        let found = peers::find(conn, administration, peer).await?.map(Arc::new);
         self.peers.insert(key, found.clone());
         Ok(found)
     }

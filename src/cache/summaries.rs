@@ -7,7 +7,7 @@
 //! writes by other processes sharing the database, forgetting each certificate that changed.
 //! A read that was under way while something was forgotten is not kept ([`Forgetting`]), since
 //! it may be older than the change. The same count tells the read in place whether the snapshot
-//! it holds is recent enough (see `store::summaries`), so it also moves with every write this
+//! it holds is recent enough (see `store::reads`), so it also moves with every write this
 //! node takes, even one that changed nothing held.
 //!
 //! Beside each summary it keeps the statement signed lately of the same certificate (see

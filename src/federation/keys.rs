@@ -14,8 +14,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use entity::signing_key::{self, Column, Entity};
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::{Digest, Sha256};
 
@@ -79,10 +79,24 @@ impl KeyVault {
 /// A key ready to sign.
 pub struct SigningKey {
     pub kid: String,
-    pub encoding: EncodingKey,
+    pair: Ed25519KeyPair,
 }
 
 impl SigningKey {
+    /// The key whose private half is `pkcs8` (a PKCS#8 v1 or v2 document).
+    pub fn from_pkcs8(kid: String, pkcs8: &[u8]) -> anyhow::Result<SigningKey> {
+        let pair =
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(|_| anyhow!("a signing key is unreadable"))?;
+        Ok(SigningKey { kid, pair })
+    }
+
+    /// `message` signed with the key.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(self.pair.sign(message).as_ref());
+        signature
+    }
+
     /// A new key held in memory only, with its public half as a JWK Set: for checks that sign
     /// and verify without a database (`hostile`).
     pub fn ephemeral() -> anyhow::Result<(SigningKey, JwkSet)> {
@@ -91,7 +105,7 @@ impl SigningKey {
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow!("generated key unreadable"))?;
         let jwk = public_jwk(pair.public_key().as_ref())?;
         let kid = jwk.common.key_id.clone().unwrap_or_default();
-        Ok((SigningKey { kid, encoding: EncodingKey::from_ed_der(pkcs8.as_ref()) }, JwkSet { keys: vec![jwk] }))
+        Ok((SigningKey { kid, pair }, JwkSet { keys: vec![jwk] }))
     }
 }
 
@@ -201,7 +215,7 @@ impl Keyring {
             .await?
             .with_context(|| format!("administration {administration} has no signing key"))?;
         let pkcs8 = self.vault.open(&row.sealed_private_key, &format!("{administration}/{}", row.kid))?;
-        let key = Arc::new(SigningKey { kid: row.kid, encoding: EncodingKey::from_ed_der(&pkcs8) });
+        let key = Arc::new(SigningKey::from_pkcs8(row.kid, &pkcs8)?);
         if let Ok(mut active) = self.active.write() {
             let held = Active { key: key.clone(), until: row.retired_at, loaded: std::time::Instant::now() };
             active.insert(administration.to_owned(), held);

@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use super::feed::{FeedError, apply_changes, sign_changes};
 use super::protocol::{
@@ -89,7 +90,7 @@ async fn hosted(app: &AppState, raw: &str) -> ApiResult<AdministrationCode> {
 pub struct PeerCall {
     pub asked: AdministrationCode,
     pub caller: String,
-    pub registration: peers::Peer,
+    pub registration: Arc<peers::Peer>,
 }
 
 impl FromRequestParts<AppState> for PeerCall {
@@ -159,7 +160,7 @@ async fn statement(
             Some(statement) => Some(statement),
             None => {
                 let read_at = cache.reading();
-                match certificates::find(&app.store.db, code, number.as_str()).await? {
+                match app.store.certificate(code, number.as_str(), read_at).await? {
                     Some(certificate) => Some(signed::statement(cache, &key, &certificate, ttl, read_at)?),
                     None => None,
                 }

@@ -127,6 +127,9 @@ async fn apply(app: &App, batch: Vec<Deferred>) -> ServiceResult<()> {
     let mut work = Work::begin_when_free(app).await?;
     // Of many outcomes with the same peer, the last one is its health now.
     let mut outcomes: HashMap<(String, String), Option<String>> = HashMap::new();
+    // Statements asked live, per administration and issuer: each group takes the issuer's
+    // mirror state once, not once per statement.
+    let mut live: HashMap<(String, String), Vec<LiveStatement>> = HashMap::new();
     for write in batch {
         match write {
             Deferred::Audit(entry) => {
@@ -136,7 +139,8 @@ async fn apply(app: &App, batch: Vec<Deferred>) -> ServiceResult<()> {
                 outcomes.insert((administration, peer), error);
             }
             Deferred::Live { administration, issuer, statements, trusted_for } => {
-                keep_live(&mut work, &administration, &issuer, statements, trusted_for).await?;
+                let group = live.entry((administration, issuer)).or_default();
+                group.extend(statements.into_iter().map(|(token, claims)| (token, claims, trusted_for)));
             }
             Deferred::RetryOutbox { administration, peer } => {
                 if outbox::retry_now(&*work, &administration, &peer).await? {
@@ -144,6 +148,9 @@ async fn apply(app: &App, batch: Vec<Deferred>) -> ServiceResult<()> {
                 }
             }
         }
+    }
+    for ((administration, issuer), statements) in live {
+        keep_live(&mut work, &administration, &issuer, statements).await?;
     }
     for ((administration, peer), error) in outcomes {
         match error {
@@ -154,19 +161,22 @@ async fn apply(app: &App, batch: Vec<Deferred>) -> ServiceResult<()> {
     Ok(work.commit().await?)
 }
 
-/// Keeps statements asked live in the follower's mirror, within reach of what it verified.
+/// A statement asked live: the token, its verified claims, and until when it is trusted.
+type LiveStatement = (String, StatementClaims, i64);
+
+/// Keeps statements asked live in the follower's mirror, within reach of what it verified,
+/// each with until when the follower trusts it.
 async fn keep_live(
     work: &mut Work<'_>,
     administration: &str,
     issuer: &str,
-    statements: Vec<(String, StatementClaims)>,
-    trusted_for: i64,
+    statements: Vec<LiveStatement>,
 ) -> ServiceResult<()> {
     let followed = Followed::new(administration, issuer);
     // Takes turns with pushed and pulled changes of the same issuer, which would otherwise
     // insert the same certificate's statement at the same time.
     let verified = mirror::lock_state(&**work, followed).await?.verified_seq();
-    for (token, claims) in statements {
+    for (token, claims, trusted_for) in statements {
         if crate::federation::feed::beyond_reach(claims.seq, verified) {
             continue;
         }

@@ -2,11 +2,11 @@
 //! (`service::Work`); every federation call made or served, in batches in the background.
 
 use chrono::{DateTime, Utc};
-use entity::audit_log::{self, Column, Entity};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use entity::audit_log::{Column, Entity};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
-use super::StoreResult;
+use super::{StoreResult, bulk};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
@@ -28,25 +28,33 @@ pub struct Entry {
     pub details: serde_json::Value,
 }
 
+/// A row of `audit_log`, as `bulk` writes it.
+#[derive(Serialize)]
+struct Row<'a> {
+    administration: Option<&'a str>,
+    #[serde(serialize_with = "bulk::instant")]
+    at: DateTime<Utc>,
+    actor: &'a str,
+    action: &'a str,
+    target: &'a str,
+    details: String,
+}
+
 /// Writes `entries` (in one statement per batch), stamped now.
 pub async fn record(conn: &impl ConnectionTrait, entries: Vec<Entry>) -> StoreResult<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
     let at = Utc::now();
-    for chunk in entries.chunks(500) {
-        let rows = chunk.iter().map(|entry| audit_log::ActiveModel {
-            administration: Set(entry.administration.clone()),
-            at: Set(at),
-            actor: Set(entry.actor.clone()),
-            action: Set(entry.action.clone()),
-            target: Set(entry.target.clone()),
-            details: Set(entry.details.to_string()),
-            ..Default::default()
-        });
-        Entity::insert_many(rows).exec_without_returning(conn).await?;
-    }
-    Ok(())
+    let rows: Vec<Row<'_>> = entries
+        .iter()
+        .map(|entry| Row {
+            administration: entry.administration.as_deref(),
+            at,
+            actor: &entry.actor,
+            action: &entry.action,
+            target: &entry.target,
+            details: entry.details.to_string(),
+        })
+        .collect();
+    bulk::insert(conn, "audit_log", &rows).await
 }
 
 /// Newest first.

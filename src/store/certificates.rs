@@ -98,7 +98,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::inconsistent(format!("stored {what} is not valid: {value}"))
 }
 
-fn build(
+pub(super) fn build(
     model: certificate::Model,
     identifiers: Vec<certificate_identifier::Model>,
     today: NaiveDate,

@@ -13,9 +13,9 @@ mod names;
 pub mod outbox;
 pub mod peers;
 mod probe;
+pub mod reads;
 mod reserve;
 pub mod snapshot;
-pub mod summaries;
 pub mod timed;
 pub mod users;
 
@@ -33,6 +33,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, MutexGuard};
 
+use reads::CertificateReads;
 pub use timed::{Health, Timed};
 
 /// The database, with a deadline on every statement ([`timed`]).
@@ -43,8 +44,8 @@ pub struct Store {
     pub db: Db,
     /// What this process knows of the database's health.
     pub health: Arc<Health>,
-    /// The hot path's read of a certificate's summary.
-    summaries: summaries::SummaryReader,
+    /// On a SQLite file, the hot paths' reads of one certificate, in place.
+    in_place: Option<reads::InPlace>,
     /// SQLite allows one writer at a time and answers "database is locked" instead of waiting
     /// when a read transaction upgrades; writers queue here instead. Unused on PostgreSQL.
     sqlite_writer: Mutex<()>,
@@ -140,7 +141,7 @@ impl Store {
                     .pragma("journal_size_limit", (64 * 1024 * 1024).to_string())
             });
         let db = Database::connect(options).await.context("cannot connect to the database")?;
-        let summaries = summaries::SummaryReader::new(sqlite_path(url));
+        let in_place = sqlite_path(url).map(reads::InPlace::new);
         let health = Arc::new(Health::new(db.get_database_backend() == DbBackend::Postgres));
         let reserve = sqlite_path(url).map(|path| reserve::Reserve::beside(path.as_ref(), reserve_bytes));
         if let Some(reserve) = &reserve {
@@ -150,7 +151,7 @@ impl Store {
         Ok(Store {
             db: Timed::new(db, deadline, None),
             health,
-            summaries,
+            in_place,
             sqlite_writer: Mutex::new(()),
             reserve,
             names,
@@ -199,7 +200,23 @@ impl Store {
         number: &str,
         as_of: u64,
     ) -> StoreResult<Option<certificates::Summary>> {
-        self.summaries.summary(&self.db, administration, number, as_of).await
+        match &self.in_place {
+            Some(in_place) => in_place.summary(administration, number, as_of).await,
+            None => self.db.summary(administration, number, as_of).await,
+        }
+    }
+
+    /// The administration's certificate `number`, read like [`Store::summary`].
+    pub async fn certificate(
+        &self,
+        administration: &str,
+        number: &str,
+        as_of: u64,
+    ) -> StoreResult<Option<certificates::Certificate>> {
+        match &self.in_place {
+            Some(in_place) => in_place.certificate(administration, number, as_of).await,
+            None => self.db.certificate(administration, number, as_of).await,
+        }
     }
 
     /// Whether the database answers now, has room to write (on SQLite, a disk with at least
@@ -231,7 +248,9 @@ impl Store {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = stop.changed() => return,
             }
-            self.summaries.release_old_snapshots();
+            if let Some(in_place) = &self.in_place {
+                in_place.release_old_snapshots();
+            }
             let checkpointed = self.db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await;
             let full = match &checkpointed {
                 Ok(_) => self.health.disk_full(),
