@@ -89,6 +89,19 @@ impl Report {
     }
 }
 
+/// The first certificate and MRA record of the demo data, as a client sends them (the
+/// certificate without its number, which the registry then assigns): the API document's examples,
+/// good by construction, as the demo data goes through the API's validation.
+pub fn examples() -> (CertificateInput, MraInput) {
+    let data: Option<DemoData> = serde_json::from_str(DATA).ok();
+    let certificate = data
+        .as_ref()
+        .and_then(|d| d.certificates.first())
+        .map(|c| CertificateInput { number: None, ..c.input.clone() });
+    let mra = data.as_ref().and_then(|d| d.mras.first()).map(|m| m.input.clone());
+    (certificate.unwrap_or_default(), mra.unwrap_or_default())
+}
+
 pub async fn load(state: &AppState) -> anyhow::Result<Report> {
     let data: DemoData = serde_json::from_str(DATA).context("the embedded demo data is invalid")?;
     let mut report = Report { administrations: 0, certificates: 0, mras: 0, users: Vec::new() };

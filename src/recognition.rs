@@ -21,7 +21,8 @@ pub enum Subject {
 
 /// The certificate as a recognition answer shows it. Where the asker has no arrangement in force
 /// with the issuer (or is a third party), only what the public check shows: no roles, no start
-/// date, no status reason, and the operator's name only where it consented ([`Answer::public_only`]).
+/// date, no status reason, and the operator's name only where it consented.
+// What is kept then: `Answer::public_only`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CertificateSummary {
     pub number: String,

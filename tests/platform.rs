@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use common::{Backend, Node, Reply};
@@ -118,6 +119,280 @@ async fn openapi_lists_every_route(backend: Backend) {
     assert!(docs.body.as_str().expect("html").contains("swagger-ui"));
     let initializer = node.get("/api/docs/swagger-initializer.js", None).await;
     assert!(initializer.body.as_str().expect("script").contains("/api/v1/openapi.json"));
+}
+
+/// Every operation of the document: method, path and the operation.
+fn operations(document: &Value) -> Vec<(String, String, Value)> {
+    let mut all = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            all.push((method.clone(), path.clone(), operation.clone()));
+        }
+    }
+    all
+}
+
+/// The schema a `$ref` names, or the schema itself.
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        Some(name) => &document["components"]["schemas"][name],
+        None => schema,
+    }
+}
+
+fn names(list: &Value) -> BTreeSet<&str> {
+    list.as_array().expect("a list").iter().map(|v| v.as_str().expect("a string")).collect()
+}
+
+/// What the federation routes are: (method, path, whether a peer assertion is needed).
+const FEDERATION_ROUTES: [(&str, &str, bool); 8] = [
+    ("get", "/.well-known/aeo-registry", false),
+    ("get", "/federation/v1/administrations/{code}/jwks.json", false),
+    ("get", "/federation/v1/administrations/{code}/certificates", true),
+    ("get", "/federation/v1/administrations/{code}/certificates/{number}", true),
+    ("get", "/federation/v1/administrations/{code}/changes", true),
+    ("get", "/federation/v1/administrations/{code}/checkpoint", true),
+    ("post", "/federation/v1/administrations/{code}/events", true),
+    ("get", "/federation/v1/administrations/{code}/recognition", true),
+];
+
+async fn the_document_describes_every_federation_route_and_the_peer_assertion(backend: Backend) {
+    let node = Node::start(backend).await;
+    let document = node.get("/api/v1/openapi.json", None).await.ok().clone();
+
+    let scheme = &document["components"]["securitySchemes"]["peer_assertion"];
+    assert_eq!((scheme["type"].as_str(), scheme["scheme"].as_str()), (Some("http"), Some("bearer")), "{scheme}");
+    let described = scheme["description"].as_str().expect("the assertion is described");
+    for claim in ["iss", "sub", "aud", "iat", "exp", "jti"] {
+        assert!(described.contains(&format!("| `{claim}` |")), "the claim {claim} is not in the table: {described}");
+    }
+
+    let documented: BTreeSet<(String, String)> = operations(&document)
+        .into_iter()
+        .filter(|(_, path, _)| !path.starts_with("/api/v1/"))
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let expected: BTreeSet<(String, String)> =
+        FEDERATION_ROUTES.iter().map(|(method, path, _)| (method.to_string(), path.to_string())).collect();
+    assert_eq!(documented, expected);
+
+    for (method, path, asserted) in FEDERATION_ROUTES {
+        let operation = &document["paths"][path][method];
+        assert_eq!(operation["tags"], json!(["federation"]), "{method} {path}");
+        let ok = &operation["responses"]["200"]["content"]["application/json"]["schema"];
+        assert!(resolve(&document, ok)["properties"].is_object(), "{method} {path}: 200 has no schema: {ok}");
+        if asserted {
+            assert_eq!(operation["security"], json!([{"peer_assertion": []}]), "{method} {path}");
+            for status in ["401", "403", "404", "422"] {
+                let answer = &operation["responses"][status];
+                assert!(answer["description"].as_str().is_some_and(|d| !d.is_empty()), "{method} {path} {status}");
+                assert_eq!(
+                    answer["content"],
+                    json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}),
+                    "{method} {path} {status}"
+                );
+            }
+        } else {
+            assert!(operation.get("security").is_none(), "{method} {path} is public");
+        }
+    }
+    let events = &document["paths"]["/federation/v1/administrations/{code}/events"]["post"];
+    let body = resolve(&document, &events["requestBody"]["content"]["application/json"]["schema"]);
+    assert_eq!(names(&body["required"]), BTreeSet::from(["items"]));
+    assert_eq!(body["additionalProperties"], true);
+
+    // What the document says is what the node answers: without an assertion, and with a
+    // person's access token in its place, every asserted route refuses with 401 problem+json.
+    let token = node.token("admin@cl.demo.aeo").await;
+    for (method, path, asserted) in FEDERATION_ROUTES.iter().filter(|(_, _, asserted)| *asserted) {
+        let _ = asserted;
+        let url = path.replace("{code}", "CL").replace("{number}", "CL-OEA-0001")
+            + match *path {
+                "/federation/v1/administrations/{code}/certificates" => "?identifier=CL-RUT:76086428-5",
+                "/federation/v1/administrations/{code}/recognition" => "?issuer=CL&certificate=CL-OEA-0001",
+                _ => "",
+            };
+        for credential in [None, Some(token.as_str())] {
+            let reply = match *method {
+                "post" => node.send(Method::POST, &url, credential, Some(json!({"items": []}))).await,
+                _ => node.get(&url, credential).await,
+            };
+            problem(&reply, 401);
+            assert_eq!(reply.headers.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"), "{url}");
+        }
+    }
+    // The public ones answer what their schemas say.
+    let discovery = node.get("/.well-known/aeo-registry", None).await;
+    let codes: Vec<&str> =
+        discovery.ok()["administrations"].as_array().expect("list").iter().filter_map(|a| a["code"].as_str()).collect();
+    assert!(codes.contains(&"CL"), "{}", discovery.body);
+    let keys = node.get("/federation/v1/administrations/CL/jwks.json", None).await;
+    let key = &keys.ok()["keys"][0];
+    let required = &document["components"]["schemas"]["PublishedKey"]["required"];
+    for field in names(required) {
+        assert!(key[field].is_string(), "{field} missing from {key}");
+    }
+    problem(&node.get("/federation/v1/administrations/ZZ/jwks.json", None).await, 404);
+    problem(&node.get("/federation/v1/administrations/cl/jwks.json", None).await, 422);
+}
+
+async fn the_certificate_and_mra_bodies_are_documented_as_the_server_reads_them(backend: Backend) {
+    let node = Node::start(backend).await;
+    let document = node.get("/api/v1/openapi.json", None).await.ok().clone();
+    let body_of = |method: &str, path: &str, media: &str| {
+        let operation = &document["paths"][path][method];
+        resolve(&document, &operation["requestBody"]["content"][media]["schema"]).clone()
+    };
+    let schema = |name: &str| document["components"]["schemas"][name].clone();
+
+    let create = body_of("post", "/api/v1/administrations/{code}/certificates", "application/json");
+    assert_eq!(
+        names(&create["required"]),
+        BTreeSet::from(["category", "roles", "valid_from", "valid_until", "operator"])
+    );
+    assert_eq!(create["additionalProperties"], true);
+    let properties = &create["properties"];
+    assert_eq!(names(&properties["category"]["enum"]), BTreeSet::from(["security", "simplification", "full"]));
+    assert_eq!(properties["roles"]["minItems"], 1);
+    assert_eq!(properties["roles"]["items"]["enum"].as_array().map(Vec::len), Some(10));
+    for date in ["valid_from", "valid_until"] {
+        assert_eq!(properties[date]["format"], "date", "{date}");
+    }
+    assert_eq!(properties["number"]["type"], json!(["string", "null"]));
+    let operator = resolve(&document, &properties["operator"]);
+    assert_eq!(names(&operator["required"]), BTreeSet::from(["name", "identifiers", "address"]));
+    assert_eq!(operator["additionalProperties"], true);
+    let identifier = schema("IdentifierInput");
+    assert_eq!(names(&identifier["required"]), BTreeSet::from(["scheme", "value"]));
+    let schemes = names(&identifier["properties"]["scheme"]["anyOf"][0]["enum"]);
+    assert_eq!(schemes, BTreeSet::from(["CL-RUT", "CO-NIT", "MX-RFC", "PE-RUC", "EORI", "LEI"]));
+    assert_eq!(names(&schema("AddressInput")["required"]), BTreeSet::from(["street", "city", "country"]));
+    let import =
+        &document["paths"]["/api/v1/administrations/{code}/certificates/import"]["post"]["requestBody"]["content"];
+    assert_eq!(import["application/json"]["schema"]["items"]["$ref"], "#/components/schemas/CertificateInput");
+    assert!(import["text/csv"].is_object(), "{import}");
+
+    // The server takes what the document offers, unknown fields and all (`additionalProperties`).
+    let officer = node.token("officer@cl.demo.aeo").await;
+    let mut certificate = create["examples"][0].clone();
+    certificate["number"] = json!("CL-DOC-0001");
+    certificate["not_a_field"] = json!({"ignored": true});
+    certificate["operator"]["address"]["floor"] = json!(3);
+    let path = "/api/v1/administrations/CL/certificates";
+    let created = node.send(Method::POST, path, Some(&officer), Some(certificate.clone())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    // ... and refuses a body without a field the document requires, naming it.
+    for field in names(&create["required"]) {
+        let mut incomplete = certificate.clone();
+        incomplete["number"] = json!(format!("CL-DOC-{field}").to_uppercase().replace('_', "-"));
+        incomplete.as_object_mut().expect("object").remove(field);
+        let reply = node.send(Method::POST, path, Some(&officer), Some(incomplete)).await;
+        problem(&reply, 422);
+        assert!(reply.fields().contains(&field.to_string()), "{field}: {}", reply.body);
+    }
+
+    // A merge patch may not hold what the document says it may not.
+    let patch =
+        body_of("patch", "/api/v1/administrations/{code}/certificates/{number}", "application/merge-patch+json");
+    assert_eq!(patch["additionalProperties"], true);
+    assert_eq!(patch["properties"]["status"]["not"], json!({}));
+    let patched = node
+        .send_raw(
+            Method::PATCH,
+            "/api/v1/administrations/CL/certificates/CL-DOC-0001",
+            Some(&officer),
+            "application/merge-patch+json",
+            json!({"status": "revoked"}).to_string().into_bytes(),
+            &[],
+        )
+        .await;
+    problem(&patched, 422);
+    assert_eq!(patched.fields(), ["status"]);
+
+    let mra = body_of("put", "/api/v1/administrations/{code}/mras/{partner}", "application/json");
+    assert_eq!(names(&mra["required"]), BTreeSet::from(["title", "status"]));
+    assert_eq!(mra["additionalProperties"], true);
+    assert_eq!(
+        names(&mra["properties"]["status"]["enum"]),
+        BTreeSet::from(["negotiating", "signed", "in_force", "suspended", "terminated"])
+    );
+    let admin = node.token("admin@cl.demo.aeo").await;
+    let mut record = mra["examples"][0].clone();
+    record["unknown"] = json!("ignored");
+    let put = node.send(Method::PUT, "/api/v1/administrations/CL/mras/AR", Some(&admin), Some(record)).await;
+    put.ok();
+}
+
+/// Walks a request body schema: every object it holds must say what is done with unknown fields.
+fn unstated_unknown_fields(
+    document: &Value,
+    schema: &Value,
+    at: &str,
+    seen: &mut BTreeSet<String>,
+    out: &mut Vec<String>,
+) {
+    if !schema.is_object() {
+        return;
+    }
+    if let Some(name) = schema["$ref"].as_str() {
+        if seen.insert(name.to_owned()) {
+            unstated_unknown_fields(document, resolve(document, schema), name, seen, out);
+        }
+        return;
+    }
+    let is_object = schema["type"] == "object" || schema["properties"].is_object();
+    if is_object && !schema["additionalProperties"].is_boolean() {
+        out.push(at.to_owned());
+    }
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        unstated_unknown_fields(document, property, &format!("{at}.{name}"), seen, out);
+    }
+    unstated_unknown_fields(document, &schema["items"], &format!("{at}[]"), seen, out);
+    for keyword in ["anyOf", "oneOf", "allOf"] {
+        for branch in schema[keyword].as_array().into_iter().flatten() {
+            unstated_unknown_fields(document, branch, at, seen, out);
+        }
+    }
+}
+
+async fn every_error_answer_is_documented_as_problem_json(backend: Backend) {
+    let node = Node::start_empty(backend).await;
+    let document = node.get("/api/v1/openapi.json", None).await.ok().clone();
+    let problem_json = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+    let mut wrong = Vec::new();
+    let all = operations(&document);
+    assert!(all.len() >= 35, "only {} operations", all.len());
+    for (method, path, operation) in &all {
+        let responses = operation["responses"].as_object().expect("responses");
+        for (status, answer) in responses {
+            if status.as_str() >= "400" && answer["content"] != problem_json {
+                wrong.push(format!("{method} {path} {status}: {}", answer["content"]));
+            }
+            if answer["description"].as_str().is_none_or(str::is_empty) {
+                wrong.push(format!("{method} {path} {status}: no description"));
+            }
+        }
+        let mut expected = vec!["503"];
+        if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+            expected.extend(["401", "403"]);
+        }
+        if operation.get("requestBody").is_some() {
+            expected.extend(["400", "413", "415", "422"]);
+        }
+        for status in expected {
+            if !responses.contains_key(status) {
+                wrong.push(format!("{method} {path}: {status} is not documented"));
+            }
+        }
+        for (media, content) in operation["requestBody"]["content"].as_object().into_iter().flatten() {
+            let mut unstated = Vec::new();
+            unstated_unknown_fields(&document, &content["schema"], "body", &mut BTreeSet::new(), &mut unstated);
+            wrong.extend(
+                unstated.into_iter().map(|at| format!("{method} {path} {media}: {at} states no additionalProperties")),
+            );
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 async fn every_error_is_a_problem(backend: Backend) {
@@ -639,6 +914,9 @@ async fn reads_go_on_while_writes_happen(backend: Backend) {
 both_backends!(
     health_and_readiness,
     openapi_lists_every_route,
+    the_document_describes_every_federation_route_and_the_peer_assertion,
+    the_certificate_and_mra_bodies_are_documented_as_the_server_reads_them,
+    every_error_answer_is_documented_as_problem_json,
     every_error_is_a_problem,
     every_response_carries_a_request_id,
     a_public_key_set_may_be_cached_and_keeps_the_other_headers,

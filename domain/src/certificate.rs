@@ -216,10 +216,12 @@ pub struct Address {
     pub country: String,
 }
 
-const NAME_MAX_CHARS: usize = 300;
-const STREET_MAX_CHARS: usize = 300;
-const CITY_MAX_CHARS: usize = 120;
-const POSTAL_CODE_MAX_CHARS: usize = 20;
+/// Longest accepted text of each field, in characters after trimming (what the API document
+/// states, too).
+pub const NAME_MAX_CHARS: usize = 300;
+pub const STREET_MAX_CHARS: usize = 300;
+pub const CITY_MAX_CHARS: usize = 120;
+pub const POSTAL_CODE_MAX_CHARS: usize = 20;
 
 impl CertificateDraft {
     /// Validates every field and reports every error, each under its field path.

@@ -23,6 +23,11 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// The schemes known by name, each with its own format and check; any other country's
+    /// tax number is `XX-TIN`.
+    pub const NAMED: [Scheme; 6] =
+        [Scheme::ClRut, Scheme::CoNit, Scheme::MxRfc, Scheme::PeRuc, Scheme::Eori, Scheme::Lei];
+
     /// Parses a scheme name; surrounding blanks and case are forgiven (`cl-rut` is `CL-RUT`).
     pub fn parse(s: &str) -> Result<Self, String> {
         let upper = s.trim().to_ascii_uppercase();
@@ -357,9 +362,12 @@ fn normalise_lei(scheme: &Scheme, value: &str) -> Result<String, IdentifierError
     Ok(s)
 }
 
+/// Longest accepted `XX-TIN` value, in characters once trimmed and upper-cased.
+pub const TIN_MAX_CHARS: usize = 64;
+
 fn normalise_tin(scheme: &Scheme, value: &str) -> Result<String, IdentifierError> {
     let s = value.trim().to_uppercase();
-    if s.chars().count() > 64 {
+    if s.chars().count() > TIN_MAX_CHARS {
         return Err(invalid(scheme, "must be at most 64 characters"));
     }
     if s.chars().any(|c| c.is_control() || c == ':') {
@@ -412,6 +420,16 @@ mod tests {
             assert_eq!(parsed.to_string(), *name);
             assert_eq!(Scheme::parse(name).expect("canonical"), parsed);
         }
+    }
+
+    #[test]
+    fn every_named_scheme_parses_back_and_none_is_a_tin() {
+        for scheme in &Scheme::NAMED {
+            assert_eq!(&Scheme::parse(&scheme.as_str()).expect("named"), scheme);
+            assert!(!matches!(scheme, Scheme::Tin(_)));
+        }
+        let names: std::collections::BTreeSet<String> = Scheme::NAMED.iter().map(Scheme::as_str).collect();
+        assert_eq!(names.len(), Scheme::NAMED.len());
     }
 
     #[test]

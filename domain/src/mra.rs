@@ -57,7 +57,8 @@ pub struct MraDraft {
     pub roles: Vec<Role>,
 }
 
-const TITLE_MAX_CHARS: usize = 200;
+/// Longest accepted title, in characters after trimming.
+pub const TITLE_MAX_CHARS: usize = 200;
 
 impl MraDraft {
     /// Validates every field and reports every error, each under its field path.

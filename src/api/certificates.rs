@@ -11,6 +11,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{ApiJson, ApiQuery, Page, Paged, is_json, read_body};
+use super::schemas::{CertificateInputSchema, CertificatePatchSchema};
 use crate::app::AppState;
 use crate::auth::{PublishCertificates, ReadRegistry, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -92,10 +93,15 @@ fn with_etag(status: StatusCode, certificate: Certificate) -> Response {
     response
 }
 
-/// Publish a certificate (created `active`; the number is assigned when omitted).
+/// Publish a certificate.
+///
+/// It is created `active`; without a `number`, the registry assigns the next free one. The
+/// answer carries the certificate's version as its `ETag`, for `If-Match` on `PATCH`.
 #[utoipa::path(post, path = "/api/v1/administrations/{code}/certificates", tag = "certificates", security(("bearer" = [])),
-    params(("code" = String, Path)), request_body(content = Object, description = "A certificate: number?, category, roles, valid_from, valid_until, operator"),
-    responses((status = 201, body = Certificate), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    params(("code" = String, Path)), request_body = CertificateInputSchema,
+    responses((status = 201, description = "Published, with its version as the `ETag`.", body = Certificate),
+        (status = 409, description = "The number is taken.", body = Problem),
+        (status = 422, description = "A field is missing or invalid; `errors` names every one.", body = Problem)))]
 pub async fn create_certificate(
     State(app): State<AppState>,
     tenant: Tenant<PublishCertificates>,
@@ -131,12 +137,19 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i32>> {
     text.parse().map(Some).map_err(|_| ApiError::field("If-Match", "must be the certificate's version, e.g. \"3\""))
 }
 
-/// Change a certificate's details with a JSON Merge Patch (RFC 7396). Status changes go through
-/// `/status`. With `If-Match: "<version>"`, a stale version answers 412.
+/// Change a certificate's details.
+///
+/// The body is a JSON Merge Patch ([RFC 7396](https://www.rfc-editor.org/rfc/rfc7396)) of the
+/// details; the status changes only through `POST .../status`. With `If-Match: "<version>"`
+/// (the `ETag` of the certificate as last read), a stale version answers 412 and changes
+/// nothing. A patch that changes nothing writes nothing and answers the certificate as it is.
 #[utoipa::path(patch, path = "/api/v1/administrations/{code}/certificates/{number}", tag = "certificates", security(("bearer" = [])),
     params(("code" = String, Path), ("number" = String, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The version from the certificate's `ETag`; a stale one answers 412.")),
-    request_body(content = Object, content_type = "application/merge-patch+json"),
-    responses((status = 200, body = Certificate), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    request_body(content = CertificatePatchSchema, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The certificate as it is now, with its version as the `ETag`.", body = Certificate),
+        (status = 404, body = Problem),
+        (status = 412, description = "`If-Match` names a version older than the certificate's; nothing changed.", body = Problem),
+        (status = 422, description = "The patch names a member that is not patchable, or leaves the certificate invalid; `errors` names every field.", body = Problem)))]
 pub async fn patch_certificate(
     State(app): State<AppState>,
     tenant: Tenant<PublishCertificates>,
@@ -159,10 +172,16 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
-/// Suspend, reinstate or revoke a certificate. `revoked` is final.
+/// Suspend, reinstate or revoke a certificate.
+///
+/// A reason is required to suspend or revoke. `revoked` is final: a change out of it answers
+/// 409, as does a change to the status the certificate already has.
 #[utoipa::path(post, path = "/api/v1/administrations/{code}/certificates/{number}/status", tag = "certificates", security(("bearer" = [])),
     params(("code" = String, Path), ("number" = String, Path)), request_body = StatusChange,
-    responses((status = 200, body = Certificate), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "The certificate with its new status.", body = Certificate),
+        (status = 404, body = Problem),
+        (status = 409, description = "The certificate is revoked, or already has this status.", body = Problem),
+        (status = 422, description = "The status is not one of `active`, `suspended`, `revoked`, or a reason is missing or too long.", body = Problem)))]
 pub async fn change_status(
     State(app): State<AppState>,
     tenant: Tenant<PublishCertificates>,
@@ -197,12 +216,25 @@ pub struct ImportQuery {
     pub dry_run: Option<String>,
 }
 
-/// Import certificates from CSV or a JSON array, all or nothing: rows are matched by `number`,
-/// new ones are created `active`, status is never changed. Any invalid row: 422 with every error.
+/// Import certificates from CSV or a JSON array, all or nothing.
+///
+/// Rows are matched to certificates by `number`: new ones are created `active`, existing ones
+/// updated, and no status is ever changed by an import. When any row is invalid, the answer is
+/// 422 with every error (`row`, `field`, `message`) and nothing is applied; with
+/// `?dry_run=true`, everything is checked and nothing applied either way.
+///
+/// A CSV body has the header
+/// `number,category,roles,valid_from,valid_until,operator_name,identifiers,street,city,postal_code,country,public`,
+/// rows numbered from 1 after it, `roles` and `identifiers` separated by `;` (identifiers as
+/// `SCHEME:VALUE`) and `public` `true` or `false`. A JSON body is an array of certificates as
+/// `POST .../certificates` takes them.
 #[utoipa::path(post, path = "/api/v1/administrations/{code}/certificates/import", tag = "certificates", security(("bearer" = [])),
     params(("code" = String, Path), ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "CSV with the header number,category,roles,valid_from,valid_until,operator_name,identifiers,street,city,postal_code,country,public; or a JSON array of certificates"),
-    responses((status = 200, body = ImportReport), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+    request_body(description = "Up to 64 MiB of CSV, or a JSON array of certificates.",
+        content((String = "text/csv"), (Vec<CertificateInputSchema> = "application/json"))),
+    responses((status = 200, description = "Every row is valid: what was (or, with `dry_run`, would be) created, updated and left unchanged.", body = ImportReport),
+        (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 422, description = "At least one row is invalid: `errors` holds every error (`row`, `field`, `message`) and nothing was applied.", body = Problem)))]
 pub async fn import_certificates(
     State(app): State<AppState>,
     tenant: Tenant<PublishCertificates>,

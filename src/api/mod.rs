@@ -12,6 +12,7 @@ pub mod mras;
 pub mod peers;
 pub mod public;
 pub mod recognition;
+pub mod schemas;
 pub mod sessions;
 pub mod slots;
 pub mod traders;
@@ -96,6 +97,12 @@ pub fn routes(timeout: Duration, import_timeout: Duration) -> OpenApiRouter<AppS
         .merge(imports)
 }
 
+/// Every route the API document describes: the `/api/v1` ones, then the federation routes and
+/// discovery, each described where it is served.
+pub(crate) fn documented(timeout: Duration, import_timeout: Duration) -> OpenApiRouter<AppState> {
+    routes(timeout, import_timeout).merge(crate::federation::routes::routes().layer(timeout_after(timeout)))
+}
+
 /// A request the node did not answer in time is the node's failure, not the client's: 503 with
 /// `Retry-After` (408 would tell the client it was too slow to send it).
 fn timeout_after(limit: Duration) -> TimeoutLayer {
@@ -105,12 +112,11 @@ fn timeout_after(limit: Duration) -> TimeoutLayer {
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.request_timeout);
     let health = state.store.health.clone();
-    let (api, openapi) = routes(timeout, Duration::from_secs(state.settings.import_timeout)).split_for_parts();
+    let (api, openapi) = documented(timeout, Duration::from_secs(state.settings.import_timeout)).split_for_parts();
     let routes = Router::new()
         .merge(api)
         .merge(docs::router(openapi).layer(timeout_after(timeout)))
         .merge(health::router().layer(timeout_after(timeout)))
-        .merge(crate::federation::routes::router().layer(timeout_after(timeout)))
         .fallback(|| async { crate::error::ApiError::NotFound })
         .with_state(state);
     // Around the whole router once, outermost first: `Router::layer` would wrap every route

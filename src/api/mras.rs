@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::extract::{ApiJson, ApiQuery, Page, Paged};
+use super::schemas::MraInputSchema;
 use crate::app::AppState;
 use crate::auth::{ManageAdministration, ReadRegistry, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -40,11 +41,17 @@ pub async fn get_mra(
     Ok(Json(mras::find(&app, tenant.code(), partner.as_str()).await?))
 }
 
-/// Create or replace the record of the arrangement with `partner` (customs_admin).
+/// Create or replace the record of the arrangement with a partner.
+///
+/// For the `customs_admin` of `{code}`. 201 when the record is new, 200 when it replaced one. Recognition at this administration
+/// follows the record at once: only an `in_force` arrangement, from its `in_force_from`,
+/// recognises the partner's certificates of the categories and roles it covers.
 #[utoipa::path(put, path = "/api/v1/administrations/{code}/mras/{partner}", tag = "mras", security(("bearer" = [])),
     params(("code" = String, Path), ("partner" = String, Path)),
-    request_body(content = Object, description = "title, status, signed_on?, in_force_from?, categories, roles (empty: every role)"),
-    responses((status = 200, body = Mra), (status = 201, body = Mra), (status = 422, body = Problem)))]
+    request_body = MraInputSchema,
+    responses((status = 200, description = "The record replaced the one before.", body = Mra),
+        (status = 201, description = "The record is new.", body = Mra),
+        (status = 422, description = "A field is missing or invalid; `errors` names every one.", body = Problem)))]
 pub async fn put_mra(
     State(app): State<AppState>,
     tenant: Tenant<ManageAdministration>,

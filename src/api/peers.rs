@@ -88,7 +88,7 @@ pub struct PeerRegistration {
 }
 
 /// Register a peer administration on another node and pin its keys.
-#[utoipa::path(put, path = "/api/v1/administrations/{code}/peers/{peer}", tag = "federation", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/administrations/{code}/peers/{peer}", tag = "peers", security(("bearer" = [])),
     params(("code" = String, Path), ("peer" = String, Path)), request_body = PeerRegistration,
     responses((status = 200, body = PeerView), (status = 201, body = PeerView), (status = 422, body = Problem), (status = 502, body = Problem)))]
 pub async fn put_peer(
@@ -103,7 +103,7 @@ pub async fn put_peer(
 }
 
 /// The administration's peers, with the health of the exchange with each.
-#[utoipa::path(get, path = "/api/v1/administrations/{code}/peers", tag = "federation", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/administrations/{code}/peers", tag = "peers", security(("bearer" = [])),
     params(("code" = String, Path), Page), responses((status = 200, body = Paged<PeerView>), (status = 404, body = Problem)))]
 pub async fn list_peers(
     State(app): State<AppState>,
@@ -116,7 +116,7 @@ pub async fn list_peers(
 }
 
 /// One peer.
-#[utoipa::path(get, path = "/api/v1/administrations/{code}/peers/{peer}", tag = "federation", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/administrations/{code}/peers/{peer}", tag = "peers", security(("bearer" = [])),
     params(("code" = String, Path), ("peer" = String, Path)), responses((status = 200, body = PeerView), (status = 404, body = Problem)))]
 pub async fn get_peer(
     State(app): State<AppState>,
@@ -134,7 +134,7 @@ pub struct KeyConsent {
 }
 
 /// Accept the keys a re-fetch found: they replace the pinned ones.
-#[utoipa::path(post, path = "/api/v1/administrations/{code}/peers/{peer}/keys/accept", tag = "federation", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/administrations/{code}/peers/{peer}/keys/accept", tag = "peers", security(("bearer" = [])),
     params(("code" = String, Path), ("peer" = String, Path)), request_body = KeyConsent,
     responses((status = 200, body = PeerView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn accept_peer_keys(
@@ -147,7 +147,7 @@ pub async fn accept_peer_keys(
 }
 
 /// This administration's signing keys (public facts only).
-#[utoipa::path(get, path = "/api/v1/administrations/{code}/keys", tag = "federation", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/administrations/{code}/keys", tag = "peers", security(("bearer" = [])),
     params(("code" = String, Path), Page), responses((status = 200, body = Paged<KeyInfo>), (status = 404, body = Problem)))]
 pub async fn list_keys(
     State(app): State<AppState>,
@@ -158,7 +158,7 @@ pub async fn list_keys(
 }
 
 /// Make a new signing key; the old one stays published until what it signed has expired.
-#[utoipa::path(post, path = "/api/v1/administrations/{code}/keys/rotate", tag = "federation", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/administrations/{code}/keys/rotate", tag = "peers", security(("bearer" = [])),
     params(("code" = String, Path)), responses((status = 200, body = Paged<KeyInfo>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn rotate_key(
     State(app): State<AppState>,

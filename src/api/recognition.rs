@@ -61,7 +61,7 @@ pub fn parse_question(query: &RecognitionQuery) -> ApiResult<(AdministrationCode
     }
 }
 
-/// Is this certificate (or this operator's certificate) of `issuer` recognised here, now?
+/// Is this certificate (or this operator's certificate) of the issuer recognised here, now?
 #[utoipa::path(get, path = "/api/v1/administrations/{code}/recognition", tag = "recognition", security(("bearer" = [])),
     params(("code" = String, Path), RecognitionQuery),
     responses((status = 200, body = Answer), (status = 404, body = Problem), (status = 422, body = Problem)))]

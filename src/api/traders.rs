@@ -51,6 +51,8 @@ pub struct TraderCertificate {
     pub recognition: Vec<Recognition>,
 }
 
+/// The caller's certificates, each with its recognition.
+///
 /// The certificates held under the caller's identifier at the administration that registered
 /// the account, each with its recognition at every administration that has an MRA record with
 /// the issuer.

@@ -1,56 +1,54 @@
 //! The `/federation/v1` endpoints this node serves to peer registries, and the discovery
 //! document. Every call but discovery and key sets carries an assertion checked by `PeerCall`.
+//! Each route is described for the API document where it is served, under the tag
+//! `federation`, so that a route cannot be served undocumented.
 
 use aeo_domain::{AdministrationCode, CertificateNumber, MraStatus, OperatorId};
+use axum::Json;
 use axum::extract::{FromRequestParts, Path, RawPathParams, State};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::feed::{FeedError, apply_changes, sign_changes};
 use super::protocol::{
-    ChangesAnswer, CheckpointAnswer, EventsAnswer, EventsRequest, RecognitionAnswer, StatementAnswer, StatementsAnswer,
+    ChangesAnswer, CheckpointAnswer, DiscoveredAdministration, Discovery, EventsAnswer, EventsRequest, PublishedKeys,
+    RecognitionAnswer, StatementAnswer, StatementsAnswer,
 };
 use super::{jose, signed};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::recognition::{RecognitionQuery, parse_question};
 use crate::app::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::recognition;
 use crate::service::later::Deferred;
 use crate::store::mirror::Followed;
 use crate::store::{administrations, audit, certificates, outbox, peers};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/.well-known/aeo-registry", get(discovery))
-        .route("/federation/v1/administrations/{code}/jwks.json", get(jwks))
-        .route("/federation/v1/administrations/{code}/certificates", get(statements_by_identifier))
-        .route("/federation/v1/administrations/{code}/certificates/{number}", get(statement))
-        .route("/federation/v1/administrations/{code}/changes", get(changes))
-        .route("/federation/v1/administrations/{code}/checkpoint", get(checkpoint))
-        .route("/federation/v1/administrations/{code}/events", post(receive_events))
-        .route("/federation/v1/administrations/{code}/recognition", get(signed_recognition))
-}
-
-#[derive(Serialize)]
-struct Discovery {
-    administrations: Vec<DiscoveredAdministration>,
-}
-
-#[derive(Serialize)]
-struct DiscoveredAdministration {
-    code: String,
-    name: String,
-    federation_url: String,
-    jwks_uri: String,
+/// Every federation route with its description for the API document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(discovery))
+        .routes(routes!(jwks))
+        .routes(routes!(statements_by_identifier))
+        .routes(routes!(statement))
+        .routes(routes!(changes))
+        .routes(routes!(checkpoint))
+        .routes(routes!(receive_events))
+        .routes(routes!(signed_recognition))
 }
 
 /// The administrations hosted here and where to reach them.
+///
+/// Public: a peer's administrator reads it to register this node (`base_url`) and to fetch the
+/// keys to pin.
+#[utoipa::path(get, path = "/.well-known/aeo-registry", tag = "federation",
+    responses((status = 200, description = "The hosted administrations.", body = Discovery)))]
 async fn discovery(State(app): State<AppState>) -> ApiResult<Json<Discovery>> {
     let base = &app.settings.public_url;
     let administrations = administrations::list(&app.store.db)
@@ -67,6 +65,15 @@ async fn discovery(State(app): State<AppState>) -> ApiResult<Json<Discovery>> {
 }
 
 /// The administration's public signing keys.
+///
+/// Public, and cacheable for a minute. Peers pin these keys when they register this
+/// administration (and compare their SHA-256 thumbprints out of band); every statement,
+/// checkpoint, answer and assertion this administration signs names one of them in `kid`.
+#[utoipa::path(get, path = "/federation/v1/administrations/{code}/jwks.json", tag = "federation",
+    params(("code" = String, Path, description = "A hosted administration.")),
+    responses((status = 200, description = "The key set.", body = PublishedKeys,
+        headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
+        (status = 404, description = "No such administration here.", body = Problem)))]
 async fn jwks(
     State(app): State<AppState>,
     Path(code): Path<String>,
@@ -144,13 +151,23 @@ impl PeerCall {
     }
 }
 
-/// The signed status of one certificate: the statement signed lately when it is still good,
-/// without reading the certificate again.
+/// One certificate's status, signed by its issuer.
+///
+/// The statement is the certificate as it stands: a partner verifies it with the keys it pinned
+/// and may hold it until its `exp`. A number that is not one of `{code}`'s certificates answers
+/// 404, as a missing one does.
+#[utoipa::path(get, path = "/federation/v1/administrations/{code}/certificates/{number}", tag = "federation",
+    security(("peer_assertion" = [])),
+    params(("code" = String, Path, description = "The asked administration, hosted here."), ("number" = String, Path, description = "The certificate number, e.g. `CL-OEA-0001`.")),
+    responses((status = 200, description = "The certificate's statement.", body = StatementAnswer),
+        (status = 404, description = "No such administration here, or no such certificate of it.", body = Problem)))]
 async fn statement(
     State(app): State<AppState>,
     call: PeerCall,
-    Path((_, number)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> ApiResult<Json<StatementAnswer>> {
+    let (_, number) = path;
+    // The statement signed lately, while it is still good, without reading the certificate again.
     let code = call.asked.as_str();
     let ttl = app.settings.statement_ttl_secs();
     let key = app.federation.keyring.active(&app.store.db, code).await?;
@@ -173,12 +190,23 @@ async fn statement(
     Ok(Json(StatementAnswer { statement }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct IdentifierQuery {
+    /// The operator's identifier as `SCHEME:VALUE`, e.g. `CL-RUT:76086428-5` (any spelling of
+    /// the value: it is normalised).
+    #[param(required = true, value_type = String)]
     identifier: Option<String>,
 }
 
 /// The signed statuses of every certificate held under an identifier.
+///
+/// One statement per certificate of `{code}` held under the identifier; none when it holds none.
+#[utoipa::path(get, path = "/federation/v1/administrations/{code}/certificates", tag = "federation",
+    security(("peer_assertion" = [])),
+    params(("code" = String, Path, description = "The asked administration, hosted here."), IdentifierQuery),
+    responses((status = 200, description = "The statements, perhaps none.", body = StatementsAnswer),
+        (status = 422, description = "`identifier` is missing or not a valid `SCHEME:VALUE`; `errors` names it.", body = Problem)))]
 async fn statements_by_identifier(
     State(app): State<AppState>,
     call: PeerCall,
@@ -200,13 +228,27 @@ async fn statements_by_identifier(
     Ok(Json(StatementsAnswer { statements }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ChangesQuery {
+    /// The last `seq` already held; left out (or empty), from the first change.
+    #[param(value_type = Option<i64>, minimum = 0)]
     after: Option<String>,
+    /// 1 to 500; left out (or empty), 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
 }
 
-/// Every change after `after`, in order, each as a statement of the certificate as it stood.
+/// The change feed: every change after a position, in order.
+///
+/// Each change is a statement of the certificate as it stood after it, so a mirror replays the
+/// feed in order and ends where the issuer is. Page on with `after=` the answer's `next`; the
+/// feed is complete up to the `seq` of the latest checkpoint (`GET .../checkpoint`).
+#[utoipa::path(get, path = "/federation/v1/administrations/{code}/changes", tag = "federation",
+    security(("peer_assertion" = [])),
+    params(("code" = String, Path, description = "The asked administration, hosted here."), ChangesQuery),
+    responses((status = 200, description = "Up to `limit` changes, and where to go on.", body = ChangesAnswer),
+        (status = 422, description = "`after` is not a sequence number, or `limit` is not from 1 to 500.", body = Problem)))]
 async fn changes(
     State(app): State<AppState>,
     call: PeerCall,
@@ -237,6 +279,14 @@ async fn changes(
 }
 
 /// The latest position of the administration's changes, signed.
+///
+/// A mirror synced to the checkpoint's `seq` is current until its `exp`. While a key rotation
+/// is announced, `next_keys` carries the next keys, signed by the current one.
+#[utoipa::path(get, path = "/federation/v1/administrations/{code}/checkpoint", tag = "federation",
+    security(("peer_assertion" = [])),
+    params(("code" = String, Path, description = "The asked administration, hosted here.")),
+    responses((status = 200, description = "The signed checkpoint.", body = CheckpointAnswer),
+        (status = 404, description = "No such administration here, or it has published no change yet.", body = Problem)))]
 async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Json<CheckpointAnswer>> {
     let code = call.asked.as_str();
     let seq = administrations::last_seq(&app.store.db, code).await?.ok_or(ApiError::NotFound)?;
@@ -254,9 +304,21 @@ async fn checkpoint(State(app): State<AppState>, call: PeerCall) -> ApiResult<Js
     Ok(Json(CheckpointAnswer { checkpoint, next_keys }))
 }
 
-/// Changes pushed by an issuer to one hosted administration: every statement is verified with
-/// the keys that administration pinned before anything is applied to its mirror, and the batch
-/// is refused whole when one change contradicts what it has verified or lies far beyond it.
+/// Changes pushed by their issuer, the caller, to one administration hosted here.
+///
+/// Every statement is verified with the keys `{code}` pinned for the caller before anything is
+/// applied to its mirror, and the batch is refused whole when one change:
+///
+/// - does not verify, or its `seq` is not its statement's (422, naming `items[i]`);
+/// - contradicts a statement already verified for the same position (422);
+/// - lies far beyond the last position a checkpoint vouched for (409: it is pulled later).
+#[utoipa::path(post, path = "/federation/v1/administrations/{code}/events", tag = "federation",
+    security(("peer_assertion" = [])),
+    params(("code" = String, Path, description = "The administration the changes are pushed to, hosted here.")),
+    request_body = EventsRequest,
+    responses((status = 200, description = "Every change verified and taken.", body = EventsAnswer),
+        (status = 409, description = "A change lies far beyond the last position verified from the caller; nothing was applied.", body = Problem),
+        (status = 422, description = "A change did not verify, or contradicts one verified before; `errors` names it and nothing was applied.", body = Problem)))]
 async fn receive_events(
     State(app): State<AppState>,
     call: PeerCall,
@@ -311,8 +373,16 @@ async fn receive_events(
     Ok(Json(EventsAnswer { accepted: verified.len(), synced_seq: synced }))
 }
 
-/// The recognition answer of the asked administration, signed: how a trader's home registry
-/// learns whether a partner recognises the trader.
+/// The asked administration's recognition answer, signed.
+///
+/// How a trader's home registry learns whether a partner recognises the trader: the answer is
+/// the one `GET /api/v1/administrations/{code}/recognition` gives, signed by `{code}` for the
+/// caller. Of a certificate the caller did not issue, it shows only what the public check shows.
+#[utoipa::path(get, path = "/federation/v1/administrations/{code}/recognition", tag = "federation",
+    security(("peer_assertion" = [])),
+    params(("code" = String, Path, description = "The asked administration, hosted here."), RecognitionQuery),
+    responses((status = 200, description = "The signed answer.", body = RecognitionAnswer),
+        (status = 422, description = "The question is incomplete or invalid; `errors` names every part.", body = Problem)))]
 async fn signed_recognition(
     State(app): State<AppState>,
     call: PeerCall,

@@ -87,8 +87,9 @@ pub async fn publish_in(
     Ok(certificate)
 }
 
-/// Fields a merge patch may not touch: identity, lifecycle and bookkeeping.
-const NOT_PATCHABLE: [&str; 6] = ["number", "administration", "status", "status_reason", "version", "updated_at"];
+/// Fields a merge patch may not touch: identity, lifecycle and bookkeeping (the API document
+/// lists them).
+pub const NOT_PATCHABLE: [&str; 6] = ["number", "administration", "status", "status_reason", "version", "updated_at"];
 
 /// Changes a certificate's details with a JSON Merge Patch (RFC 7396); with `expected`, only if
 /// the certificate is still at that version. A patch that changes nothing writes nothing.
