@@ -86,7 +86,9 @@ impl CertificateNumber {
     pub const MAX_LEN: usize = 64;
 
     pub fn parse(s: &str) -> Result<Self, String> {
-        let n = s.trim().to_uppercase();
+        // ASCII only: full Unicode upper-casing turns letters the rule refuses into ones it
+        // takes ("ß" into "SS", "ﬁ" into "FI"), and so would accept them under another name.
+        let n = s.trim().to_ascii_uppercase();
         if n.is_empty() || n.chars().count() > Self::MAX_LEN {
             return Err(format!("must be 1 to {} characters", Self::MAX_LEN));
         }
@@ -215,6 +217,9 @@ mod tests {
             ("CL:1", None),
             ("CLÑ1", None),
             ("CL\n1", None),
+            ("straße-1", None),
+            ("ﬁrma-1", None),
+            ("cl-ı1", None),
         ];
         for (input, want) in cases {
             let got = CertificateNumber::parse(input).ok();
