@@ -88,12 +88,11 @@ pub struct InPlace {
 
 impl CertificateReads for InPlace {
     async fn summary(&self, administration: &str, number: &str, as_of: u64) -> StoreResult<Option<Summary>> {
-        self.read(as_of, |conn| {
+        let read = self.read(as_of, |conn| {
             let mut statement = conn.prepare_cached(SUMMARY)?;
-            let mut rows = statement.query([administration, number])?;
-            rows.next()?.map(|row| summary_columns(row).map(|columns| columns.summary())).transpose()
-        })?
-        .transpose()
+            statement.query_row([administration, number], |row| summary_columns(row).map(|c| c.summary())).optional()
+        })?;
+        read.transpose()
     }
 
     async fn certificate(&self, administration: &str, number: &str, as_of: u64) -> StoreResult<Option<Certificate>> {
