@@ -57,25 +57,41 @@ pub async fn apply_changes(
     let state = mirror::lock_state(&*work, followed).await?;
     let mut synced = state.synced_seq;
     let mut gap = false;
-    for (index, (item, claims)) in verified.iter().enumerate() {
+    let mut far_ahead = None;
+    for (index, (item, _)) in verified.iter().enumerate() {
         if beyond_reach(item.seq, state.verified_seq().max(synced)) {
-            app.federation.sync_needed.notify_one();
-            return Err(FeedError::FarAhead { index });
-        }
-        let held = Held::new(claims.clone(), Origin::Feed, app.settings.statement_ttl_secs());
-        match mirror::apply(&*work, followed, &item.statement, &held).await? {
-            Applied::Kept => work.then(After::Held {
-                administration: followed.administration.to_owned(),
-                issuer: followed.issuer.to_owned(),
-                held: Box::new(held),
-            }),
-            Applied::Older => {}
-            Applied::Contradicts => return Err(FeedError::Contradicts { index }),
+            far_ahead = Some(index);
+            break;
         }
         if item.seq == synced.saturating_add(1) {
             synced = item.seq;
         } else if item.seq > synced {
             gap = true;
+        }
+    }
+    // What comes before the first change far ahead is applied, so that a contradiction
+    // among it is reported first, as when the changes are taken one at a time.
+    let held: Vec<Held> = verified[..far_ahead.unwrap_or(verified.len())]
+        .iter()
+        .map(|(_, claims)| Held::new(claims.clone(), Origin::Feed, app.settings.statement_ttl_secs()))
+        .collect();
+    let offered: Vec<mirror::Offered<'_>> =
+        verified.iter().zip(&held).map(|((item, _), held)| (item.statement.as_str(), held)).collect();
+    let applied = mirror::apply_all(&*work, followed, &offered).await?;
+    if let Some(index) = applied.iter().position(|applied| *applied == Applied::Contradicts) {
+        return Err(FeedError::Contradicts { index });
+    }
+    if let Some(index) = far_ahead {
+        app.federation.sync_needed.notify_one();
+        return Err(FeedError::FarAhead { index });
+    }
+    for (held, applied) in held.into_iter().zip(applied) {
+        if applied == Applied::Kept {
+            work.then(After::Held {
+                administration: followed.administration.to_owned(),
+                issuer: followed.issuer.to_owned(),
+                held: Box::new(held),
+            });
         }
     }
     mirror::set_synced(&*work, followed, synced).await?;

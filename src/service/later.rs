@@ -176,12 +176,15 @@ async fn keep_live(
     // Takes turns with pushed and pulled changes of the same issuer, which would otherwise
     // insert the same certificate's statement at the same time.
     let verified = mirror::lock_state(&**work, followed).await?.verified_seq();
-    for (token, claims, trusted_for) in statements {
-        if crate::federation::feed::beyond_reach(claims.seq, verified) {
-            continue;
-        }
-        let held = Held::new(claims, Origin::Live, trusted_for);
-        match mirror::apply(&**work, followed, &token, &held).await? {
+    let statements: Vec<(String, Held)> = statements
+        .into_iter()
+        .filter(|(_, claims, _)| !crate::federation::feed::beyond_reach(claims.seq, verified))
+        .map(|(token, claims, trusted_for)| (token, Held::new(claims, Origin::Live, trusted_for)))
+        .collect();
+    let offered: Vec<mirror::Offered<'_>> = statements.iter().map(|(token, held)| (token.as_str(), held)).collect();
+    let applied = mirror::apply_all(&**work, followed, &offered).await?;
+    for ((_, held), applied) in statements.into_iter().zip(applied) {
+        match applied {
             mirror::Applied::Kept => work.then(After::Held {
                 administration: administration.to_owned(),
                 issuer: issuer.to_owned(),

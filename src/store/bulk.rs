@@ -26,11 +26,14 @@ pub fn batch(backend: DbBackend) -> usize {
 
 /// What to do with a row whose key is taken.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Taken {
+pub enum Taken<'k> {
     /// The statement fails, and with it the transaction.
     Fail,
     /// The row is left out; the others go in.
     Skip,
+    /// The row taking the key (these columns, a unique index) gets the new row's other
+    /// columns. No two rows of one statement may share a key (PostgreSQL refuses it).
+    Replace(&'k [&'k str]),
 }
 
 /// Inserts `rows` into `table`.
@@ -42,13 +45,27 @@ pub async fn insert<R: Serialize>(conn: &impl ConnectionTrait, table: &str, rows
     Ok(())
 }
 
+/// Inserts `rows` into `table`, replacing the row that already holds a row's `key`.
+pub async fn upsert<R: Serialize>(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    key: &[&str],
+    rows: &[R],
+) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    for chunk in rows.chunks(batch(backend)) {
+        conn.execute_raw(statement(backend, table, chunk, Taken::Replace(key), None)?).await?;
+    }
+    Ok(())
+}
+
 /// Like [`insert`], answering the `returning` columns of every row inserted, in no particular
 /// order; `rows` must fit in one statement ([`batch`]).
 pub async fn insert_returning<R: Serialize>(
     conn: &impl ConnectionTrait,
     table: &str,
     rows: &[R],
-    taken: Taken,
+    taken: Taken<'_>,
     returning: &str,
 ) -> StoreResult<Vec<QueryResult>> {
     let backend = conn.get_database_backend();
@@ -64,7 +81,7 @@ fn statement<R: Serialize>(
     backend: DbBackend,
     table: &str,
     rows: &[R],
-    taken: Taken,
+    taken: Taken<'_>,
     returning: Option<&str>,
 ) -> StoreResult<Statement> {
     let invalid = |error: serde_json::Error| StoreError::inconsistent(format!("rows for {table}: {error}"));
@@ -73,7 +90,7 @@ fn statement<R: Serialize>(
         _ => return Err(StoreError::inconsistent(format!("rows for {table} must be non-empty structs"))),
     };
     let json = serde_json::to_string(rows).map_err(invalid)?;
-    let names = columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+    let names = quoted(columns.iter().map(String::as_str));
     let mut sql = match backend {
         DbBackend::Postgres => {
             format!(
@@ -86,14 +103,32 @@ fn statement<R: Serialize>(
             format!("INSERT INTO \"{table}\" ({names}) SELECT {values} FROM jsonb_each(?) WHERE true")
         }
     };
-    if taken == Taken::Skip {
-        sql.push_str(" ON CONFLICT DO NOTHING");
+    match taken {
+        Taken::Fail => {}
+        Taken::Skip => sql.push_str(" ON CONFLICT DO NOTHING"),
+        Taken::Replace(key) => {
+            let updates = columns
+                .iter()
+                .filter(|c| !key.contains(&c.as_str()))
+                .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
+                .collect::<Vec<_>>();
+            sql.push_str(&format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                quoted(key.iter().copied()),
+                updates.join(", ")
+            ));
+        }
     }
     if let Some(returning) = returning {
         sql.push_str(" RETURNING ");
         sql.push_str(returning);
     }
     Ok(Statement::from_sql_and_values(backend, sql, [json.into()]))
+}
+
+/// Column names, quoted and separated by commas.
+fn quoted<'c>(names: impl Iterator<Item = &'c str>) -> String {
+    names.map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
 }
 
 /// An instant as the registry stores it on either database (RFC 3339, `+00:00`), for row

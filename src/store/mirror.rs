@@ -6,13 +6,16 @@
 //! keys that one administration pinned, so only that administration's answers may rest on it.
 
 use aeo_domain::OperatorId;
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeZone, Utc};
 use entity::{mirror_certificate, mirror_identifier, mirror_state};
 use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use serde::Serialize;
 
 use super::{StoreError, StoreResult};
-use crate::federation::jose::StatementClaims;
+use crate::federation::jose::{CertificateFacts, StatementClaims, StatementIdentifier};
 
 /// Whose mirror: the hosted administration that follows, and the issuer it follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,99 +222,207 @@ pub enum Applied {
     Contradicts,
 }
 
-/// Keeps the statement if it is newer than what is held for its certificate, unless it
-/// contradicts what is held.
-pub async fn apply(
-    conn: &impl ConnectionTrait,
-    followed: Followed<'_>,
-    token: &str,
-    held: &Held,
-) -> StoreResult<Applied> {
-    let claims = &held.claims;
-    let existing = of(followed).filter(mirror_certificate::Column::Number.eq(&claims.sub)).one(conn).await?;
-    if let Some(row) = &existing {
-        if row.seq == claims.seq {
-            let today = Utc::now().date_naive();
-            let same = decode(row.clone()).is_some_and(|known| known.claims.facts.same_change(&claims.facts, today));
-            return Ok(match same {
-                false => Applied::Contradicts,
-                true if row.statement_exp >= held.statement_exp => Applied::Older,
-                true => {
-                    write(conn, followed, token, held, Some(row.id)).await?;
-                    Applied::Kept
-                }
-            });
-        }
-        if row.seq > claims.seq {
-            return Ok(Applied::Older);
-        }
-    }
-    let taken = of(followed)
-        .filter(mirror_certificate::Column::Seq.eq(claims.seq))
-        .filter(mirror_certificate::Column::Number.ne(&claims.sub))
-        .one(conn)
-        .await?;
-    if taken.is_some() {
-        return Ok(Applied::Contradicts);
-    }
-    write(conn, followed, token, held, existing.map(|row| row.id)).await?;
-    Ok(Applied::Kept)
+/// A verified statement offered to the mirror: its token and what it says.
+pub type Offered<'a> = (&'a str, &'a Held);
+
+/// What the mirror holds of one certificate, as far as deciding on a newer statement goes.
+struct Current<'a> {
+    seq: i64,
+    statement_exp: DateTime<Utc>,
+    facts: Option<&'a CertificateFacts>,
+    /// Its identifiers as stored, whatever this batch replaces (`None` when none are).
+    identifiers: Option<&'a [StatementIdentifier]>,
+    /// The statement of this batch that replaces the stored one.
+    replaced_by: Option<usize>,
 }
 
-async fn write(
+/// Offers `statements` to the mirror in order, as if one at a time: each is kept if it is
+/// newer than what is held for its certificate, unless it contradicts what is held. What is
+/// held is read in one query and what changed is written in one upsert, whatever the batch's
+/// size; a certificate offered twice is written once, as it ends.
+pub async fn apply_all(
     conn: &impl ConnectionTrait,
     followed: Followed<'_>,
-    token: &str,
-    held: &Held,
-    existing: Option<i64>,
-) -> StoreResult<()> {
-    let claims = &held.claims;
-    let model = mirror_certificate::ActiveModel {
-        administration: Set(followed.administration.to_owned()),
-        issuer: Set(followed.issuer.to_owned()),
-        number: Set(claims.sub.clone()),
-        seq: Set(claims.seq),
-        origin: Set(held.origin.as_str().to_owned()),
-        statement: Set(token.to_owned()),
-        statement_iat: Set(held.statement_iat),
-        statement_exp: Set(held.statement_exp),
-        received_at: Set(Utc::now()),
-        ..Default::default()
-    };
-    match existing {
-        Some(id) => {
-            let mut model = model;
-            model.id = sea_orm::ActiveValue::Unchanged(id);
-            mirror_certificate::Entity::update(model).exec(conn).await?;
+    statements: &[Offered<'_>],
+) -> StoreResult<Vec<Applied>> {
+    if statements.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stored = held_for(conn, followed, statements).await?;
+    let mut by_number: HashMap<&str, Current<'_>> = HashMap::new();
+    let mut by_seq: HashMap<i64, &str> = HashMap::new();
+    for (row, claims) in &stored {
+        by_seq.insert(row.seq, row.number.as_str());
+        by_number.insert(
+            row.number.as_str(),
+            Current {
+                seq: row.seq,
+                statement_exp: row.statement_exp,
+                facts: claims.as_ref().map(|claims| &claims.facts),
+                identifiers: claims.as_ref().map(|claims| claims.facts.operator.identifiers.as_slice()),
+                replaced_by: None,
+            },
+        );
+    }
+    let today = Utc::now().date_naive();
+    let mut applied = Vec::with_capacity(statements.len());
+    for (index, (_, held)) in statements.iter().enumerate() {
+        let claims = &held.claims;
+        let current = by_number.get(claims.sub.as_str());
+        let outcome = match current {
+            Some(current) if current.seq == claims.seq => {
+                match current.facts.is_some_and(|known| known.same_change(&claims.facts, today)) {
+                    false => Applied::Contradicts,
+                    true if current.statement_exp >= held.statement_exp => Applied::Older,
+                    true => Applied::Kept,
+                }
+            }
+            Some(current) if current.seq > claims.seq => Applied::Older,
+            _ if by_seq.get(&claims.seq).is_some_and(|number| *number != claims.sub) => Applied::Contradicts,
+            _ => Applied::Kept,
+        };
+        if outcome == Applied::Kept {
+            let previous = by_number.insert(
+                claims.sub.as_str(),
+                Current {
+                    seq: claims.seq,
+                    statement_exp: held.statement_exp,
+                    facts: Some(&claims.facts),
+                    identifiers: None,
+                    replaced_by: Some(index),
+                },
+            );
+            if let Some(previous) = previous {
+                by_seq.remove(&previous.seq);
+                // What is stored stays known, to learn whether the identifiers change.
+                if let Some(current) = by_number.get_mut(claims.sub.as_str()) {
+                    current.identifiers = previous.identifiers;
+                }
+            }
+            by_seq.insert(claims.seq, claims.sub.as_str());
         }
-        None => {
-            mirror_certificate::Entity::insert(model).exec_without_returning(conn).await?;
+        applied.push(outcome);
+    }
+    write_all(conn, followed, statements, by_number.into_values()).await?;
+    Ok(applied)
+}
+
+/// The rows held of the certificates `statements` name, or at the positions they claim, each
+/// with its decoded claims (`None` if it no longer decodes).
+async fn held_for(
+    conn: &impl ConnectionTrait,
+    followed: Followed<'_>,
+    statements: &[Offered<'_>],
+) -> StoreResult<Vec<(mirror_certificate::Model, Option<StatementClaims>)>> {
+    use sea_orm::Condition;
+    let mut rows = Vec::new();
+    // Bounded, so that a page of any size stays under every database's limit on parameters.
+    for chunk in statements.chunks(500) {
+        let numbers = chunk.iter().map(|(_, held)| held.claims.sub.as_str());
+        let seqs = chunk.iter().map(|(_, held)| held.claims.seq);
+        let found = of(followed)
+            .filter(
+                Condition::any()
+                    .add(mirror_certificate::Column::Number.is_in(numbers))
+                    .add(mirror_certificate::Column::Seq.is_in(seqs)),
+            )
+            .all(conn)
+            .await?;
+        rows.extend(found);
+    }
+    rows.sort_by_key(|row| row.id);
+    rows.dedup_by_key(|row| row.id);
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let claims = jsonwebtoken::dangerous::insecure_decode_claims::<StatementClaims>(&row.statement).ok();
+            (row, claims)
+        })
+        .collect())
+}
+
+/// A row of `mirror_certificates`, as `bulk` writes it.
+#[derive(Serialize)]
+struct CertificateRow<'a> {
+    administration: &'a str,
+    issuer: &'a str,
+    number: &'a str,
+    seq: i64,
+    origin: &'static str,
+    statement: &'a str,
+    #[serde(serialize_with = "super::bulk::instant")]
+    statement_iat: DateTime<Utc>,
+    #[serde(serialize_with = "super::bulk::instant")]
+    statement_exp: DateTime<Utc>,
+    #[serde(serialize_with = "super::bulk::instant")]
+    received_at: DateTime<Utc>,
+}
+
+/// A row of `mirror_identifiers`, as `bulk` writes it.
+#[derive(Serialize)]
+struct IdentifierRow<'a> {
+    administration: &'a str,
+    issuer: &'a str,
+    number: &'a str,
+    scheme: &'a str,
+    value: &'a str,
+}
+
+/// Writes the statements that replace what was held; a certificate's identifiers are written
+/// again only when they change.
+async fn write_all<'a>(
+    conn: &impl ConnectionTrait,
+    followed: Followed<'_>,
+    statements: &[Offered<'_>],
+    certificates: impl Iterator<Item = Current<'a>>,
+) -> StoreResult<()> {
+    let received_at = Utc::now();
+    let mut rows = Vec::new();
+    let mut renamed = Vec::new();
+    for current in certificates {
+        let Some(index) = current.replaced_by else { continue };
+        let (token, held) = statements[index];
+        let claims = &held.claims;
+        rows.push(CertificateRow {
+            administration: followed.administration,
+            issuer: followed.issuer,
+            number: &claims.sub,
+            seq: claims.seq,
+            origin: held.origin.as_str(),
+            statement: token,
+            statement_iat: held.statement_iat,
+            statement_exp: held.statement_exp,
+            received_at,
+        });
+        if current.identifiers != Some(claims.facts.operator.identifiers.as_slice()) {
+            renamed.push(claims);
         }
     }
-    mirror_identifier::Entity::delete_many()
-        .filter(mirror_identifier::Column::Administration.eq(followed.administration))
-        .filter(mirror_identifier::Column::Issuer.eq(followed.issuer))
-        .filter(mirror_identifier::Column::Number.eq(&claims.sub))
-        .exec(conn)
-        .await?;
-    let rows: Vec<_> = claims
-        .facts
-        .operator
-        .identifiers
+    if rows.is_empty() {
+        return Ok(());
+    }
+    super::bulk::upsert(conn, "mirror_certificates", &["administration", "issuer", "number"], &rows).await?;
+    for chunk in renamed.chunks(500) {
+        mirror_identifier::Entity::delete_many()
+            .filter(mirror_identifier::Column::Administration.eq(followed.administration))
+            .filter(mirror_identifier::Column::Issuer.eq(followed.issuer))
+            .filter(mirror_identifier::Column::Number.is_in(chunk.iter().map(|claims| claims.sub.as_str())))
+            .exec(conn)
+            .await?;
+    }
+    let identifiers: Vec<_> = renamed
         .iter()
-        .map(|id| mirror_identifier::ActiveModel {
-            administration: Set(followed.administration.to_owned()),
-            issuer: Set(followed.issuer.to_owned()),
-            number: Set(claims.sub.clone()),
-            scheme: Set(id.scheme.clone()),
-            value: Set(id.value.clone()),
-            ..Default::default()
+        .flat_map(|claims| {
+            claims.facts.operator.identifiers.iter().map(|id| IdentifierRow {
+                administration: followed.administration,
+                issuer: followed.issuer,
+                number: &claims.sub,
+                scheme: &id.scheme,
+                value: &id.value,
+            })
         })
         .collect();
-    if !rows.is_empty() {
-        mirror_identifier::Entity::insert_many(rows).exec_without_returning(conn).await?;
-    }
-    Ok(())
+    super::bulk::insert(conn, "mirror_identifiers", &identifiers).await
 }
 
 /// Forgets everything the follower holds of the issuer (statements, identifiers, its follow
@@ -385,7 +496,113 @@ pub async fn set_checkpoint(
 
 #[cfg(test)]
 mod tests {
-    use super::Origin;
+    use base64::Engine;
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::testing::{Backend, TestStore};
+
+    /// A statement of `number` at `seq`, fresh until `exp`, its operator known by the EORI numbers `ruts`. The
+    /// mirror decodes what it holds without a key, so the signature here is any bytes.
+    fn statement(number: &str, seq: i64, exp: i64, status: &str, ruts: &[&str]) -> (String, Held) {
+        let claims: StatementClaims = serde_json::from_value(json!({
+            "iss": "XX", "sub": number, "iat": 1_000, "exp": exp, "seq": seq,
+            "status": status, "category": "security", "roles": ["exporter"],
+            "valid_from": "2024-01-01", "valid_until": "2099-01-01", "status_reason": null,
+            "operator": {"name": format!("Operador {number}"),
+                         "identifiers": ruts.iter().map(|rut| json!({"scheme": "EORI", "value": rut})).collect::<Vec<_>>()}
+        }))
+        .expect("claims");
+        let encode =
+            |value: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
+        let token = format!(
+            "{}.{}.c2ln",
+            encode(&json!({"alg": "EdDSA"})),
+            encode(&serde_json::to_value(&claims).expect("json"))
+        );
+        (token, Held::new(claims, Origin::Feed, i64::MAX))
+    }
+
+    async fn offer(store: &crate::store::Store, followed: Followed<'_>, statements: &[(String, Held)]) -> Vec<Applied> {
+        let txn = store.write().await.expect("write");
+        let offered: Vec<Offered<'_>> = statements.iter().map(|(token, held)| (token.as_str(), held)).collect();
+        let applied = apply_all(&txn, followed, &offered).await.expect("apply");
+        txn.commit().await.expect("commit");
+        applied
+    }
+
+    /// Everything the mirror answers of the certificates and identifiers of the scenario.
+    async fn held(store: &crate::store::Store, followed: Followed<'_>) -> Vec<String> {
+        let mut seen = Vec::new();
+        for number in ["N-1", "N-2", "N-3", "N-4"] {
+            let held = find(&store.db, followed, number).await.expect("find");
+            seen.push(format!("{number}: {:?}", held.map(|held| (held.claims, held.statement_exp))));
+        }
+        for rut in ["R1", "R2", "R2B", "R3", "R4"] {
+            let id = OperatorId { scheme: "EORI".parse().expect("scheme"), value: rut.into() };
+            let mut numbers: Vec<_> = find_by_identifier(&store.db, followed, &id)
+                .await
+                .expect("by identifier")
+                .into_iter()
+                .map(|held| held.claims.sub)
+                .collect();
+            numbers.sort();
+            seen.push(format!("{rut}: {numbers:?}"));
+        }
+        seen
+    }
+
+    /// A batch is decided as if its statements came one at a time: a certificate offered twice
+    /// ends as its last kept statement, a position freed earlier in the batch may be taken
+    /// later in it, and identifiers are replaced exactly when they change.
+    async fn a_batch_ends_as_its_statements_offered_one_at_a_time(backend: Backend) {
+        let test = TestStore::new(backend).await;
+        let store = &test.store;
+        let (batch, one_by_one) = (Followed::new("AA", "XX"), Followed::new("BB", "XX"));
+        let before = [statement("N-1", 1, 5_000, "active", &["R1"]), statement("N-2", 2, 5_000, "active", &["R2"])];
+        let offered = [
+            statement("N-1", 1, 6_000, "active", &["R1"]),
+            statement("N-1", 1, 5_500, "active", &["R1"]),
+            statement("N-2", 2, 6_000, "revoked", &["R2"]),
+            statement("N-3", 2, 6_000, "active", &["R3"]),
+            statement("N-3", 5, 6_000, "active", &["R3"]),
+            statement("N-3", 4, 6_000, "active", &["R3"]),
+            statement("N-2", 6, 6_000, "suspended", &["R2B"]),
+            statement("N-4", 2, 6_000, "active", &["R4"]),
+            statement("N-3", 7, 6_000, "suspended", &["R3"]),
+        ];
+        use Applied::*;
+        let expected = [Kept, Older, Contradicts, Contradicts, Kept, Older, Kept, Kept, Kept];
+
+        assert_eq!(offer(store, batch, &before).await, [Kept, Kept]);
+        assert_eq!(offer(store, batch, &offered).await, expected);
+        assert_eq!(offer(store, one_by_one, &before).await, [Kept, Kept]);
+        let mut applied = Vec::new();
+        for statement in &offered {
+            applied.extend(offer(store, one_by_one, std::slice::from_ref(statement)).await);
+        }
+        assert_eq!(applied, expected, "one at a time");
+        let held_batch = held(store, batch).await;
+        assert_eq!(held_batch, held(store, one_by_one).await);
+        let expected_numbers = ["R1: [\"N-1\"]", "R2: []", "R2B: [\"N-2\"]", "R3: [\"N-3\"]", "R4: [\"N-4\"]"];
+        assert_eq!(held_batch[4..], expected_numbers, "each identifier once, the replaced one gone");
+        let n1 = find(&store.db, batch, "N-1").await.expect("find").expect("N-1");
+        assert_eq!(n1.statement_exp, instant(6_000), "the refreshed statement is kept");
+        let n3 = find(&store.db, batch, "N-3").await.expect("find").expect("N-3");
+        assert_eq!((n3.claims.seq, n3.claims.facts.status), (7, aeo_domain::Status::Suspended));
+        let others = find(&store.db, Followed::new("CC", "XX"), "N-1").await.expect("find");
+        assert!(others.is_none(), "what one administration holds is not another's");
+    }
+
+    #[tokio::test]
+    async fn a_batch_ends_as_one_at_a_time_on_sqlite() {
+        a_batch_ends_as_its_statements_offered_one_at_a_time(Backend::Sqlite).await
+    }
+
+    #[tokio::test]
+    async fn a_batch_ends_as_one_at_a_time_on_postgres() {
+        a_batch_ends_as_its_statements_offered_one_at_a_time(Backend::Postgres).await
+    }
 
     #[test]
     fn every_origin_reads_back_as_it_was_stored() {

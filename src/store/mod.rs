@@ -16,6 +16,8 @@ mod probe;
 pub mod reads;
 mod reserve;
 pub mod snapshot;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod timed;
 pub mod users;
 
