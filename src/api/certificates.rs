@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::extract::{ApiJson, ApiQuery, Page, Paged, is_json, read_body};
-use super::schemas::{CertificateInputSchema, CertificatePatchSchema};
+use super::schemas::{CertificateInputSchema, CertificatePatchSchema, StatusChangeSchema};
 use crate::app::AppState;
 use crate::auth::{PublishCertificates, ReadRegistry, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -163,12 +163,10 @@ pub async fn patch_certificate(
     Ok(with_etag(StatusCode::OK, updated))
 }
 
-#[derive(Deserialize, ToSchema)]
+/// Its schema is written out in `api::schemas` (`StatusChange`).
+#[derive(Default, Deserialize, serde::Serialize)]
 pub struct StatusChange {
-    /// active, suspended or revoked.
-    #[schema(required = true, value_type = String, pattern = "^(active|suspended|revoked)$")]
     pub status: Option<String>,
-    /// Required for suspended and revoked.
     pub reason: Option<String>,
 }
 
@@ -177,7 +175,7 @@ pub struct StatusChange {
 /// A reason is required to suspend or revoke. `revoked` is final: a change out of it answers
 /// 409, as does a change to the status the certificate already has.
 #[utoipa::path(post, path = "/api/v1/administrations/{code}/certificates/{number}/status", tag = "certificates", security(("bearer" = [])),
-    params(("code" = String, Path), ("number" = String, Path)), request_body = StatusChange,
+    params(("code" = String, Path), ("number" = String, Path)), request_body = StatusChangeSchema,
     responses((status = 200, description = "The certificate with its new status.", body = Certificate),
         (status = 404, body = Problem),
         (status = 409, description = "The certificate is revoked, or already has this status.", body = Problem),

@@ -1,5 +1,5 @@
 //! The request bodies whose rules `#[derive(ToSchema)]` cannot state: a certificate (to publish
-//! or import), a merge patch of one, and an MRA record. Their input types keep every field an
+//! or import), a merge patch of one, a change of its status, and an MRA record. Their input types keep every field an
 //! optional string so that one answer can name every invalid field (see `aeo_domain`), so the
 //! derive would document nothing but "strings, maybe"; their real rules are written out here as
 //! JSON Schema, from the domain's own vocabularies and limits, so that the document cannot drift
@@ -17,10 +17,12 @@
 
 use std::borrow::Cow;
 
-use aeo_domain::certificate::{CITY_MAX_CHARS, NAME_MAX_CHARS, POSTAL_CODE_MAX_CHARS, STREET_MAX_CHARS};
+use aeo_domain::certificate::{
+    CITY_MAX_CHARS, NAME_MAX_CHARS, POSTAL_CODE_MAX_CHARS, REASON_MAX_CHARS, STREET_MAX_CHARS,
+};
 use aeo_domain::identifier::TIN_MAX_CHARS;
 use aeo_domain::mra::TITLE_MAX_CHARS;
-use aeo_domain::{Category, CertificateNumber, MraStatus, Role, Scheme};
+use aeo_domain::{Category, CertificateNumber, MraStatus, Role, Scheme, Status};
 use serde_json::{Value, json};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema};
@@ -57,6 +59,10 @@ written!(
 written!(
     /// The body of `PATCH .../certificates/{number}`.
     CertificatePatchSchema => "CertificatePatch"
+);
+written!(
+    /// The body of `POST .../certificates/{number}/status`.
+    StatusChangeSchema => "StatusChange"
 );
 written!(
     /// The body of `PUT .../mras/{partner}`.
@@ -333,6 +339,30 @@ fn mra_input() -> Value {
     object(&["title", "status"], &description, properties, example)
 }
 
+fn status_change() -> Value {
+    let description = format!(
+        "A change of a certificate's status. A reason is required to suspend or revoke; \
+         `revoked` is final. Unknown fields are ignored. {WORDS_FORGIVEN}"
+    );
+    let properties = json!({
+        "status": {
+            "type": "string",
+            "enum": [Status::Active.as_str(), Status::Suspended.as_str(), Status::Revoked.as_str()],
+            "description": "`expired` is never set: it follows from `valid_until`.",
+        },
+        "reason": {
+            "type": ["string", "null"],
+            "pattern": trimmed_pattern(REASON_MAX_CHARS, true),
+            "description": format!(
+                "Why, as the history and partners will show it: at most {REASON_MAX_CHARS} characters \
+                 once trimmed. Left out, `null` or blank: none."
+            ),
+        },
+    });
+    let example = json!({"status": "suspended", "reason": "Auditoría de seguridad en curso"});
+    object(&["status"], &description, properties, example)
+}
+
 /// Every schema written here, by its name in `components.schemas`.
 pub fn written() -> Vec<(&'static str, Value)> {
     vec![
@@ -342,6 +372,7 @@ pub fn written() -> Vec<(&'static str, Value)> {
         ("AddressInput", address_input()),
         ("CertificatePatch", certificate_patch()),
         ("MraInput", mra_input()),
+        ("StatusChange", status_change()),
     ]
 }
 
@@ -464,6 +495,45 @@ mod tests {
         }
     }
 
+    /// Whether the reason pattern and the domain agree on `value`: a reason too long once
+    /// trimmed is refused by both, any other by neither.
+    fn reason_judged_alike(value: &str) -> bool {
+        use aeo_domain::certificate::{TransitionError, check_transition};
+        let too_long =
+            check_transition(Status::Active, Status::Suspended, Some(value)) == Err(TransitionError::ReasonTooLong);
+        pattern(&status_change(), "reason").is_match(value) != too_long
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+
+        #[test]
+        fn a_reason_matches_its_pattern_exactly_when_the_server_takes_its_length(reason in text(REASON_MAX_CHARS)) {
+            prop_assert!(reason_judged_alike(&reason), "{:?}", reason);
+        }
+    }
+
+    #[test]
+    fn a_reason_is_measured_after_trimming_as_the_server_measures_it() {
+        for value in [
+            String::new(),
+            "   ".into(),
+            "\u{1c}".into(),
+            " \u{3000}ñ\t".into(),
+            "x".repeat(REASON_MAX_CHARS),
+            "x".repeat(REASON_MAX_CHARS + 1),
+            format!("  {}\n", "é".repeat(REASON_MAX_CHARS)),
+            format!(" {} y ", "é".repeat(REASON_MAX_CHARS - 2)),
+            format!(" {} y ", "é".repeat(REASON_MAX_CHARS - 1)),
+        ] {
+            assert!(reason_judged_alike(&value), "{value:?}");
+        }
+        let example = example("StatusChange");
+        assert_eq!(example["status"], "suspended");
+        let reason = example["reason"].as_str();
+        assert!(aeo_domain::certificate::check_transition(Status::Active, Status::Suspended, reason).is_ok());
+    }
+
     #[test]
     fn every_example_is_a_request_the_server_takes() {
         assert_eq!(certificate_errors(&example("CertificateInput")), Vec::<String>::new());
@@ -517,6 +587,7 @@ mod tests {
         assert_eq!(properties(&identifier_input()), members(IdentifierInput::default()));
         assert_eq!(properties(&address_input()), members(AddressInput::default()));
         assert_eq!(properties(&mra_input()), members(MraInput::default()));
+        assert_eq!(properties(&status_change()), members(crate::api::certificates::StatusChange::default()));
         // A patch names the same details, and the members it may not hold.
         let mut patchable = members(CertificateInput::default());
         patchable.remove("number");
