@@ -314,21 +314,15 @@ async fn held_for(
     followed: Followed<'_>,
     statements: &[Offered<'_>],
 ) -> StoreResult<Vec<(mirror_certificate::Model, Option<StatementClaims>)>> {
-    use sea_orm::Condition;
     let mut rows = Vec::new();
-    // Bounded, so that a page of any size stays under every database's limit on parameters.
+    // Bounded, so that a page of any size stays under every database's limit on parameters;
+    // two queries, because SQLite reads `number IN (..) OR seq IN (..)` by scanning every row
+    // the follower holds of the issuer instead of seeking in each index.
     for chunk in statements.chunks(500) {
         let numbers = chunk.iter().map(|(_, held)| held.claims.sub.as_str());
+        rows.extend(of(followed).filter(mirror_certificate::Column::Number.is_in(numbers)).all(conn).await?);
         let seqs = chunk.iter().map(|(_, held)| held.claims.seq);
-        let found = of(followed)
-            .filter(
-                Condition::any()
-                    .add(mirror_certificate::Column::Number.is_in(numbers))
-                    .add(mirror_certificate::Column::Seq.is_in(seqs)),
-            )
-            .all(conn)
-            .await?;
-        rows.extend(found);
+        rows.extend(of(followed).filter(mirror_certificate::Column::Seq.is_in(seqs)).all(conn).await?);
     }
     rows.sort_by_key(|row| row.id);
     rows.dedup_by_key(|row| row.id);
