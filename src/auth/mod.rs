@@ -110,8 +110,8 @@ async fn authenticated(parts: &Parts, state: &AppState) -> Result<Arc<Caller>, A
 }
 
 /// The caller of a stored account; a corrupt row is an internal error, not a login.
-pub fn caller_of(user: store::users::User) -> Result<Caller, ApiError> {
-    let corrupt = |what: &str| ApiError::Internal(anyhow::anyhow!("user {} has an invalid {what}", user.id));
+pub fn caller_of(user: store::users::User) -> store::StoreResult<Caller> {
+    let corrupt = |what: &str| store::StoreError::inconsistent(format!("user {} has an invalid {what}", user.id));
     let role: UserRole = user.role.parse().map_err(|_| corrupt("role"))?;
     let administration = match &user.administration {
         Some(code) => Some(AdministrationCode::parse(code).map_err(|_| corrupt("administration"))?),

@@ -93,11 +93,7 @@ impl HotFacts {
     }
 
     /// The user with this id, if any; a stored row that cannot be read is an error.
-    pub async fn user(
-        &self,
-        conn: &impl ConnectionTrait,
-        id: i64,
-    ) -> Result<Option<KnownUser>, crate::error::ApiError> {
+    pub async fn user(&self, conn: &impl ConnectionTrait, id: i64) -> crate::store::StoreResult<Option<KnownUser>> {
         if let Some(known) = self.users.get(&id) {
             return Ok(Some(known));
         }

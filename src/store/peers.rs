@@ -90,18 +90,6 @@ pub async fn all(conn: &impl ConnectionTrait) -> StoreResult<Vec<Peer>> {
     Entity::find().order_by_asc(Column::Id).all(conn).await?.into_iter().map(build).collect()
 }
 
-/// The registrations of one peer administration by the hosted administrations.
-pub async fn registrations_of(conn: &impl ConnectionTrait, peer: &str) -> StoreResult<Vec<Peer>> {
-    Entity::find()
-        .filter(Column::Peer.eq(peer))
-        .order_by_asc(Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(build)
-        .collect()
-}
-
 /// Creates the registration or changes its base URL and pinned keys; true when created.
 pub async fn upsert(
     conn: &impl ConnectionTrait,
