@@ -513,6 +513,40 @@ async fn three_nodes_answer_recognition_across_the_federation_and_locally_on_the
         assert_eq!(entry["source"], "peer", "{entry}");
         assert_eq!(entry["reasons"], json!([]), "{entry}");
     }
+
+    // Only the page asked for is asked about: one certificate of two, one call to each partner.
+    cl.issue("CL-2").await;
+    // Partners record what they served a moment later: PE has been asked once so far, above.
+    served_reaches(&pe, 1).await;
+    let url = format!("{}/api/v1/me/certificates?limit=1", a.base);
+    let (status, page) = send(Method::GET, &url, Some(&trader), None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+    assert!(page["next_cursor"].is_string(), "a second page: {page}");
+    served_reaches(&pe, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(recognitions_served(&pe).await, 2, "PE asked once more, for the one certificate of the page");
+}
+
+/// Waits until the administration's node has recorded `count` recognition questions served.
+async fn served_reaches(at: &Admin, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while recognitions_served(at).await < count {
+        assert!(Instant::now() < deadline, "{} served fewer than {count} recognition questions", at.code);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How many recognition questions the administration's node has answered for partners.
+async fn recognitions_served(at: &Admin) -> usize {
+    let audit = at.get("/audit?limit=200").await;
+    let items = audit["items"].as_array().cloned().unwrap_or_default();
+    items
+        .iter()
+        .filter(|r| {
+            r["action"] == "federation.served" && r["target"].as_str().is_some_and(|t| t.starts_with("recognition"))
+        })
+        .count()
 }
 
 // ---------------------------------------------------------------------------------------------

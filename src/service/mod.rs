@@ -8,6 +8,7 @@ pub mod import;
 pub mod later;
 pub mod mras;
 pub mod peers;
+pub mod traders;
 pub mod users;
 mod work;
 
