@@ -2,21 +2,21 @@
 //! arrangements. `main.rs` is a thin command line over this library; tests build the same
 //! application through [`start`] and [`serve`].
 
-pub mod api;
-pub mod app;
-pub mod auth;
+pub(crate) mod api;
+pub(crate) mod app;
+pub(crate) mod auth;
 pub mod bootstrap;
-pub mod cache;
+pub(crate) mod cache;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod federation;
 pub mod hostile;
-pub mod recognition;
-pub mod server;
+pub(crate) mod recognition;
+pub(crate) mod server;
 pub mod service;
 pub mod store;
-pub mod wire;
+pub(crate) mod wire;
 
 use std::future::Future;
 

@@ -1,22 +1,22 @@
 //! HTTP: the `/api/v1` resources (one module each), the public check, health, the OpenAPI
 //! document, and the layers every request passes through.
 
-pub mod administrations;
-pub mod audit;
-pub mod certificates;
-pub mod docs;
-pub mod extract;
+pub(crate) mod administrations;
+pub(crate) mod audit;
+pub(crate) mod certificates;
+pub(crate) mod docs;
+pub(crate) mod extract;
 mod gate;
-pub mod health;
-pub mod mras;
-pub mod peers;
-pub mod public;
-pub mod recognition;
-pub mod schemas;
-pub mod sessions;
-pub mod slots;
-pub mod traders;
-pub mod users;
+pub(crate) mod health;
+pub(crate) mod mras;
+pub(crate) mod peers;
+pub(crate) mod public;
+pub(crate) mod recognition;
+pub(crate) mod schemas;
+pub(crate) mod sessions;
+pub(crate) mod slots;
+pub(crate) mod traders;
+pub(crate) mod users;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

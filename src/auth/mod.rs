@@ -3,10 +3,10 @@
 //! administration's data takes a `Tenant<P>` and gets the administration code from it, so it
 //! cannot forget the check.
 
-pub mod password;
-pub mod role;
-pub mod throttle;
-pub mod token;
+pub(crate) mod password;
+pub(crate) mod role;
+pub(crate) mod throttle;
+pub(crate) mod token;
 
 use std::marker::PhantomData;
 use std::sync::Arc;

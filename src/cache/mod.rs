@@ -9,8 +9,8 @@
 //!   once; the time-to-live bounds how long another process sharing the same database may
 //!   answer from an older copy.
 
-pub mod held;
-pub mod summaries;
+pub(crate) mod held;
+pub(crate) mod summaries;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

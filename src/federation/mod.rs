@@ -14,17 +14,17 @@
 //! - `remote`: answers the border question for an issuer hosted elsewhere
 //! - `replay`: refuses an assertion's `jti` presented twice, across processes and restarts
 
-pub mod client;
-pub mod delivery;
-pub mod feed;
+pub(crate) mod client;
+pub(crate) mod delivery;
+pub(crate) mod feed;
 pub mod jose;
 pub mod keys;
-pub mod protocol;
-pub mod remote;
-pub mod replay;
-pub mod routes;
-pub mod signed;
-pub mod sync;
+pub(crate) mod protocol;
+pub(crate) mod remote;
+pub(crate) mod replay;
+pub(crate) mod routes;
+pub(crate) mod signed;
+pub(crate) mod sync;
 
 use tokio::sync::{Notify, watch};
 

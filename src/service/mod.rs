@@ -3,13 +3,14 @@
 //! and are the only callers of the store's writes. Every write goes through a [`Work`].
 
 pub mod administrations;
-pub mod certificates;
-pub mod import;
-pub mod later;
-pub mod mras;
-pub mod peers;
-pub mod traders;
-pub mod users;
+pub(crate) mod audit;
+pub(crate) mod certificates;
+pub(crate) mod import;
+pub(crate) mod later;
+pub(crate) mod mras;
+pub(crate) mod peers;
+pub(crate) mod traders;
+pub(crate) mod users;
 mod work;
 
 use aeo_domain::FieldError;

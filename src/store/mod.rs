@@ -2,24 +2,24 @@
 //! PostgreSQL alike. Functions take a connection or transaction and speak in domain terms.
 
 pub mod administrations;
-pub mod assertions;
+pub(crate) mod assertions;
 pub mod audit;
 mod bulk;
-pub mod certificates;
+pub(crate) mod certificates;
 mod error;
-pub mod mirror;
-pub mod mras;
+pub(crate) mod mirror;
+pub(crate) mod mras;
 mod names;
-pub mod outbox;
-pub mod peers;
+pub(crate) mod outbox;
+pub(crate) mod peers;
 mod probe;
-pub mod reads;
+pub(crate) mod reads;
 mod reserve;
-pub mod snapshot;
+pub(crate) mod snapshot;
 #[cfg(test)]
 pub(crate) mod testing;
-pub mod timed;
-pub mod users;
+pub(crate) mod timed;
+pub(crate) mod users;
 
 pub use error::{StoreError, StoreResult};
 
