@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod federation;
 pub mod hostile;
+pub(crate) mod idle;
 pub(crate) mod recognition;
 pub(crate) mod server;
 pub mod service;

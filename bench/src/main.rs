@@ -451,6 +451,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     // 1. SQLite, mid size: the import, then baseline, health, public check, local recognition
     //    and a federation statement, side by side.
     let node = local_node(&ctx, "sqlite-mid", &ctx.sqlite_url("sqlite-mid"), mid, 1_000_000_000).await?;
+    // Registered long before it asks, as a partner is: CL's node signs its statements ahead.
+    let zx = Partner::register(&node).await?;
     let node_imported = node.imported;
     let (status, answer) =
         raw_get(&node.api, "/api/v1/administrations/PE/recognition?issuer=CL&certificate=CL-OEA-0000001", &node.border)
@@ -497,7 +499,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         });
         ctx.measure("public check", address, generator, &["\"status\":\"active\""]).await?
     };
-    let (statement, verify_floor) = statement_scenario(&mut ctx, &node, local_mid.rps).await?;
+    let (statement, verify_floor) = statement_scenario(&mut ctx, &node, &zx, local_mid.rps).await?;
     // Quick runs search the mid node; full runs the big one, below.
     let mut searched = match ctx.plan.big {
         None => Some(search_scenarios(&mut ctx, &node, mid).await?),
@@ -907,29 +909,47 @@ async fn raw_get(api: &Api, path: &str, token: &str) -> anyhow::Result<(u16, Str
     Ok((response.status().as_u16(), response.text().await?))
 }
 
+/// The peer administration ZX, registered at CL with the MRA that lets it ask for statements.
+struct Partner {
+    pkcs8: Vec<u8>,
+    x: String,
+}
+
+impl Partner {
+    async fn register(node: &LocalNode) -> anyhow::Result<Partner> {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        use base64::Engine;
+        let random = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&random).map_err(|_| anyhow::anyhow!("cannot generate a key"))?;
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("cannot read the key"))?;
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": PARTNER_KID, "alg": "EdDSA", "use": "sig"}]});
+        // ZX lives nowhere: its base URL is never called during the measurement.
+        node.api.peer(&node.cl, "CL", "ZX", json!({"base_url": "http://127.0.0.1:9", "jwks": jwks})).await?;
+        node.api.mra(&node.cl, "CL", "ZX").await?;
+        Ok(Partner { pkcs8: pkcs8.as_ref().to_vec(), x })
+    }
+}
+
+const PARTNER_KID: &str = "bench-zx-1";
+
 /// `GET /federation/v1/administrations/CL/certificates/{n}` as the peer administration ZX, with a
 /// fresh single-use EdDSA assertion per request, all signed before the timed run.
 /// Also returns the floor under the contract: Ed25519 verifications of such an assertion per
 /// second on one core, with the library the server uses.
-async fn statement_scenario(ctx: &mut Ctx, node: &LocalNode, hint_rps: f64) -> anyhow::Result<(Measured, f64)> {
-    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
-    use base64::Engine;
+async fn statement_scenario(
+    ctx: &mut Ctx,
+    node: &LocalNode,
+    zx: &Partner,
+    hint_rps: f64,
+) -> anyhow::Result<(Measured, f64)> {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
-
-    let random = aws_lc_rs::rand::SystemRandom::new();
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&random).map_err(|_| anyhow::anyhow!("cannot generate a key"))?;
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("cannot read the key"))?;
-    let kid = "bench-zx-1";
-    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
-    let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}]});
-    // ZX lives nowhere: its base URL is never called during the measurement.
-    node.api.peer(&node.cl, "CL", "ZX", json!({"base_url": "http://127.0.0.1:9", "jwks": jwks})).await?;
-    node.api.mra(&node.cl, "CL", "ZX").await?;
+    let (kid, x) = (PARTNER_KID, &zx.x);
 
     let seconds = (ctx.plan.warmup + ctx.plan.duration).as_secs_f64();
     let count = ((hint_rps * 2.0).max(2_000.0) * seconds).min(400_000.0) as usize;
     say(format!("signing {count} assertions"));
-    let key = EncodingKey::from_ed_der(pkcs8.as_ref());
+    let key = EncodingKey::from_ed_der(&zx.pkcs8);
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid.into());
     let iat = chrono::Utc::now().timestamp();
@@ -940,7 +960,7 @@ async fn statement_scenario(ctx: &mut Ctx, node: &LocalNode, hint_rps: f64) -> a
             Ok(jsonwebtoken::encode(&header, &claims, &key)?)
         })
         .collect::<anyhow::Result<_>>()?;
-    let floor = verification_floor(&signed, &x)?;
+    let floor = verification_floor(&signed, x)?;
     say(format!("Ed25519 verification floor: {floor:.0}/s on one core"));
     let tokens: Vec<HeaderValue> = signed.iter().map(|token| bearer(token)).collect::<anyhow::Result<_>>()?;
     let tokens = Arc::new(tokens);

@@ -12,6 +12,7 @@ mod m20261202_000006_federation_assertions;
 mod m20261202_000007_write_probe;
 mod m20261202_000008_certificate_name_search;
 mod m20261202_000009_key_rollover;
+mod m20261204_000010_signed_statements;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_write_probe::Migration),
             Box::new(m20261202_000008_certificate_name_search::Migration),
             Box::new(m20261202_000009_key_rollover::Migration),
+            Box::new(m20261204_000010_signed_statements::Migration),
         ]
     }
 }

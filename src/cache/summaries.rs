@@ -17,9 +17,7 @@
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
-use std::time::Instant;
 
-use chrono::NaiveDate;
 use compact_str::CompactString;
 use quick_cache::sync::Cache;
 use sea_orm::ConnectionTrait;
@@ -57,13 +55,11 @@ pub struct Written {
     pub changed: Vec<String>,
 }
 
-/// A statement signed of a certificate as it stood at change `seq`, with what it was signed
-/// with and when.
+/// A statement signed of a certificate as it stood at change `seq`, with what decides whether it
+/// may be served again (see `federation::signed`).
 pub struct Signed {
     pub seq: i64,
-    pub day: NaiveDate,
-    pub kid: String,
-    pub at: Instant,
+    pub freshness: crate::federation::signed::Freshness,
     pub token: String,
 }
 
@@ -73,7 +69,7 @@ struct SignedBytes;
 
 impl quick_cache::Weighter<CompactString, Arc<Signed>> for SignedBytes {
     fn weight(&self, key: &CompactString, signed: &Arc<Signed>) -> u64 {
-        (key.len() + signed.kid.len() + signed.token.len() + 96) as u64
+        (key.len() + signed.freshness.kid.len() + signed.token.len() + 96) as u64
     }
 }
 

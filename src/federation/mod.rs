@@ -62,5 +62,6 @@ pub fn start_workers(state: &AppState, stop: &watch::Receiver<bool>) -> Vec<toki
         tokio::spawn(replay::write(state.clone(), stop.clone())),
         tokio::spawn(delivery::run(state.clone(), stop.clone())),
         tokio::spawn(sync::run(state.clone(), stop.clone())),
+        tokio::spawn(signed::sign_ahead(state.clone(), stop.clone())),
     ]
 }

@@ -167,22 +167,10 @@ async fn statement(
     Path(path): Path<(String, String)>,
 ) -> ApiResult<Json<StatementAnswer>> {
     let (_, number) = path;
-    // The statement signed lately, while it is still good, without reading the certificate again.
     let code = call.asked.as_str();
-    let ttl = app.settings.statement_ttl_secs();
     let key = app.federation.keyring.active(&app.store.db, code).await?;
-    let cache = &app.hot.certificates;
     let statement = match CertificateNumber::parse(&number) {
-        Ok(number) => match signed::kept(cache, &key, code, number.as_str(), ttl) {
-            Some(statement) => Some(statement),
-            None => {
-                let read_at = cache.reading();
-                match app.store.certificate(code, number.as_str(), read_at).await? {
-                    Some(certificate) => Some(signed::statement(cache, &key, &certificate, ttl, read_at)?),
-                    None => None,
-                }
-            }
-        },
+        Ok(number) => signed::served(&app, &key, code, number.as_str()).await?,
         Err(_) => None,
     };
     call.record(&app, format!("certificates/{number}"), json!({"found": statement.is_some()}));

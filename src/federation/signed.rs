@@ -1,48 +1,128 @@
-//! Statements signed once per change and freshness window, not once per request: a partner's
-//! border asking about the same certificate again and again gets the statement signed a moment
-//! ago, without the certificate being read again. A statement is signed again when the
-//! certificate changed (the summary cache forgets the statement with the summary, and its `seq`
-//! must match a certificate in hand), the day changed (its derived status may have), the
-//! signing key changed, or it has used up a tenth of its freshness (at most 30 s): what a
-//! partner holds stays fresh almost as long as if it had been signed for it.
+//! Statements signed once per change and freshness window, not once per request.
+//!
+//! - **Ahead**: for every administration that has partners, [`sign_ahead`] keeps a statement of
+//!   each of its certificates in the database (`store::statements`), signed again when the
+//!   certificate changed, the signing key changed, the day changed what it derives (an expiry),
+//!   or a third of its freshness is used up. A partner's question then reads one row.
+//! - **In memory**: beside each summary, the statement served lately, forgotten with the
+//!   summary when the certificate changes.
+//! - **On demand**: a certificate without a statement that may be served (changed since the
+//!   last round, say) is read and signed for the question, and kept in memory.
+//!
+//! A statement is served while it has at least half its freshness left: what a partner holds
+//! stays fresh at least half as long as if it had been signed for it. None is ever served of a
+//! change older than the certificate's: a kept row stands only while its `seq` is the
+//! certificate's, and memory forgets on every change this node learns of.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use tokio::sync::watch;
 
 use super::jose::{self, CertificateState};
 use super::keys::SigningKey;
+use crate::app::{App, AppState};
 use crate::cache::summaries::{Signed, SummaryCache};
+use crate::idle::IdleThread;
+use crate::service::Work;
 use crate::store::certificates::{self, Certificate};
+use crate::store::statements::{self, Kept, Standing};
+use crate::store::{administrations, peers};
 
-/// The longest a statement is served again.
-const LONGEST_REUSE: Duration = Duration::from_secs(30);
+/// How often the signer goes over the certificates; also the shortest freshness it signs ahead
+/// for is three times this, so that what it signs is not due again by its next round.
+const ROUND: Duration = Duration::from_secs(10);
 
-/// How long a statement fresh for `ttl_secs` is served again.
-fn reuse(ttl_secs: i64) -> Duration {
-    Duration::from_millis(u64::try_from(ttl_secs).unwrap_or(0) * 100).min(LONGEST_REUSE)
+/// Certificates looked at, and at most signed, per transaction of the signer.
+const PAGE: u64 = 500;
+
+/// What decides whether a statement may be served again: the key that signed it, when, and
+/// whether its certificate's derived status may have moved since (an expiry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Freshness {
+    pub kid: String,
+    /// Milliseconds since the epoch.
+    pub signed_at: i64,
+    pub signed_on: NaiveDate,
+    pub valid_until: NaiveDate,
 }
 
-/// Whether a kept statement may be served again now, signed as it is with `key`.
-fn still_good(signed: &Signed, key: &SigningKey, ttl_secs: i64) -> bool {
-    signed.day == certificates::today() && signed.kid == key.kid && signed.at.elapsed() < reuse(ttl_secs)
+/// Now, in milliseconds since the epoch.
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
 }
 
-/// The statement kept of the administration's certificate `number`, if it may be served again.
-pub fn kept(
-    cache: &SummaryCache,
-    key: &SigningKey,
-    administration: &str,
-    number: &str,
-    ttl_secs: i64,
-) -> Option<String> {
-    cache
-        .signed(administration, number)
-        .filter(|signed| still_good(signed, key, ttl_secs))
-        .map(|signed| signed.token.clone())
+impl Freshness {
+    fn age_ms(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_sub(self.signed_at)
+    }
+
+    /// Whether the certificate expired after the statement was signed: it then says `active`
+    /// (or `suspended`) of a certificate that is now `expired`.
+    fn expired_since(&self, today: NaiveDate) -> bool {
+        self.signed_on <= self.valid_until && self.valid_until < today
+    }
+
+    /// Whether the statement may be served at `now_ms` on `today`, when `active_kid` signs and
+    /// statements are fresh for `ttl_secs`.
+    pub fn may_serve(&self, active_kid: &str, now_ms: i64, today: NaiveDate, ttl_secs: i64) -> bool {
+        self.kid == active_kid && self.age_ms(now_ms) < ttl_secs.saturating_mul(500) && !self.expired_since(today)
+    }
+
+    /// Whether the signer signs the statement again now.
+    fn due(&self, active_kid: &str, now_ms: i64, today: NaiveDate, ttl_secs: i64) -> bool {
+        self.kid != active_kid || self.age_ms(now_ms) >= ttl_secs.saturating_mul(1000) / 3 || self.expired_since(today)
+    }
+}
+
+/// The statement to serve of the administration's certificate `number`, signed with `key`:
+/// kept in memory, else kept in the database, else signed now. `None` when there is no such
+/// certificate.
+pub async fn served(app: &App, key: &SigningKey, administration: &str, number: &str) -> anyhow::Result<Option<String>> {
+    let (cache, ttl) = (&app.hot.certificates, app.settings.statement_ttl_secs());
+    let (now, today) = (now_ms(), certificates::today());
+    if let Some(signed) = cache.signed(administration, number) {
+        if signed.freshness.may_serve(&key.kid, now, today, ttl) {
+            return Ok(Some(signed.token.clone()));
+        }
+    }
+    let read_at = cache.reading();
+    if let Some(kept) = app.store.statement(administration, number, read_at).await? {
+        let freshness = Freshness {
+            kid: kept.kid,
+            signed_at: kept.signed_at,
+            signed_on: kept.signed_on,
+            valid_until: kept.valid_until,
+        };
+        if freshness.may_serve(&key.kid, now, today, ttl) {
+            let signed = Signed { seq: kept.seq, freshness, token: kept.token };
+            let token = signed.token.clone();
+            cache.keep_signed(administration, number, signed, read_at);
+            return Ok(Some(token));
+        }
+    }
+    match app.store.certificate(administration, number, read_at).await? {
+        Some(certificate) => Ok(Some(statement(cache, key, &certificate, ttl, read_at)?)),
+        None => Ok(None),
+    }
+}
+
+/// `certificate`'s statement signed now with `key`, fresh for `ttl_secs`.
+fn sign(key: &SigningKey, certificate: &Certificate, ttl_secs: i64) -> anyhow::Result<Signed> {
+    let freshness = Freshness {
+        kid: key.kid.clone(),
+        signed_at: now_ms(),
+        signed_on: certificates::today(),
+        valid_until: certificate.valid_until,
+    };
+    let token = jose::sign_statement(key, &CertificateState::from(certificate), certificate.seq, ttl_secs)?;
+    Ok(Signed { seq: certificate.seq, freshness, token })
 }
 
 /// The statement of `certificate`, read once the cache's count was `read_at`, signed with
-/// `key` and fresh for `ttl_secs`: the one kept when it is of the same change and still good,
-/// else signed now and kept.
+/// `key` and fresh for `ttl_secs`: the one kept in memory when it is of the same change and may
+/// be served, else signed now and kept.
 pub fn statement(
     cache: &SummaryCache,
     key: &SigningKey,
@@ -52,25 +132,128 @@ pub fn statement(
 ) -> anyhow::Result<String> {
     let (administration, number) = (&certificate.administration, &certificate.number);
     if let Some(signed) = cache.signed(administration, number) {
-        if signed.seq == certificate.seq && still_good(&signed, key, ttl_secs) {
+        if signed.seq == certificate.seq
+            && signed.freshness.may_serve(&key.kid, now_ms(), certificates::today(), ttl_secs)
+        {
             return Ok(signed.token.clone());
         }
     }
-    let token = jose::sign_statement(key, &CertificateState::from(certificate), certificate.seq, ttl_secs)?;
-    let signed =
-        Signed { seq: certificate.seq, day: certificates::today(), kid: key.kid.clone(), at: Instant::now(), token };
+    let signed = sign(key, certificate, ttl_secs)?;
     let token = signed.token.clone();
     cache.keep_signed(administration, number, signed, read_at);
     Ok(token)
 }
 
+/// Keeps a statement of every certificate of the administrations that have partners, signed
+/// ahead of the questions, until `stop`.
+pub async fn sign_ahead(app: AppState, mut stop: watch::Receiver<bool>) {
+    // Signing a registry's statements is seconds of CPU: taken only from what answers leave.
+    let signer = match IdleThread::start("sign-ahead") {
+        Ok(signer) => signer,
+        Err(error) => {
+            tracing::error!(%error, "no thread to sign statements ahead: partners are answered by signing on demand");
+            return;
+        }
+    };
+    loop {
+        if let Err(error) = sign_due(&app, Some(&signer)).await {
+            tracing::warn!(%error, "signing statements ahead failed; the next round tries again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ROUND) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One round: signs every statement that is missing or due, a page at a time, on `signer` if
+/// given.
+pub async fn sign_due(app: &App, signer: Option<&IdleThread>) -> anyhow::Result<()> {
+    let ttl = app.settings.statement_ttl_secs();
+    if ttl < 3 * ROUND.as_secs() as i64 {
+        // What it signed would be due again by its next round: questions sign on demand.
+        return Ok(());
+    }
+    for administration in administrations::list(&app.store.db).await? {
+        let code = administration.code.as_str();
+        // Only partners ask for statements.
+        if peers::list(&app.store.db, code).await?.is_empty() {
+            continue;
+        }
+        let mut after = 0;
+        loop {
+            let page = statements::standing(&app.store.db, code, after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.certificate_id;
+            let key = app.federation.keyring.active(&app.store.db, code).await?;
+            let due: Vec<i64> =
+                page.iter().filter(|standing| is_due(standing, &key.kid, ttl)).map(|s| s.certificate_id).collect();
+            if !due.is_empty() && !sign_and_keep(app, signer, key, &due, ttl).await? {
+                // Another process shares the database and signs ahead now.
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the certificate's kept statement is missing or due.
+fn is_due(standing: &Standing, active_kid: &str, ttl_secs: i64) -> bool {
+    let Some((seq, kid, signed_at, signed_on)) = &standing.kept else { return true };
+    let freshness =
+        Freshness { kid: kid.clone(), signed_at: *signed_at, signed_on: *signed_on, valid_until: standing.valid_until };
+    *seq != standing.seq || freshness.due(active_kid, now_ms(), certificates::today(), ttl_secs)
+}
+
+/// Signs the statements of the certificates `ids` and keeps them; `false` when another
+/// process is doing the same (PostgreSQL), and nothing was kept.
+async fn sign_and_keep(
+    app: &App,
+    signer: Option<&IdleThread>,
+    key: Arc<SigningKey>,
+    ids: &[i64],
+    ttl_secs: i64,
+) -> anyhow::Result<bool> {
+    let certificates = certificates::by_ids(&app.store.db, ids).await?;
+    let sign_all = move || -> anyhow::Result<Vec<Kept>> {
+        certificates
+            .iter()
+            .map(|certificate| {
+                let Signed { seq, freshness, token } = sign(&key, certificate, ttl_secs)?;
+                Ok(Kept {
+                    certificate_id: certificate.id,
+                    seq,
+                    kid: freshness.kid,
+                    signed_at: freshness.signed_at,
+                    signed_on: freshness.signed_on,
+                    token,
+                })
+            })
+            .collect()
+    };
+    let signed = match signer {
+        Some(signer) => signer.run(sign_all).await??,
+        None => sign_all()?,
+    };
+    let work = Work::begin_when_free(app).await?;
+    if !statements::claim_signing(&*work).await? {
+        work.rollback().await?;
+        return Ok(false);
+    }
+    statements::keep(&*work, &signed).await?;
+    work.commit().await?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
-    use aeo_domain::{Category, Status};
-    use chrono::Utc;
+    use aeo_domain::{AdministrationCode, Category, Status};
+    use chrono::{Days, Utc};
 
     use super::*;
+    use crate::service;
     use crate::store::certificates::{AddressView, OperatorView};
+    use crate::store::testing::{Backend, TestStore};
 
     fn certificate(seq: i64) -> Certificate {
         Certificate {
@@ -80,7 +263,7 @@ mod tests {
             category: Category::Security,
             roles: Vec::new(),
             valid_from: certificates::today(),
-            valid_until: certificates::today() + chrono::Days::new(30),
+            valid_until: certificates::today() + Days::new(30),
             status_reason: None,
             operator: OperatorView {
                 name: "Exportadora".into(),
@@ -101,6 +284,49 @@ mod tests {
         }
     }
 
+    /// The statement kept in memory of CL-1, if it may be served now with `key`.
+    fn kept(cache: &SummaryCache, key: &SigningKey, ttl: i64) -> Option<String> {
+        let signed = cache.signed("CL", "CL-1")?;
+        signed.freshness.may_serve(&key.kid, now_ms(), certificates::today(), ttl).then(|| signed.token.clone())
+    }
+
+    #[test]
+    fn a_statement_is_served_while_it_has_half_its_freshness_and_signed_again_after_a_third() {
+        let today = certificates::today();
+        let yesterday = today - Days::new(1);
+        let signed = |age_ms: i64, signed_on, valid_until| Freshness {
+            kid: "k1".into(),
+            signed_at: 1_000_000 - age_ms,
+            signed_on,
+            valid_until,
+        };
+        let later = today + Days::new(30);
+        // (age in ms, signed on, valid until, active key) → (may serve, due), fresh for 300 s.
+        let cases = [
+            (0, today, later, "k1", (true, false)),
+            (99_999, today, later, "k1", (true, false)),
+            (100_000, today, later, "k1", (true, true)),
+            (149_999, today, later, "k1", (true, true)),
+            (150_000, today, later, "k1", (false, true)),
+            (0, today, later, "k2", (false, true)),
+            // Signed yesterday of a certificate valid until yesterday: it said `active`, it is
+            // `expired` now.
+            (0, yesterday, yesterday, "k1", (false, true)),
+            // Signed yesterday of one valid until today or later: nothing it derives moved.
+            (0, yesterday, today, "k1", (true, false)),
+            // Signed after the expiry: it already said `expired`.
+            (0, today, yesterday, "k1", (true, false)),
+        ];
+        for (age, signed_on, valid_until, active, expected) in cases {
+            let freshness = signed(age, signed_on, valid_until);
+            let got =
+                (freshness.may_serve(active, 1_000_000, today, 300), freshness.due(active, 1_000_000, today, 300));
+            assert_eq!(got, expected, "age {age} ms, signed on {signed_on}, valid until {valid_until}, key {active}");
+        }
+        // Fresh for no time at all (an issuer always asked live), nothing is served again.
+        assert!(!signed(0, today, later).may_serve("k1", 1_000_000, today, 0));
+    }
+
     #[test]
     fn a_statement_is_signed_again_only_when_its_certificate_key_or_freshness_changed() {
         let cache = SummaryCache::new(1 << 20, 1 << 20);
@@ -109,16 +335,16 @@ mod tests {
         let (key, _) = SigningKey::ephemeral().expect("key");
         let first = sign(&key, 7, 300).expect("signed");
         assert_eq!(sign(&key, 7, 300).expect("signed"), first, "signed again");
-        assert_eq!(kept(&cache, &key, "CL", "CL-1", 300).as_deref(), Some(first.as_str()), "not kept");
+        assert_eq!(kept(&cache, &key, 300).as_deref(), Some(first.as_str()), "not kept");
         let changed = sign(&key, 8, 300).expect("signed");
         assert_ne!(changed, first, "a change kept the old statement");
         let (other_key, _) = SigningKey::ephemeral().expect("key");
-        assert_eq!(kept(&cache, &other_key, "CL", "CL-1", 300), None, "kept across a new key");
+        assert_eq!(kept(&cache, &other_key, 300), None, "kept across a new key");
         assert_ne!(sign(&other_key, 8, 300).expect("signed"), changed, "a new key");
-        // Fresh for one second, a statement is served again for a tenth of one, no longer.
+        // Fresh for one second, a statement is served again for half of one, no longer.
         let once = sign(&key, 9, 1).expect("signed");
         std::thread::sleep(Duration::from_millis(1100));
-        assert_eq!(kept(&cache, &key, "CL", "CL-1", 1), None, "kept past its window");
+        assert_eq!(kept(&cache, &key, 1), None, "kept past its window");
         assert_ne!(sign(&key, 9, 1).expect("signed"), once, "reused past its window");
     }
 
@@ -130,10 +356,85 @@ mod tests {
         // A change to some certificate is forgotten between the read and the keeping.
         cache.forget("CL", &["CL-2".to_owned()]);
         statement(&cache, &key, &certificate(7), 300, read_at).expect("signed");
-        assert_eq!(kept(&cache, &key, "CL", "CL-1", 300), None, "a read from before a change was kept");
+        assert_eq!(kept(&cache, &key, 300), None, "a read from before a change was kept");
         statement(&cache, &key, &certificate(7), 300, cache.reading()).expect("signed");
-        assert!(kept(&cache, &key, "CL", "CL-1", 300).is_some(), "a current read was not kept");
+        assert!(kept(&cache, &key, 300).is_some(), "a current read was not kept");
         cache.forget("CL", &["CL-1".to_owned()]);
-        assert_eq!(kept(&cache, &key, "CL", "CL-1", 300), None, "a change did not forget the statement");
+        assert_eq!(kept(&cache, &key, 300), None, "a change did not forget the statement");
+    }
+
+    /// What is kept of each of CL's certificates: (number, kept statement's seq or none,
+    /// whether it is of the certificate's current change).
+    async fn standing(app: &App) -> Vec<(String, Option<i64>, bool)> {
+        let page = statements::standing(&app.store.db, "CL", 0, 100).await.expect("standing");
+        page.into_iter()
+            .map(|s| (s.number, s.kept.as_ref().map(|k| k.0), s.kept.is_some_and(|k| k.0 == s.seq)))
+            .collect()
+    }
+
+    async fn signs_ahead_for_partners_and_never_serves_a_statement_of_an_older_change(backend: Backend) {
+        let test = TestStore::new(backend).await;
+        let mut settings = crate::Settings::for_database(&test.url, test.dir().join("node.key"));
+        // The partner is registered at an address never called.
+        settings.federation_allow_private = true;
+        let app = crate::start(settings).await.expect("start");
+        let new = service::administrations::NewAdministration {
+            code: "CL",
+            name: "Aduana de Chile",
+            country: "CL",
+            programme: "OEA",
+        };
+        service::administrations::create(&app, "test", &new).await.expect("CL");
+        let by = service::certificates::Publisher { administration: "CL", actor: "test" };
+        let (input, _) = crate::demo::examples();
+        let mut numbers = Vec::new();
+        for _ in 0..3 {
+            let mut input = input.clone();
+            input.number = None;
+            numbers.push(service::certificates::publish(&app, by, &input).await.expect("publish").number);
+        }
+
+        // Without partners, nobody asks: nothing is signed ahead.
+        sign_due(&app, None).await.expect("round");
+        assert!(standing(&app).await.iter().all(|(_, kept, _)| kept.is_none()), "{:?}", standing(&app).await);
+
+        let (_, partner_jwks) = SigningKey::ephemeral().expect("key");
+        let cl = AdministrationCode::parse("CL").expect("code");
+        let jwks = serde_json::to_value(&partner_jwks).expect("jwks");
+        service::peers::register(&app, &cl, "test", "PE", Some("http://127.0.0.1:9"), Some(jwks)).await.expect("peer");
+        sign_due(&app, None).await.expect("round");
+        let kept = standing(&app).await;
+        assert_eq!(kept.len(), 3);
+        assert!(kept.iter().all(|(_, _, current)| *current), "every certificate's statement is kept: {kept:?}");
+
+        // Served from the row, as kept, without signing.
+        let key = app.federation.keyring.active(&app.store.db, "CL").await.expect("key");
+        let first = &numbers[0];
+        let row = statements::current(&app.store.db, "CL", first).await.expect("read").expect("kept");
+        assert_eq!(served(&app, &key, "CL", first).await.expect("served"), Some(row.token.clone()));
+        assert_eq!(served(&app, &key, "CL", "CL-AEO-999999").await.expect("served"), None);
+
+        // A change leaves the kept row behind: the next question is answered of the change,
+        // and the next round signs it ahead again.
+        let suspended = service::certificates::change_status(&app, by, first, Some("suspended"), Some("auditoría"))
+            .await
+            .expect("suspend");
+        assert_eq!(statements::current(&app.store.db, "CL", first).await.expect("read"), None, "a stale row stands");
+        let answered = served(&app, &key, "CL", first).await.expect("served").expect("statement");
+        let published = super::super::keys::published(&app.store.db, "CL").await.expect("keys");
+        let claims = jose::verify_statement(&answered, "CL", &published, false).expect("verifies");
+        assert_eq!(claims.seq, suspended.seq, "served of the change");
+        sign_due(&app, None).await.expect("round");
+        assert!(standing(&app).await.iter().all(|(_, _, current)| *current), "signed again after the change");
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_signs_ahead_for_partners_and_never_serves_a_statement_of_an_older_change() {
+        signs_ahead_for_partners_and_never_serves_a_statement_of_an_older_change(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn on_postgres_signs_ahead_for_partners_and_never_serves_a_statement_of_an_older_change() {
+        signs_ahead_for_partners_and_never_serves_a_statement_of_an_older_change(Backend::Postgres).await;
     }
 }

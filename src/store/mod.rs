@@ -16,6 +16,7 @@ mod probe;
 pub(crate) mod reads;
 mod reserve;
 pub(crate) mod snapshot;
+pub(crate) mod statements;
 #[cfg(test)]
 pub(crate) mod testing;
 pub(crate) mod timed;
@@ -218,6 +219,20 @@ impl Store {
         match &self.in_place {
             Some(in_place) => in_place.certificate(administration, number, as_of).await,
             None => self.db.certificate(administration, number, as_of).await,
+        }
+    }
+
+    /// The statement kept of the current change of the administration's certificate
+    /// `number`, read like [`Store::summary`].
+    pub async fn statement(
+        &self,
+        administration: &str,
+        number: &str,
+        as_of: u64,
+    ) -> StoreResult<Option<statements::Current>> {
+        match &self.in_place {
+            Some(in_place) => in_place.statement(administration, number, as_of).await,
+            None => self.db.statement(administration, number, as_of).await,
         }
     }
 

@@ -8,7 +8,8 @@
 //! the border question does not notice them. (On PostgreSQL a search runs in the database's
 //! own process.)
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 
 use rusqlite::types::Value as SqliteValue;
 use rusqlite::{Connection, OpenFlags};
@@ -26,6 +27,9 @@ struct Job {
 /// The searching thread; dropped, it ends.
 pub struct NameSearch {
     jobs: mpsc::Sender<Job>,
+    /// Searches run so far.
+    #[cfg_attr(not(test), expect(dead_code, reason = "counted for the tests"))]
+    ran: Arc<AtomicU64>,
 }
 
 impl NameSearch {
@@ -33,10 +37,18 @@ impl NameSearch {
     pub fn start(path: &str) -> std::io::Result<NameSearch> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let path = path.to_owned();
+        let ran = Arc::new(AtomicU64::new(0));
+        let counted = ran.clone();
         std::thread::Builder::new().name("name-search".into()).spawn(move || {
-            lowest_priority();
+            crate::idle::lowest_priority();
             let mut conn = None;
             for job in queue {
+                // Nobody waits for the answer any more (the client went away): a backlog of
+                // searches abandoned under load would otherwise run on for minutes.
+                if job.answer.is_closed() {
+                    continue;
+                }
+                counted.fetch_add(1, Ordering::Relaxed);
                 let found = run(&path, &mut conn, &job.statement);
                 if found.is_err() {
                     conn = None;
@@ -44,7 +56,7 @@ impl NameSearch {
                 let _ = job.answer.send(found.map_err(|error| failed(&error)));
             }
         })?;
-        Ok(NameSearch { jobs })
+        Ok(NameSearch { jobs, ran })
     }
 
     /// The ids that `statement` (a query of one integer column) selects.
@@ -52,22 +64,6 @@ impl NameSearch {
         let (answer, answered) = oneshot::channel();
         self.jobs.send(Job { statement, answer }).map_err(|_| timed::unavailable("the search thread ended".into()))?;
         answered.await.map_err(|_| timed::unavailable("the search thread ended".into()))?
-    }
-}
-
-/// The calling thread under `SCHED_IDLE`, else at nice 19.
-///
-/// A nice-19 thread that the scheduler has picked may still finish its slice before a thread
-/// woken by a border question runs; a `SCHED_IDLE` thread gives the core up at once. Any user may
-/// lower its own thread's policy.
-fn lowest_priority() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: gettid, sched_setscheduler and setpriority on the calling thread only.
-    unsafe {
-        let thread = libc::syscall(libc::SYS_gettid) as libc::pid_t;
-        if libc::sched_setscheduler(thread, libc::SCHED_IDLE, &param) != 0 {
-            libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, 19);
-        }
     }
 }
 
@@ -110,5 +106,25 @@ fn failed(error: &rusqlite::Error) -> StoreError {
             StoreError::Unavailable(timed::unavailable(message))
         }
         _ => StoreError::inconsistent(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_search_nobody_waits_for_is_not_run() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("names.db");
+        rusqlite::Connection::open(&path).expect("create").execute_batch("CREATE TABLE t (id INTEGER)").expect("table");
+        let search = NameSearch::start(&path.display().to_string()).expect("start");
+        let select = || Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT id FROM t");
+        // Abandoned before the thread takes it, as by a client that went away.
+        let (answer, answered) = oneshot::channel();
+        drop(answered);
+        search.jobs.send(Job { statement: select(), answer }).expect("queued");
+        assert_eq!(search.ids(select()).await.expect("searched"), Vec::<i64>::new());
+        assert_eq!(search.ran.load(Ordering::Relaxed), 1, "the abandoned search ran");
     }
 }

@@ -22,7 +22,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{certificate, certificate_identifier};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+use sea_orm::DbBackend;
+
 use super::certificates::{self, Certificate, Summary, SummaryColumns};
+use super::statements::{self, Current};
 use super::{Db, StoreError, StoreResult};
 
 /// Reads of one certificate, each in a snapshot at least as recent as the moment the caller's
@@ -43,6 +46,15 @@ pub trait CertificateReads {
         number: &str,
         as_of: u64,
     ) -> impl Future<Output = StoreResult<Option<Certificate>>> + Send;
+
+    /// The statement kept of the current change of the administration's certificate `number`,
+    /// if one is kept.
+    fn statement(
+        &self,
+        administration: &str,
+        number: &str,
+        as_of: u64,
+    ) -> impl Future<Output = StoreResult<Option<statements::Current>>> + Send;
 }
 
 /// Every query through sea-orm takes a snapshot of its own: always recent enough.
@@ -53,6 +65,10 @@ impl CertificateReads for Db {
 
     async fn certificate(&self, administration: &str, number: &str, _as_of: u64) -> StoreResult<Option<Certificate>> {
         certificates::find(self, administration, number).await
+    }
+
+    async fn statement(&self, administration: &str, number: &str, _as_of: u64) -> StoreResult<Option<Current>> {
+        statements::current(self, administration, number).await
     }
 }
 
@@ -106,6 +122,25 @@ impl CertificateReads for InPlace {
             Ok(Some((model, identifiers)))
         })?;
         read.map(|(model, identifiers)| certificates::build(model, identifiers, certificates::today())).transpose()
+    }
+
+    async fn statement(&self, administration: &str, number: &str, as_of: u64) -> StoreResult<Option<Current>> {
+        self.read(as_of, |conn| {
+            let mut statement =
+                conn.prepare_cached(&statements::placeholders(DbBackend::Sqlite, statements::CURRENT))?;
+            statement
+                .query_row([administration, number], |row| {
+                    Ok(Current {
+                        token: row.get(0)?,
+                        seq: row.get(1)?,
+                        kid: row.get(2)?,
+                        signed_at: row.get(3)?,
+                        signed_on: date(row, 4)?,
+                        valid_until: date(row, 5)?,
+                    })
+                })
+                .optional()
+        })
     }
 }
 

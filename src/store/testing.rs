@@ -18,7 +18,9 @@ pub enum Backend {
 /// A migrated store, and what it takes to clean up after it.
 pub struct TestStore {
     pub store: Store,
-    _dir: tempfile::TempDir,
+    /// Where `store` is.
+    pub url: String,
+    dir: tempfile::TempDir,
     postgres_database: Option<String>,
 }
 
@@ -45,7 +47,12 @@ impl TestStore {
         };
         let store = Store::connect(&url, Duration::from_secs(10), 0).await.expect("connect");
         store.migrate().await.expect("migrate");
-        TestStore { store, _dir: dir, postgres_database }
+        TestStore { store, url, dir, postgres_database }
+    }
+
+    /// A directory of the test's own, removed with it.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 }
 

@@ -201,6 +201,20 @@ pub async fn find(conn: &impl ConnectionTrait, administration: &str, number: &st
     }
 }
 
+/// The certificates with these ids, in id order.
+pub async fn by_ids(conn: &impl ConnectionTrait, ids: &[i64]) -> StoreResult<Vec<Certificate>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        let models = certificate::Entity::find()
+            .filter(certificate::Column::Id.is_in(chunk.iter().copied()))
+            .order_by_asc(certificate::Column::Id)
+            .all(conn)
+            .await?;
+        found.extend(with_identifiers(conn, models).await?);
+    }
+    Ok(found)
+}
+
 /// The certificate, its row locked until the transaction ends (`SELECT ... FOR UPDATE` on
 /// PostgreSQL; SQLite writers are already serialised): a read-check-write in a write
 /// transaction must not race another one on the same certificate.
