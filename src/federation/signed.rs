@@ -199,10 +199,14 @@ pub async fn sign_due(app: &App, signer: Option<&IdleThread>) -> anyhow::Result<
 
 /// Whether the certificate's kept statement is missing or due.
 fn is_due(standing: &Standing, active_kid: &str, ttl_secs: i64) -> bool {
-    let Some((seq, kid, signed_at, signed_on)) = &standing.kept else { return true };
-    let freshness =
-        Freshness { kid: kid.clone(), signed_at: *signed_at, signed_on: *signed_on, valid_until: standing.valid_until };
-    *seq != standing.seq || freshness.due(active_kid, now_ms(), certificates::today(), ttl_secs)
+    let Some(kept) = &standing.kept else { return true };
+    let freshness = Freshness {
+        kid: kept.kid.clone(),
+        signed_at: kept.signed_at,
+        signed_on: kept.signed_on,
+        valid_until: standing.valid_until,
+    };
+    kept.seq != standing.seq || freshness.due(active_kid, now_ms(), certificates::today(), ttl_secs)
 }
 
 /// Signs the statements of the certificates `ids` and keeps them; `false` when another
@@ -368,7 +372,7 @@ mod tests {
     async fn standing(app: &App) -> Vec<(String, Option<i64>, bool)> {
         let page = statements::standing(&app.store.db, "CL", 0, 100).await.expect("standing");
         page.into_iter()
-            .map(|s| (s.number, s.kept.as_ref().map(|k| k.0), s.kept.is_some_and(|k| k.0 == s.seq)))
+            .map(|s| (s.number, s.kept.as_ref().map(|k| k.seq), s.kept.as_ref().is_some_and(|k| k.seq == s.seq)))
             .collect()
     }
 

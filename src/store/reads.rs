@@ -385,13 +385,37 @@ mod tests {
         (store, InPlace::new(path.display().to_string()))
     }
 
+    /// Statements kept of CL-1 (of its current change) and of CL-3 (of the change before its
+    /// current one, which must never be read as current).
+    async fn keep_statements(store: &Store) {
+        let mut kept = Vec::new();
+        for (number, changes_ago) in [("CL-1", 0), ("CL-3", 1)] {
+            let certificate = certificates::find(&store.db, "CL", number).await.expect("find").expect(number);
+            kept.push(statements::Kept {
+                certificate_id: certificate.id,
+                seq: certificate.seq - changes_ago,
+                kid: "k1".into(),
+                signed_at: 1_700_000_000_123,
+                signed_on: NaiveDate::from_ymd_opt(2026, 12, 4).expect("date"),
+                token: format!("token of {number}"),
+            });
+        }
+        let txn = store.write().await.expect("write");
+        statements::keep(&txn, &kept).await.expect("keep");
+        txn.commit().await.expect("commit");
+    }
+
     /// What a reader reads of every certificate of `registry`, to compare.
-    async fn read_all(reads: &impl CertificateReads, numbers: &[&str]) -> Vec<(Option<Summary>, String)> {
+    async fn read_all(
+        reads: &impl CertificateReads,
+        numbers: &[&str],
+    ) -> Vec<(Option<Summary>, String, Option<Current>)> {
         let mut read = Vec::new();
         for number in numbers {
             let summary = reads.summary("CL", number, 1).await.expect("summary");
             let certificate = reads.certificate("CL", number, 1).await.expect("certificate");
-            read.push((summary, format!("{certificate:?}")));
+            let statement = reads.statement("CL", number, 1).await.expect("statement");
+            read.push((summary, format!("{certificate:?}"), statement));
         }
         read
     }
@@ -401,9 +425,19 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let (store, in_place) = stores(&dir).await;
         let numbers = registry(&store).await;
+        keep_statements(&store).await;
 
         let through_orm = read_all(&store.db, &numbers).await;
         assert_eq!(read_all(&in_place, &numbers).await, through_orm);
+        let kept: Vec<_> = through_orm.iter().map(|(_, _, statement)| statement.as_ref().map(|s| &s.token)).collect();
+        assert_eq!(
+            kept,
+            [Some(&"token of CL-1".to_owned()), None, None, None, None],
+            "only the statement of a certificate's current change is read"
+        );
+        let cl1 = through_orm[0].2.as_ref().expect("CL-1's statement");
+        assert_eq!((cl1.kid.as_str(), cl1.signed_at), ("k1", 1_700_000_000_123));
+        assert_eq!(cl1.valid_until, NaiveDate::from_ymd_opt(2030, 6, 30).expect("date"));
 
         // And what they agree on is right.
         let several = in_place.certificate("CL", "CL-2", 1).await.expect("read").expect("CL-2");

@@ -28,8 +28,17 @@ pub struct Standing {
     pub number: String,
     pub seq: i64,
     pub valid_until: NaiveDate,
-    /// The kept statement's `seq`, key, signing instant (ms) and day, if one is kept.
-    pub kept: Option<(i64, String, i64, NaiveDate)>,
+    pub kept: Option<Signing>,
+}
+
+/// Of what change, with which key and when a kept statement was signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signing {
+    pub seq: i64,
+    pub kid: String,
+    /// Milliseconds since the epoch.
+    pub signed_at: i64,
+    pub signed_on: NaiveDate,
 }
 
 /// The statement kept of a certificate's current change, with the certificate's `valid_until`.
@@ -97,7 +106,12 @@ pub async fn standing(
         .iter()
         .map(|row| {
             let kept = match row.try_get_by_index::<Option<i64>>(4)? {
-                Some(seq) => Some((seq, row.try_get_by_index(5)?, row.try_get_by_index(6)?, row.try_get_by_index(7)?)),
+                Some(seq) => Some(Signing {
+                    seq,
+                    kid: row.try_get_by_index(5)?,
+                    signed_at: row.try_get_by_index(6)?,
+                    signed_on: row.try_get_by_index(7)?,
+                }),
                 None => None,
             };
             Ok(Standing {
