@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use entity::signing_key::{self, Column, Entity};
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use sha2::{Digest, Sha256};
 
 /// The RFC 7638 thumbprint (SHA-256, base64url) of a public key.
@@ -146,6 +146,9 @@ impl Keyring {
         publish_old_until: DateTime<Utc>,
     ) -> anyhow::Result<Result<String, DateTime<Utc>>> {
         let now = Utc::now();
+        // Two rotations at once (processes sharing PostgreSQL) take turns on the
+        // administration's row: the second one then sees the first one's announcement.
+        entity::administration::Entity::find_by_id(administration.to_owned()).lock_exclusive().one(conn).await?;
         if let Some((_, pending)) = announced(conn, administration).await? {
             return Ok(Err(pending));
         }
@@ -317,7 +320,44 @@ pub const ALGORITHM: Algorithm = Algorithm::EdDSA;
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::TransactionTrait;
+
     use super::*;
+    use crate::store::administrations::{self, Administration};
+    use crate::store::testing::{Backend, TestStore};
+
+    /// Two processes sharing PostgreSQL rotate the same administration's key at the same time:
+    /// one key is announced, and the other rotation is told so.
+    #[tokio::test]
+    async fn two_rotations_at_once_on_postgres_announce_one_key() {
+        let test = TestStore::new(Backend::Postgres).await;
+        // The rotations run on connections of their own, as two processes' would.
+        let db = sea_orm::Database::connect(&test.url).await.expect("connect");
+        let cl =
+            Administration { code: "CL".into(), name: "Aduana".into(), country: "CL".into(), programme: "OEA".into() };
+        administrations::insert(&db, &cl).await.expect("administration");
+        let keyring = Arc::new(Keyring::new(b"node secret of the test.........").expect("keyring"));
+        keyring.create(&db, "CL").await.expect("first key");
+        let later = Utc::now() + chrono::Duration::seconds(60);
+
+        let first = db.begin().await.expect("begin");
+        assert!(keyring.announce(&first, "CL", later, later).await.expect("announce").is_ok());
+        let second = tokio::spawn({
+            let (db, keyring) = (db.clone(), keyring.clone());
+            async move {
+                let txn = db.begin().await.expect("begin");
+                let announced = keyring.announce(&txn, "CL", later, later).await.expect("announce");
+                txn.commit().await.expect("commit");
+                announced.is_ok()
+            }
+        });
+        // The second rotation is under way while the first one is not committed yet.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        first.commit().await.expect("commit");
+        assert!(!second.await.expect("second rotation"), "a second key was announced beside the first");
+        let (next, _) = announced(&db, "CL").await.expect("announced").expect("a key is announced");
+        assert_eq!(next.keys.len(), 1, "announced: {next:?}");
+    }
 
     #[test]
     fn a_sealed_key_opens_only_with_its_node_key_and_context() {

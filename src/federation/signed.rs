@@ -3,9 +3,10 @@
 //! - **Ahead**: for every administration that has partners, [`sign_ahead`] keeps a statement of
 //!   each of its certificates in the database (`store::statements`), signed again when the
 //!   certificate changed, the signing key changed, the day changed what it derives (an expiry),
-//!   or a third of its freshness is used up. A partner's question then reads one row.
-//! - **In memory**: beside each summary, the statement served lately, forgotten with the
-//!   summary when the certificate changes.
+//!   or a third of its freshness is used up, and keeps it in memory too as far as there is
+//!   room. A partner's question then reads memory, or else one row.
+//! - **In memory**: beside each summary, the statement signed or served lately, forgotten with
+//!   the summary when the certificate changes.
 //! - **On demand**: a certificate without a statement that may be served (changed since the
 //!   last round, say) is read and signed for the question, and kept in memory.
 //!
@@ -48,6 +49,12 @@ pub struct Freshness {
     pub valid_until: NaiveDate,
 }
 
+/// Whether statements fresh for `ttl_secs` are signed ahead: not when what a round signed would
+/// be due again by the next one; questions then sign on demand.
+fn signs_ahead(ttl_secs: i64) -> bool {
+    ttl_secs >= 3 * ROUND.as_secs() as i64
+}
+
 /// Now, in milliseconds since the epoch.
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
@@ -88,7 +95,9 @@ pub async fn served(app: &App, key: &SigningKey, administration: &str, number: &
         }
     }
     let read_at = cache.reading();
-    if let Some(kept) = app.store.statement(administration, number, read_at).await? {
+    // Without signing ahead no row is kept that may be served.
+    let kept = if signs_ahead(ttl) { app.store.statement(administration, number, read_at).await? } else { None };
+    if let Some(kept) = kept {
         let freshness = Freshness {
             kid: kept.kid,
             signed_at: kept.signed_at,
@@ -139,6 +148,10 @@ pub fn statement(
         }
     }
     let signed = sign(key, certificate, ttl_secs)?;
+    if ttl_secs == 0 {
+        // Never served again: not worth the memory it would take from others.
+        return Ok(signed.token);
+    }
     let token = signed.token.clone();
     cache.keep_signed(administration, number, signed, read_at);
     Ok(token)
@@ -170,8 +183,7 @@ pub async fn sign_ahead(app: AppState, mut stop: watch::Receiver<bool>) {
 /// given.
 pub async fn sign_due(app: &App, signer: Option<&IdleThread>) -> anyhow::Result<()> {
     let ttl = app.settings.statement_ttl_secs();
-    if ttl < 3 * ROUND.as_secs() as i64 {
-        // What it signed would be due again by its next round: questions sign on demand.
+    if !signs_ahead(ttl) {
         return Ok(());
     }
     for administration in administrations::list(&app.store.db).await? {
@@ -209,8 +221,8 @@ fn is_due(standing: &Standing, active_kid: &str, ttl_secs: i64) -> bool {
     kept.seq != standing.seq || freshness.due(active_kid, now_ms(), certificates::today(), ttl_secs)
 }
 
-/// Signs the statements of the certificates `ids` and keeps them; `false` when another
-/// process is doing the same (PostgreSQL), and nothing was kept.
+/// Signs the statements of the certificates `ids` and keeps them, in the database and in
+/// memory; `false` when another process is doing the same (PostgreSQL), and nothing was kept.
 async fn sign_and_keep(
     app: &App,
     signer: Option<&IdleThread>,
@@ -218,20 +230,16 @@ async fn sign_and_keep(
     ids: &[i64],
     ttl_secs: i64,
 ) -> anyhow::Result<bool> {
+    let cache = &app.hot.certificates;
+    // Taken before the read: what changes meanwhile is not kept in memory (see `keep_signed`).
+    let read_at = cache.reading();
     let certificates = certificates::by_ids(&app.store.db, ids).await?;
-    let sign_all = move || -> anyhow::Result<Vec<Kept>> {
+    let sign_all = move || -> anyhow::Result<Vec<(Certificate, Signed)>> {
         certificates
-            .iter()
+            .into_iter()
             .map(|certificate| {
-                let Signed { seq, freshness, token } = sign(&key, certificate, ttl_secs)?;
-                Ok(Kept {
-                    certificate_id: certificate.id,
-                    seq,
-                    kid: freshness.kid,
-                    signed_at: freshness.signed_at,
-                    signed_on: freshness.signed_on,
-                    token,
-                })
+                let signed = sign(&key, &certificate, ttl_secs)?;
+                Ok((certificate, signed))
             })
             .collect()
     };
@@ -239,13 +247,29 @@ async fn sign_and_keep(
         Some(signer) => signer.run(sign_all).await??,
         None => sign_all()?,
     };
+    let kept: Vec<Kept<'_>> = signed
+        .iter()
+        .map(|(certificate, Signed { seq, freshness, token })| Kept {
+            certificate_id: certificate.id,
+            seq: *seq,
+            kid: &freshness.kid,
+            signed_at: freshness.signed_at,
+            signed_on: freshness.signed_on,
+            token,
+        })
+        .collect();
     let work = Work::begin_when_free(app).await?;
     if !statements::claim_signing(&*work).await? {
         work.rollback().await?;
         return Ok(false);
     }
-    statements::keep(&*work, &signed).await?;
+    statements::keep(&*work, &kept).await?;
     work.commit().await?;
+    drop(kept);
+    // Questions are then answered from memory, without reading the row, as far as it holds.
+    for (certificate, signed) in signed {
+        cache.keep_signed(&certificate.administration, &certificate.number, signed, read_at);
+    }
     Ok(true)
 }
 
@@ -415,6 +439,9 @@ mod tests {
         let key = app.federation.keyring.active(&app.store.db, "CL").await.expect("key");
         let first = &numbers[0];
         let row = statements::current(&app.store.db, "CL", first).await.expect("read").expect("kept");
+        // Kept in memory too: the first question reads no row.
+        let in_memory = app.hot.certificates.signed("CL", first).expect("kept in memory");
+        assert_eq!((in_memory.seq, &in_memory.token), (row.seq, &row.token), "memory holds what the row holds");
         assert_eq!(served(&app, &key, "CL", first).await.expect("served"), Some(row.token.clone()));
         assert_eq!(served(&app, &key, "CL", "CL-AEO-999999").await.expect("served"), None);
 
@@ -424,6 +451,7 @@ mod tests {
             .await
             .expect("suspend");
         assert_eq!(statements::current(&app.store.db, "CL", first).await.expect("read"), None, "a stale row stands");
+        assert!(app.hot.certificates.signed("CL", first).is_none(), "memory kept a statement of the older change");
         let answered = served(&app, &key, "CL", first).await.expect("served").expect("statement");
         let published = super::super::keys::published(&app.store.db, "CL").await.expect("keys");
         let claims = jose::verify_statement(&answered, "CL", &published, false).expect("verifies");

@@ -388,18 +388,22 @@ mod tests {
     /// Statements kept of CL-1 (of its current change) and of CL-3 (of the change before its
     /// current one, which must never be read as current).
     async fn keep_statements(store: &Store) {
-        let mut kept = Vec::new();
+        let mut rows = Vec::new();
         for (number, changes_ago) in [("CL-1", 0), ("CL-3", 1)] {
             let certificate = certificates::find(&store.db, "CL", number).await.expect("find").expect(number);
-            kept.push(statements::Kept {
-                certificate_id: certificate.id,
-                seq: certificate.seq - changes_ago,
-                kid: "k1".into(),
+            rows.push((certificate.id, certificate.seq - changes_ago, format!("token of {number}")));
+        }
+        let kept: Vec<statements::Kept<'_>> = rows
+            .iter()
+            .map(|(certificate_id, seq, token)| statements::Kept {
+                certificate_id: *certificate_id,
+                seq: *seq,
+                kid: "k1",
                 signed_at: 1_700_000_000_123,
                 signed_on: NaiveDate::from_ymd_opt(2026, 12, 4).expect("date"),
-                token: format!("token of {number}"),
-            });
-        }
+                token,
+            })
+            .collect();
         let txn = store.write().await.expect("write");
         statements::keep(&txn, &kept).await.expect("keep");
         txn.commit().await.expect("commit");

@@ -8,16 +8,16 @@ use serde::Serialize;
 
 use super::{StoreResult, bulk};
 
-/// A statement kept of a certificate, with what it was signed with and when.
+/// A statement to keep of a certificate, with what it was signed with and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Kept {
+pub struct Kept<'a> {
     pub certificate_id: i64,
     pub seq: i64,
-    pub kid: String,
+    pub kid: &'a str,
     /// Milliseconds since the epoch.
     pub signed_at: i64,
     pub signed_on: NaiveDate,
-    pub token: String,
+    pub token: &'a str,
 }
 
 /// What is kept of a certificate's statement, beside the certificate's own facts that decide
@@ -61,7 +61,7 @@ pub const CURRENT: &str = "SELECT s.token, s.seq, s.kid, s.signed_at, s.signed_o
                            WHERE c.administration = $1 AND c.number = $2";
 
 /// Keeps these statements, each in place of the one kept of its certificate.
-pub async fn keep(conn: &impl ConnectionTrait, statements: &[Kept]) -> StoreResult<()> {
+pub async fn keep(conn: &impl ConnectionTrait, statements: &[Kept<'_>]) -> StoreResult<()> {
     bulk::upsert(conn, "signed_statements", &["certificate_id"], statements).await
 }
 
