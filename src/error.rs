@@ -115,6 +115,7 @@ impl From<ServiceError> for ApiError {
         match error {
             ServiceError::Unauthorized => ApiError::Unauthorized,
             ServiceError::Throttled { retry_after_secs } => ApiError::TooManyRequests { retry_after_secs },
+            ServiceError::Forbidden => ApiError::Forbidden,
             ServiceError::NotFound => ApiError::NotFound,
             ServiceError::Conflict(message) => ApiError::Conflict(message),
             ServiceError::PreconditionFailed => ApiError::PreconditionFailed,

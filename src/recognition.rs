@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::error::ApiResult;
 use crate::federation::jose::StatementClaims;
+use crate::service::ServiceResult;
 use crate::store::certificates::{self, Certificate, Summary};
 use crate::store::mras::Mra;
 use crate::wire;
@@ -269,7 +269,7 @@ pub async fn answer(
     at: &AdministrationCode,
     issuer: &AdministrationCode,
     subject: &Subject,
-) -> ApiResult<Answer> {
+) -> ServiceResult<Answer> {
     let mut answer = if app.hot.is_hosted(&app.store.db, issuer.as_str()).await? {
         answer_locally(app, at, issuer, subject).await?
     } else {

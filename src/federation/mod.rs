@@ -6,7 +6,8 @@
 //! - `jose`: assertions, statements, checkpoints and signed answers
 //! - `protocol`: the typed bodies of every federation request and answer
 //! - `client`: calls to peers with timeouts and a circuit breaker
-//! - `routes`: the `/federation/v1` endpoints this node serves
+//! - `routes`: the `/federation/v1` endpoints this node serves (what they answer is
+//!   `service::federation`)
 //! - `signed`: statements signed once per change and freshness window
 //! - `feed`: changes as signed statements, and applying them to the mirror in order
 //! - `delivery`: pushes the outbox to peers, with backoff

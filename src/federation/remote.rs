@@ -14,8 +14,8 @@ use super::client::{CallError, read};
 use super::jose::{self, StatementClaims};
 use super::protocol::{StatementAnswer, StatementsAnswer};
 use crate::app::AppState;
-use crate::error::ApiResult;
 use crate::recognition::{Answer, Candidate, Source, Subject, decide};
+use crate::service::ServiceResult;
 use crate::service::later::Deferred;
 use crate::store::mirror::{self, Followed, Held, Origin};
 use crate::store::peers::Peer;
@@ -26,7 +26,7 @@ pub async fn answer(
     at: &AdministrationCode,
     issuer: &AdministrationCode,
     subject: &Subject,
-) -> ApiResult<Answer> {
+) -> ServiceResult<Answer> {
     let db = &app.store.db;
     let now = Utc::now();
     let today = certificates::today();

@@ -19,9 +19,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::jose;
 use crate::app::AppState;
-use crate::error::ApiError;
 use crate::service::Work;
 use crate::store::assertions::{self, Accepted};
+use crate::store::{StoreError, StoreResult};
 
 const BATCH: usize = 500;
 /// Accepted assertions between two sweeps of the expired ones from memory.
@@ -76,7 +76,7 @@ impl Replays {
     }
 
     /// Remembers the assertions recorded before this process started and not expired yet.
-    pub async fn load(&self, conn: &impl sea_orm::ConnectionTrait) -> crate::store::StoreResult<()> {
+    pub async fn load(&self, conn: &impl sea_orm::ConnectionTrait) -> StoreResult<()> {
         for accepted in assertions::unexpired(conn, Utc::now()).await? {
             self.seen.first(key(&accepted.issuer, &accepted.jti), accepted.expires_at.timestamp());
         }
@@ -84,7 +84,7 @@ impl Replays {
     }
 
     /// True the first time an assertion id is presented by `issuer`.
-    pub async fn first_use(&self, issuer: &str, jti: &str, expires: i64) -> Result<bool, ApiError> {
+    pub async fn first_use(&self, issuer: &str, jti: &str, expires: i64) -> StoreResult<bool> {
         let expires = expires.saturating_add(jose::CLOCK_SKEW_SECS as i64);
         if !self.seen.first(key(issuer, jti), expires) {
             return Ok(false);
@@ -99,9 +99,15 @@ impl Replays {
             return Ok(true);
         }
         let (answer, answered) = oneshot::channel();
-        self.queue.send(Pending { accepted, answer: Some(answer) }).map_err(|_| ApiError::database_unavailable())?;
-        answered.await.map_err(|_| ApiError::database_unavailable())
+        self.queue.send(Pending { accepted, answer: Some(answer) }).map_err(|_| writer_gone())?;
+        answered.await.map_err(|_| writer_gone())
     }
+}
+
+/// The writer that records assertions is not running (the node is stopping): whether one was
+/// seen first cannot be known now.
+fn writer_gone() -> StoreError {
+    StoreError::Unavailable(sea_orm::DbErr::Custom("the writer of accepted assertions is not running".into()))
 }
 
 fn key(issuer: &str, jti: &str) -> String {

@@ -5,6 +5,7 @@
 pub mod administrations;
 pub(crate) mod audit;
 pub(crate) mod certificates;
+pub(crate) mod federation;
 pub(crate) mod import;
 pub(crate) mod later;
 pub(crate) mod mras;
@@ -38,6 +39,9 @@ pub enum ServiceError {
     /// Too many attempts: try again after this many seconds.
     #[error("too many attempts")]
     Throttled { retry_after_secs: u64 },
+    /// The caller is known, but not allowed to do this.
+    #[error("forbidden")]
+    Forbidden,
     #[error("not found")]
     NotFound,
     /// The request contradicts what is stored (a duplicate, a final state).
