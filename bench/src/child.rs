@@ -87,6 +87,35 @@ impl Server {
             .context("no VmHWM in /proc/<pid>/status")
     }
 
+    /// CPU time the server has used so far (user and system), in clock ticks.
+    fn cpu_ticks(&self) -> anyhow::Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').context("unreadable /proc/<pid>/stat")?.1.split_whitespace().collect();
+        let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok());
+        // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+        ticks(11).zip(ticks(12)).map(|(user, system)| user + system).context("no CPU times in /proc/<pid>/stat")
+    }
+
+    /// Waits until the server is idle (under a twentieth of a core over half a second), so
+    /// that what it does in the background after a setup (signing statements ahead, say) is
+    /// not measured as part of the next scenario; at most `patience`. Answers how long it took.
+    pub async fn settle(&self, patience: Duration) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let window = Duration::from_millis(500);
+        // Clock ticks per second: 100 on Linux everywhere it runs.
+        let busy_ticks = (100.0 * window.as_secs_f64() / 20.0).ceil() as u64;
+        while started.elapsed() < patience {
+            let before = self.cpu_ticks()?;
+            tokio::time::sleep(window).await;
+            if self.cpu_ticks()?.saturating_sub(before) <= busy_ticks {
+                break;
+            }
+        }
+        Ok(started.elapsed())
+    }
+
     /// Fails when the server has died meanwhile.
     pub fn check_alive(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {

@@ -26,6 +26,7 @@ use tokio::sync::Mutex;
 use super::{Forgetting, pair};
 use crate::store::Store;
 use crate::store::certificates::{self, Summary};
+use crate::store::statements::SignedStatement;
 
 /// Rows read per query when filling the cache at start-up.
 const PAGE: u64 = 10_000;
@@ -55,21 +56,13 @@ pub struct Written {
     pub changed: Vec<String>,
 }
 
-/// A statement signed of a certificate as it stood at change `seq`, with what decides whether it
-/// may be served again (see `federation::signed`).
-pub struct Signed {
-    pub seq: i64,
-    pub freshness: crate::federation::signed::Freshness,
-    pub token: String,
-}
-
 /// Weighs a kept statement by the memory it holds.
 #[derive(Clone)]
 struct SignedBytes;
 
-impl quick_cache::Weighter<CompactString, Arc<Signed>> for SignedBytes {
-    fn weight(&self, key: &CompactString, signed: &Arc<Signed>) -> u64 {
-        (key.len() + signed.freshness.kid.len() + signed.token.len() + 96) as u64
+impl quick_cache::Weighter<CompactString, Arc<SignedStatement>> for SignedBytes {
+    fn weight(&self, key: &CompactString, signed: &Arc<SignedStatement>) -> u64 {
+        (key.len() + signed.signing.kid.len() + signed.token.len() + 96) as u64
     }
 }
 
@@ -78,7 +71,7 @@ const STATEMENT_BYTES: u64 = 900;
 
 pub struct SummaryCache {
     held: Cache<CompactString, Arc<Summary>, Bytes>,
-    signed: Cache<CompactString, Arc<Signed>, SignedBytes>,
+    signed: Cache<CompactString, Arc<SignedStatement>, SignedBytes>,
     /// Moves on before anything is forgotten, and with every write this node takes.
     forgetting: Forgetting,
     /// Per administration, the last change caught up with; held while catching up, so that
@@ -145,13 +138,13 @@ impl SummaryCache {
     }
 
     /// The statement signed lately of a certificate, if one is kept.
-    pub fn signed(&self, administration: &str, number: &str) -> Option<Arc<Signed>> {
+    pub fn signed(&self, administration: &str, number: &str) -> Option<Arc<SignedStatement>> {
         self.signed.get(&pair(administration, number))
     }
 
     /// Keeps a statement signed from the certificate as read once the count was `read_at`,
     /// unless something was forgotten since: the read may then be older than a change.
-    pub fn keep_signed(&self, administration: &str, number: &str, signed: Signed, read_at: u64) {
+    pub fn keep_signed(&self, administration: &str, number: &str, signed: SignedStatement, read_at: u64) {
         let key = pair(administration, number);
         self.signed.insert(key.clone(), Arc::new(signed));
         if !self.forgetting.unmoved_since(read_at) {

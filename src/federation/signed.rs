@@ -18,17 +18,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use aeo_domain::freshness::Signing;
+use chrono::Utc;
 use tokio::sync::watch;
 
 use super::jose::{self, CertificateState};
 use super::keys::SigningKey;
 use crate::app::{App, AppState};
-use crate::cache::summaries::{Signed, SummaryCache};
+use crate::cache::summaries::SummaryCache;
 use crate::idle::IdleThread;
 use crate::service::Work;
 use crate::store::certificates::{self, Certificate};
-use crate::store::statements::{self, Kept, Standing};
+use crate::store::statements::{self, Kept, SignedStatement, Standing};
 use crate::store::{administrations, peers};
 
 /// How often the signer goes over the certificates; also the shortest freshness it signs ahead
@@ -37,17 +38,6 @@ const ROUND: Duration = Duration::from_secs(10);
 
 /// Certificates looked at, and at most signed, per transaction of the signer.
 const PAGE: u64 = 500;
-
-/// What decides whether a statement may be served again: the key that signed it, when, and
-/// whether its certificate's derived status may have moved since (an expiry).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Freshness {
-    pub kid: String,
-    /// Milliseconds since the epoch.
-    pub signed_at: i64,
-    pub signed_on: NaiveDate,
-    pub valid_until: NaiveDate,
-}
 
 /// Whether statements fresh for `ttl_secs` are signed ahead: not when what a round signed would
 /// be due again by the next one; questions then sign on demand.
@@ -60,29 +50,6 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-impl Freshness {
-    fn age_ms(&self, now_ms: i64) -> i64 {
-        now_ms.saturating_sub(self.signed_at)
-    }
-
-    /// Whether the certificate expired after the statement was signed: it then says `active`
-    /// (or `suspended`) of a certificate that is now `expired`.
-    fn expired_since(&self, today: NaiveDate) -> bool {
-        self.signed_on <= self.valid_until && self.valid_until < today
-    }
-
-    /// Whether the statement may be served at `now_ms` on `today`, when `active_kid` signs and
-    /// statements are fresh for `ttl_secs`.
-    pub fn may_serve(&self, active_kid: &str, now_ms: i64, today: NaiveDate, ttl_secs: i64) -> bool {
-        self.kid == active_kid && self.age_ms(now_ms) < ttl_secs.saturating_mul(500) && !self.expired_since(today)
-    }
-
-    /// Whether the signer signs the statement again now.
-    fn due(&self, active_kid: &str, now_ms: i64, today: NaiveDate, ttl_secs: i64) -> bool {
-        self.kid != active_kid || self.age_ms(now_ms) >= ttl_secs.saturating_mul(1000) / 3 || self.expired_since(today)
-    }
-}
-
 /// The statement to serve of the administration's certificate `number`, signed with `key`:
 /// kept in memory, else kept in the database, else signed now. `None` when there is no such
 /// certificate.
@@ -90,7 +57,7 @@ pub async fn served(app: &App, key: &SigningKey, administration: &str, number: &
     let (cache, ttl) = (&app.hot.certificates, app.settings.statement_ttl_secs());
     let (now, today) = (now_ms(), certificates::today());
     if let Some(signed) = cache.signed(administration, number) {
-        if signed.freshness.may_serve(&key.kid, now, today, ttl) {
+        if signed.signing.may_serve(&key.kid, now, today, ttl) {
             return Ok(Some(signed.token.clone()));
         }
     }
@@ -98,16 +65,9 @@ pub async fn served(app: &App, key: &SigningKey, administration: &str, number: &
     // Without signing ahead no row is kept that may be served.
     let kept = if signs_ahead(ttl) { app.store.statement(administration, number, read_at).await? } else { None };
     if let Some(kept) = kept {
-        let freshness = Freshness {
-            kid: kept.kid,
-            signed_at: kept.signed_at,
-            signed_on: kept.signed_on,
-            valid_until: kept.valid_until,
-        };
-        if freshness.may_serve(&key.kid, now, today, ttl) {
-            let signed = Signed { seq: kept.seq, freshness, token: kept.token };
-            let token = signed.token.clone();
-            cache.keep_signed(administration, number, signed, read_at);
+        if kept.signing.may_serve(&key.kid, now, today, ttl) {
+            let token = kept.token.clone();
+            cache.keep_signed(administration, number, kept, read_at);
             return Ok(Some(token));
         }
     }
@@ -118,15 +78,15 @@ pub async fn served(app: &App, key: &SigningKey, administration: &str, number: &
 }
 
 /// `certificate`'s statement signed now with `key`, fresh for `ttl_secs`.
-fn sign(key: &SigningKey, certificate: &Certificate, ttl_secs: i64) -> anyhow::Result<Signed> {
-    let freshness = Freshness {
+fn sign(key: &SigningKey, certificate: &Certificate, ttl_secs: i64) -> anyhow::Result<SignedStatement> {
+    let signing = Signing {
         kid: key.kid.clone(),
         signed_at: now_ms(),
         signed_on: certificates::today(),
         valid_until: certificate.valid_until,
     };
     let token = jose::sign_statement(key, &CertificateState::from(certificate), certificate.seq, ttl_secs)?;
-    Ok(Signed { seq: certificate.seq, freshness, token })
+    Ok(SignedStatement { token, seq: certificate.seq, signing })
 }
 
 /// The statement of `certificate`, read once the cache's count was `read_at`, signed with
@@ -142,7 +102,7 @@ pub fn statement(
     let (administration, number) = (&certificate.administration, &certificate.number);
     if let Some(signed) = cache.signed(administration, number) {
         if signed.seq == certificate.seq
-            && signed.freshness.may_serve(&key.kid, now_ms(), certificates::today(), ttl_secs)
+            && signed.signing.may_serve(&key.kid, now_ms(), certificates::today(), ttl_secs)
         {
             return Ok(signed.token.clone());
         }
@@ -211,14 +171,8 @@ pub async fn sign_due(app: &App, signer: Option<&IdleThread>) -> anyhow::Result<
 
 /// Whether the certificate's kept statement is missing or due.
 fn is_due(standing: &Standing, active_kid: &str, ttl_secs: i64) -> bool {
-    let Some(kept) = &standing.kept else { return true };
-    let freshness = Freshness {
-        kid: kept.kid.clone(),
-        signed_at: kept.signed_at,
-        signed_on: kept.signed_on,
-        valid_until: standing.valid_until,
-    };
-    kept.seq != standing.seq || freshness.due(active_kid, now_ms(), certificates::today(), ttl_secs)
+    let Some((seq, signing)) = &standing.kept else { return true };
+    *seq != standing.seq || signing.due(active_kid, now_ms(), certificates::today(), ttl_secs)
 }
 
 /// Signs the statements of the certificates `ids` and keeps them, in the database and in
@@ -234,7 +188,7 @@ async fn sign_and_keep(
     // Taken before the read: what changes meanwhile is not kept in memory (see `keep_signed`).
     let read_at = cache.reading();
     let certificates = certificates::by_ids(&app.store.db, ids).await?;
-    let sign_all = move || -> anyhow::Result<Vec<(Certificate, Signed)>> {
+    let sign_all = move || -> anyhow::Result<Vec<(Certificate, SignedStatement)>> {
         certificates
             .into_iter()
             .map(|certificate| {
@@ -249,12 +203,12 @@ async fn sign_and_keep(
     };
     let kept: Vec<Kept<'_>> = signed
         .iter()
-        .map(|(certificate, Signed { seq, freshness, token })| Kept {
+        .map(|(certificate, SignedStatement { token, seq, signing })| Kept {
             certificate_id: certificate.id,
             seq: *seq,
-            kid: &freshness.kid,
-            signed_at: freshness.signed_at,
-            signed_on: freshness.signed_on,
+            kid: &signing.kid,
+            signed_at: signing.signed_at,
+            signed_on: signing.signed_on,
             token,
         })
         .collect();
@@ -315,44 +269,7 @@ mod tests {
     /// The statement kept in memory of CL-1, if it may be served now with `key`.
     fn kept(cache: &SummaryCache, key: &SigningKey, ttl: i64) -> Option<String> {
         let signed = cache.signed("CL", "CL-1")?;
-        signed.freshness.may_serve(&key.kid, now_ms(), certificates::today(), ttl).then(|| signed.token.clone())
-    }
-
-    #[test]
-    fn a_statement_is_served_while_it_has_half_its_freshness_and_signed_again_after_a_third() {
-        let today = certificates::today();
-        let yesterday = today - Days::new(1);
-        let signed = |age_ms: i64, signed_on, valid_until| Freshness {
-            kid: "k1".into(),
-            signed_at: 1_000_000 - age_ms,
-            signed_on,
-            valid_until,
-        };
-        let later = today + Days::new(30);
-        // (age in ms, signed on, valid until, active key) → (may serve, due), fresh for 300 s.
-        let cases = [
-            (0, today, later, "k1", (true, false)),
-            (99_999, today, later, "k1", (true, false)),
-            (100_000, today, later, "k1", (true, true)),
-            (149_999, today, later, "k1", (true, true)),
-            (150_000, today, later, "k1", (false, true)),
-            (0, today, later, "k2", (false, true)),
-            // Signed yesterday of a certificate valid until yesterday: it said `active`, it is
-            // `expired` now.
-            (0, yesterday, yesterday, "k1", (false, true)),
-            // Signed yesterday of one valid until today or later: nothing it derives moved.
-            (0, yesterday, today, "k1", (true, false)),
-            // Signed after the expiry: it already said `expired`.
-            (0, today, yesterday, "k1", (true, false)),
-        ];
-        for (age, signed_on, valid_until, active, expected) in cases {
-            let freshness = signed(age, signed_on, valid_until);
-            let got =
-                (freshness.may_serve(active, 1_000_000, today, 300), freshness.due(active, 1_000_000, today, 300));
-            assert_eq!(got, expected, "age {age} ms, signed on {signed_on}, valid until {valid_until}, key {active}");
-        }
-        // Fresh for no time at all (an issuer always asked live), nothing is served again.
-        assert!(!signed(0, today, later).may_serve("k1", 1_000_000, today, 0));
+        signed.signing.may_serve(&key.kid, now_ms(), certificates::today(), ttl).then(|| signed.token.clone())
     }
 
     #[test]
@@ -396,7 +313,7 @@ mod tests {
     async fn standing(app: &App) -> Vec<(String, Option<i64>, bool)> {
         let page = statements::standing(&app.store.db, "CL", 0, 100).await.expect("standing");
         page.into_iter()
-            .map(|s| (s.number, s.kept.as_ref().map(|k| k.seq), s.kept.as_ref().is_some_and(|k| k.seq == s.seq)))
+            .map(|s| (s.number, s.kept.as_ref().map(|k| k.0), s.kept.as_ref().is_some_and(|k| k.0 == s.seq)))
             .collect()
     }
 

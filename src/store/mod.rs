@@ -229,7 +229,7 @@ impl Store {
         administration: &str,
         number: &str,
         as_of: u64,
-    ) -> StoreResult<Option<statements::Current>> {
+    ) -> StoreResult<Option<statements::SignedStatement>> {
         match &self.in_place {
             Some(in_place) => in_place.statement(administration, number, as_of).await,
             None => self.db.statement(administration, number, as_of).await,

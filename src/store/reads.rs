@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use aeo_domain::freshness::Signing;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{certificate, certificate_identifier};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -25,7 +26,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sea_orm::DbBackend;
 
 use super::certificates::{self, Certificate, Summary, SummaryColumns};
-use super::statements::{self, Current};
+use super::statements::{self, SignedStatement};
 use super::{Db, StoreError, StoreResult};
 
 /// Reads of one certificate, each in a snapshot at least as recent as the moment the caller's
@@ -54,7 +55,7 @@ pub trait CertificateReads {
         administration: &str,
         number: &str,
         as_of: u64,
-    ) -> impl Future<Output = StoreResult<Option<statements::Current>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<SignedStatement>>> + Send;
 }
 
 /// Every query through sea-orm takes a snapshot of its own: always recent enough.
@@ -67,7 +68,7 @@ impl CertificateReads for Db {
         certificates::find(self, administration, number).await
     }
 
-    async fn statement(&self, administration: &str, number: &str, _as_of: u64) -> StoreResult<Option<Current>> {
+    async fn statement(&self, administration: &str, number: &str, _as_of: u64) -> StoreResult<Option<SignedStatement>> {
         statements::current(self, administration, number).await
     }
 }
@@ -124,19 +125,21 @@ impl CertificateReads for InPlace {
         read.map(|(model, identifiers)| certificates::build(model, identifiers, certificates::today())).transpose()
     }
 
-    async fn statement(&self, administration: &str, number: &str, as_of: u64) -> StoreResult<Option<Current>> {
+    async fn statement(&self, administration: &str, number: &str, as_of: u64) -> StoreResult<Option<SignedStatement>> {
         self.read(as_of, |conn| {
             let mut statement =
                 conn.prepare_cached(&statements::placeholders(DbBackend::Sqlite, statements::CURRENT))?;
             statement
                 .query_row([administration, number], |row| {
-                    Ok(Current {
+                    Ok(SignedStatement {
                         token: row.get(0)?,
                         seq: row.get(1)?,
-                        kid: row.get(2)?,
-                        signed_at: row.get(3)?,
-                        signed_on: date(row, 4)?,
-                        valid_until: date(row, 5)?,
+                        signing: Signing {
+                            kid: row.get(2)?,
+                            signed_at: row.get(3)?,
+                            signed_on: date(row, 4)?,
+                            valid_until: date(row, 5)?,
+                        },
                     })
                 })
                 .optional()
@@ -413,7 +416,7 @@ mod tests {
     async fn read_all(
         reads: &impl CertificateReads,
         numbers: &[&str],
-    ) -> Vec<(Option<Summary>, String, Option<Current>)> {
+    ) -> Vec<(Option<Summary>, String, Option<SignedStatement>)> {
         let mut read = Vec::new();
         for number in numbers {
             let summary = reads.summary("CL", number, 1).await.expect("summary");
@@ -440,8 +443,8 @@ mod tests {
             "only the statement of a certificate's current change is read"
         );
         let cl1 = through_orm[0].2.as_ref().expect("CL-1's statement");
-        assert_eq!((cl1.kid.as_str(), cl1.signed_at), ("k1", 1_700_000_000_123));
-        assert_eq!(cl1.valid_until, NaiveDate::from_ymd_opt(2030, 6, 30).expect("date"));
+        assert_eq!((cl1.signing.kid.as_str(), cl1.signing.signed_at), ("k1", 1_700_000_000_123));
+        assert_eq!(cl1.signing.valid_until, NaiveDate::from_ymd_opt(2030, 6, 30).expect("date"));
 
         // And what they agree on is right.
         let several = in_place.certificate("CL", "CL-2", 1).await.expect("read").expect("CL-2");

@@ -2,6 +2,7 @@
 //! certificate, which stands only while its `seq` is the certificate's. A change needs no
 //! write here: the row it leaves behind is of an older `seq`, and nothing reads it again.
 
+use aeo_domain::freshness::Signing;
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, Statement};
 use serde::Serialize;
@@ -20,37 +21,25 @@ pub struct Kept<'a> {
     pub token: &'a str,
 }
 
-/// What is kept of a certificate's statement, beside the certificate's own facts that decide
-/// whether it may be served (see `federation::signed`).
+/// A certificate's statement as signed of its change `seq`, with what decides whether it may be
+/// served again (its `valid_until` is the certificate's now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedStatement {
+    pub token: String,
+    pub seq: i64,
+    pub signing: Signing,
+}
+
+/// What is kept of a certificate's statement (without the token), beside the certificate's
+/// own change: what the signer needs to know whether to sign it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
     pub certificate_id: i64,
     pub number: String,
     pub seq: i64,
-    pub valid_until: NaiveDate,
-    pub kept: Option<Signing>,
-}
-
-/// Of what change, with which key and when a kept statement was signed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signing {
-    pub seq: i64,
-    pub kid: String,
-    /// Milliseconds since the epoch.
-    pub signed_at: i64,
-    pub signed_on: NaiveDate,
-}
-
-/// The statement kept of a certificate's current change, with the certificate's `valid_until`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Current {
-    pub token: String,
-    pub seq: i64,
-    pub kid: String,
-    /// Milliseconds since the epoch.
-    pub signed_at: i64,
-    pub signed_on: NaiveDate,
-    pub valid_until: NaiveDate,
+    /// The change the kept statement is of, and how it was signed (with the certificate's
+    /// `valid_until`).
+    pub kept: Option<(i64, Signing)>,
 }
 
 /// The statement kept of the administration's certificate `number`, if one is kept of its
@@ -105,20 +94,23 @@ pub async fn standing(
         .await?
         .iter()
         .map(|row| {
+            let valid_until: NaiveDate = row.try_get_by_index(3)?;
             let kept = match row.try_get_by_index::<Option<i64>>(4)? {
-                Some(seq) => Some(Signing {
+                Some(seq) => Some((
                     seq,
-                    kid: row.try_get_by_index(5)?,
-                    signed_at: row.try_get_by_index(6)?,
-                    signed_on: row.try_get_by_index(7)?,
-                }),
+                    Signing {
+                        kid: row.try_get_by_index(5)?,
+                        signed_at: row.try_get_by_index(6)?,
+                        signed_on: row.try_get_by_index(7)?,
+                        valid_until,
+                    },
+                )),
                 None => None,
             };
             Ok(Standing {
                 certificate_id: row.try_get_by_index(0)?,
                 number: row.try_get_by_index(1)?,
                 seq: row.try_get_by_index(2)?,
-                valid_until: row.try_get_by_index(3)?,
                 kept,
             })
         })
@@ -126,18 +118,24 @@ pub async fn standing(
 }
 
 /// The statement kept of the certificate's current change, through sea-orm (see [`CURRENT`]).
-pub async fn current(conn: &impl ConnectionTrait, administration: &str, number: &str) -> StoreResult<Option<Current>> {
+pub async fn current(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    number: &str,
+) -> StoreResult<Option<SignedStatement>> {
     let backend = conn.get_database_backend();
     let statement =
         Statement::from_sql_and_values(backend, placeholders(backend, CURRENT), [administration.into(), number.into()]);
     let Some(row) = conn.query_one_raw(statement).await? else { return Ok(None) };
-    Ok(Some(Current {
+    Ok(Some(SignedStatement {
         token: row.try_get_by_index(0)?,
         seq: row.try_get_by_index(1)?,
-        kid: row.try_get_by_index(2)?,
-        signed_at: row.try_get_by_index(3)?,
-        signed_on: row.try_get_by_index(4)?,
-        valid_until: row.try_get_by_index(5)?,
+        signing: Signing {
+            kid: row.try_get_by_index(2)?,
+            signed_at: row.try_get_by_index(3)?,
+            signed_on: row.try_get_by_index(4)?,
+            valid_until: row.try_get_by_index(5)?,
+        },
     }))
 }
 
