@@ -291,6 +291,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(1100));
         assert_eq!(kept(&cache, &key, 1), None, "kept past its window");
         assert_ne!(sign(&key, 9, 1).expect("signed"), once, "reused past its window");
+        // Fresh for no time at all, a statement is never served again, so it takes no memory.
+        let never = SummaryCache::new(1 << 20, 1 << 20);
+        statement(&never, &key, &certificate(10), 0, never.reading()).expect("signed");
+        assert!(never.signed("CL", "CL-1").is_none(), "a statement fresh for 0 s was kept");
     }
 
     #[test]
@@ -313,7 +317,10 @@ mod tests {
     async fn standing(app: &App) -> Vec<(String, Option<i64>, bool)> {
         let page = statements::standing(&app.store.db, "CL", 0, 100).await.expect("standing");
         page.into_iter()
-            .map(|s| (s.number, s.kept.as_ref().map(|k| k.0), s.kept.as_ref().is_some_and(|k| k.0 == s.seq)))
+            .map(|s| {
+                let kept_seq = s.kept.as_ref().map(|(seq, _)| *seq);
+                (s.number, kept_seq, kept_seq == Some(s.seq))
+            })
             .collect()
     }
 
