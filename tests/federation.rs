@@ -251,6 +251,12 @@ impl Admin {
         body
     }
 
+    /// The newest records of the administration's audit log.
+    async fn audit(&self) -> Vec<Value> {
+        let audit = self.get("/audit?limit=500").await;
+        audit["items"].as_array().cloned().unwrap_or_default()
+    }
+
     async fn mra(&self, partner: &str, status: &str) {
         let record = json!({
             "title": format!("{} - {partner} AEO MRA", self.code),
@@ -539,9 +545,8 @@ async fn served_reaches(at: &Admin, count: usize) {
 
 /// How many recognition questions the administration's node has answered for partners.
 async fn recognitions_served(at: &Admin) -> usize {
-    let audit = at.get("/audit?limit=200").await;
-    let items = audit["items"].as_array().cloned().unwrap_or_default();
-    items
+    at.audit()
+        .await
         .iter()
         .filter(|r| {
             r["action"] == "federation.served" && r["target"].as_str().is_some_and(|t| t.starts_with("recognition"))
@@ -806,7 +811,12 @@ async fn the_federation_api_refuses_every_assertion_that_is_not_fresh_signed_and
         assert_eq!(status, expected, "MRA {mra}: {body}");
     }
     // Every endpoint is guarded alike.
-    for path in ["CL/certificates/CL-1", "CL/certificates?identifier=CL-RUT:76086428-5", "CL/changes?after=0"] {
+    for path in [
+        "CL/certificates/CL-1",
+        "CL/certificates?identifier=CL-RUT:76086428-5",
+        "CL/statements?numbers=CL-1",
+        "CL/changes?after=0",
+    ] {
         let (status, _) = federation_get(&a.base, path, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
         let (status, body) = federation_get(&a.base, path, Some(&own.sign("k1", &claims("ZX", "CL", 60)))).await;
@@ -1281,9 +1291,8 @@ async fn a_peer_can_announce_only_keys_its_pinned_key_signs_and_only_a_few() {
         announce(&zx, "k1", vec![key(n)]).await;
     }
     assert_eq!(pinned().await, 8, "{}", cl.peer("ZX").await);
-    let audit = cl.get("/audit?limit=200").await;
-    let announced = audit["items"].as_array().into_iter().flatten().filter(|r| r["action"] == "peer.keys_announced");
-    assert_eq!(announced.count(), 7, "{audit}");
+    let audit = cl.audit().await;
+    assert_eq!(audit.iter().filter(|r| r["action"] == "peer.keys_announced").count(), 7, "{audit:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1322,9 +1331,8 @@ async fn a_key_rotation_is_announced_first_and_partners_never_stop_verifying() {
     eprintln!("PE pinned CL's next key {:?} after the rotation", rotated.elapsed());
     assert_eq!(view["announced_keys"]["thumbprints"], json!([next_thumbprint]), "{view}");
     assert!(view["pending_keys"].is_null(), "an endorsed key waits for no consent: {view}");
-    let audit = pe.get("/audit?limit=100").await;
-    let announced = audit["items"].as_array().into_iter().flatten().any(|r| r["action"] == "peer.keys_announced");
-    assert!(announced, "{audit}");
+    let audit = pe.audit().await;
+    assert!(audit.iter().any(|r| r["action"] == "peer.keys_announced"), "{audit:?}");
 
     // Once the new key signs, PE verifies what CL pushes: a revocation reaches PE's border at once.
     tokio::time::sleep(Duration::from_secs(8).saturating_sub(rotated.elapsed()) + Duration::from_millis(500)).await;
@@ -1344,4 +1352,215 @@ async fn a_key_rotation_is_announced_first_and_partners_never_stop_verifying() {
     assert!(delivered["last_error"].is_null(), "{delivered}");
     let followed = pe.peer("CL").await;
     assert!(followed["last_error"].is_null(), "{followed}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Questions asked together.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_asked_together_answer_each_number_in_order_and_only_of_the_asked_administration() {
+    let nodes = start_nodes(&[("A", &[])]);
+    let a = &nodes[0];
+    let (cl, own) = issuer_with_test_peer(a).await;
+    cl.issue("CL-2").await;
+    cl.set_status("CL-2", "revoked").await;
+    // Another administration of the same node: its certificates are never CL's to state.
+    let mx = Admin::create(a, "MX").await;
+    mx.issue("MX-1").await;
+    let ask = async |query: &str| {
+        let assertion = own.sign("k1", &claims("ZX", "CL", 60));
+        federation_get(&a.base, &format!("CL/statements{query}"), Some(&assertion)).await
+    };
+
+    let (status, body) = ask("?numbers=cl-2,CL-404,CL-1,MX-1,not%20a%20number").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let statements = body["statements"].as_array().expect("statements");
+    assert_eq!(statements.len(), 5, "one entry per number asked: {body}");
+    let revoked = payload(statements[0].as_str().expect("CL-2's statement"));
+    assert_eq!((revoked["sub"].as_str(), revoked["status"].as_str()), (Some("CL-2"), Some("revoked")), "{revoked}");
+    let active = payload(statements[2].as_str().expect("CL-1's statement"));
+    assert_eq!((active["sub"].as_str(), active["status"].as_str()), (Some("CL-1"), Some("active")), "{active}");
+    for missing in [1, 3, 4] {
+        assert!(statements[missing].is_null(), "entry {missing} is no certificate of CL: {body}");
+    }
+    // The statement is the one the single call serves.
+    let (status, alone) =
+        federation_get(&a.base, "CL/certificates/CL-1", Some(&own.sign("k1", &claims("ZX", "CL", 60)))).await;
+    assert_eq!(status, StatusCode::OK, "{alone}");
+    assert_eq!(payload(alone["statement"].as_str().expect("statement")), active);
+
+    let too_many = format!("?numbers={}", vec!["CL-1"; 101].join(","));
+    for query in ["", "?numbers=", "?numbers=CL-1,,CL-2", "?numbers=,CL-1", "?numbers=CL-1,", too_many.as_str()] {
+        let (status, body) = ask(query).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        assert_eq!(body["errors"][0]["field"], "numbers", "{query}: {body}");
+    }
+    let (status, _) = federation_get(&a.base, "CL/statements?numbers=CL-1", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The call is in CL's audit log with every number asked.
+    eventually(Duration::from_secs(5), "CL's audit log records the call", async || {
+        let audit = cl.audit().await;
+        audit
+            .iter()
+            .find(|r| r["action"] == "federation.served" && r["target"] == "statements")
+            .filter(|r| r["details"]["numbers"].as_array().is_some_and(|n| n.len() == 5) && r["details"]["found"] == 2)
+            .map(|_| ())
+            .ok_or_else(|| format!("{audit:?}"))
+    })
+    .await;
+}
+
+/// A TCP proxy to `target` (a base URL) that holds every chunk a client sends for `delay`
+/// before passing it on: a slow network between a node and its peer. Its base URL.
+fn slow_proxy(target: &str, delay: Duration) -> String {
+    use std::io::Read;
+    use std::net::TcpStream;
+    let upstream = target.trim_start_matches("http://").to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { break };
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let Ok(mut server) = TcpStream::connect(&upstream) else { return };
+                let (Ok(mut answers), Ok(mut to_client)) = (server.try_clone(), client.try_clone()) else { return };
+                std::thread::spawn(move || std::io::copy(&mut answers, &mut to_client));
+                let mut chunk = [0u8; 64 * 1024];
+                while let Ok(read) = client.read(&mut chunk) {
+                    if read == 0 {
+                        break;
+                    }
+                    std::thread::sleep(delay);
+                    if server.write_all(&chunk[..read]).is_err() {
+                        break;
+                    }
+                }
+                let _ = server.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn border_questions_waiting_for_one_issuer_go_in_one_call_and_each_gets_its_own_answer() {
+    // CO's statements are never fresh, so PE asks CO's node for every answer, over a slow link.
+    let nodes = start_nodes(&[("B", &[]), ("C", &[("AEO_STATEMENT_TTL", "0")])]);
+    let pe = Admin::create(&nodes[0], "PE").await;
+    let co = Admin::create(&nodes[1], "CO").await;
+    let numbers: Vec<String> = (1..=30).map(|i| format!("CO-{i}")).collect();
+    for number in &numbers {
+        co.issue(number).await;
+    }
+    co.set_status("CO-7", "suspended").await;
+    pe.mra("CO", "in_force").await;
+    co.mra("PE", "in_force").await;
+    let (status, body) = co.register_peer("PE", &pe.base, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let slow = slow_proxy(&co.base, Duration::from_millis(300));
+    let (status, body) = pe.register_peer("CO", &slow, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // 32 border officers ask at once: 30 certificates and two numbers CO never issued.
+    let asked: Vec<String> = numbers.iter().cloned().chain(["CO-404".into(), "CO-405".into()]).collect();
+    let answers = futures_util::future::join_all(asked.iter().map(|number| pe.recognition("CO", number))).await;
+    for (number, (answer, took)) in asked.iter().zip(&answers) {
+        assert_eq!(answer["source"], "peer", "{number}: {answer}");
+        assert_eq!(answer["stale"], false, "{number}: {answer}");
+        assert!(*took < Duration::from_secs(3), "{number} took {took:?}");
+        match number.as_str() {
+            "CO-404" | "CO-405" => assert_eq!(reasons(answer), ["certificate_not_found"], "{number}: {answer}"),
+            "CO-7" => assert_eq!(reasons(answer), ["certificate_suspended"], "{number}: {answer}"),
+            _ => {
+                assert_eq!(answer["recognized"], true, "{number}: {answer}");
+                assert_eq!(answer["certificate"]["number"], number.as_str(), "{number}: {answer}");
+            }
+        }
+    }
+
+    // CO's node was asked a few times, most numbers in one call.
+    let asked_of_co = async || {
+        let calls: Vec<Value> = co
+            .audit()
+            .await
+            .into_iter()
+            .filter(|r| {
+                r["action"] == "federation.served"
+                    && r["target"].as_str().is_some_and(|t| t == "statements" || t.starts_with("certificates/"))
+            })
+            .collect();
+        let numbers: usize = calls.iter().map(|r| r["details"]["numbers"].as_array().map_or(1, Vec::len)).sum();
+        (calls, numbers)
+    };
+    let calls = eventually(Duration::from_secs(5), "CO records every number it was asked", async || {
+        let (calls, numbers) = asked_of_co().await;
+        if numbers >= asked.len() { Ok(calls) } else { Err(format!("{numbers} numbers in {calls:?}")) }
+    })
+    .await;
+    assert!(calls.len() <= 6, "{} calls for {} questions: {calls:?}", calls.len(), asked.len());
+    let largest = calls.iter().filter_map(|r| r["details"]["numbers"].as_array().map(Vec::len)).max();
+    assert!(largest >= Some(20), "no call asked for most numbers at once: {calls:?}");
+}
+
+/// A peer node that answers every request with 200 and `body`; its base URL.
+fn peer_answering(body: Value) -> String {
+    use std::io::Read;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    let body = body.to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut request = [0u8; 16 * 1024];
+                while let Ok(read) = stream.read(&mut request) {
+                    if read == 0 {
+                        break;
+                    }
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(answer.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_of_another_certificate_never_answers_the_question_asked() {
+    let nodes = start_nodes(&[("B", &[])]);
+    let pe = Admin::create(&nodes[0], "PE").await;
+    // ZZ's node signs, with its real key, an active statement of ZZ-2 whatever it is asked.
+    let zz = TestKey::generate();
+    let other = zz.statement("ZZ", "ZZ-2", 1);
+    let base = peer_answering(json!({"statement": other, "statements": [other]}));
+    let (status, body) = pe.register_peer("ZZ", &base, Some(&zz.jwks("k1"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    pe.mra("ZZ", "in_force").await;
+
+    let (answer, _) = pe.recognition("ZZ", "ZZ-1").await;
+    assert_eq!(answer["recognized"], false, "{answer}");
+    assert!(has_reason(&answer, "issuer_unreachable"), "{answer}");
+    assert_ne!(answer["certificate"]["number"], "ZZ-2", "{answer}");
+    eventually(Duration::from_secs(5), "PE's audit log shows the answer refused", async || {
+        let audit = pe.audit().await;
+        audit
+            .iter()
+            .find(|r| r["action"] == "federation.answer_refused" && r["target"] == "GET ZZ/certificates/ZZ-1")
+            .filter(|r| r["details"]["failure"] == "answer_unverified")
+            .map(|_| ())
+            .ok_or_else(|| format!("{audit:?}"))
+    })
+    .await;
+    // The certificate it does state is recognised.
+    let (answer, _) = pe.recognition("ZZ", "ZZ-2").await;
+    assert_eq!(answer["recognized"], true, "{answer}");
 }

@@ -28,7 +28,7 @@ const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 /// What went wrong with a call. The detail is for the node's log; what an administrator sees
 /// is [`CallError::public`], which does not tell a closed port from an open one.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
     #[error("peer unreachable: {0}")]
     Unreachable(String),

@@ -13,8 +13,10 @@
 //! - `delivery`: pushes the outbox to peers, with backoff
 //! - `sync`: keeps each followed issuer's checkpoint fresh and pulls missed changes
 //! - `remote`: answers the border question for an issuer hosted elsewhere
+//! - `batch`: asks an issuer's node about many certificates in one call while others wait
 //! - `replay`: refuses an assertion's `jti` presented twice, across processes and restarts
 
+pub(crate) mod batch;
 pub(crate) mod client;
 pub(crate) mod delivery;
 pub(crate) mod feed;
@@ -40,6 +42,8 @@ pub struct Federation {
     pub outbox_ready: Notify,
     /// Wakes the sync worker when a gap was seen in an issuer's changes.
     pub sync_needed: Notify,
+    /// Border questions to issuers on other nodes, asked together while calls are in flight.
+    pub batches: batch::Batches,
 }
 
 impl Federation {
@@ -51,6 +55,7 @@ impl Federation {
             replays: replay::Replays::new(shared),
             outbox_ready: Notify::new(),
             sync_needed: Notify::new(),
+            batches: batch::Batches::default(),
         })
     }
 }

@@ -86,6 +86,21 @@ pub struct StatementsAnswer {
     pub statements: Vec<String>,
 }
 
+/// The most certificate numbers one `GET .../statements?numbers=` asks about: with numbers of
+/// up to 64 characters, its URL stays under the 8 KiB that servers and proxies commonly take.
+pub const MAX_NUMBERS_PER_CALL: usize = 100;
+
+/// `GET .../statements?numbers=`: the signed statuses of several certificates, in the order
+/// asked.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatementsByNumberAnswer {
+    /// One entry per number asked, in the same order: the certificate's statement, as in
+    /// `StatementAnswer`, or `null` when the number is not one of the administration's
+    /// certificates.
+    #[schema(value_type = Vec<Option<CompactJws>>)]
+    pub statements: Vec<Option<String>>,
+}
+
 /// The schema of every signed part: a string of [`COMPACT_JWS_PATTERN`].
 pub struct CompactJws;
 

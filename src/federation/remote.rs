@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::client::{CallError, read};
 use super::jose::{self, StatementClaims};
-use super::protocol::{StatementAnswer, StatementsAnswer};
+use super::protocol::StatementsAnswer;
 use crate::app::AppState;
 use crate::recognition::{Answer, Candidate, Source, Subject, decide};
 use crate::service::ServiceResult;
@@ -67,12 +67,17 @@ pub async fn answer(
             Ok(found) => {
                 let live: Vec<Candidate> = found.iter().map(|(_, claims)| Candidate::from(claims)).collect();
                 // Kept in the mirror in the background: the border does not wait for the writer.
-                app.later.defer(Deferred::Live {
-                    administration: at.as_str().to_owned(),
-                    issuer: issuer.as_str().to_owned(),
-                    statements: found,
-                    trusted_for: app.settings.statement_ttl_secs(),
-                });
+                let trusted_for = app.settings.statement_ttl_secs();
+                let news: Vec<(String, StatementClaims)> =
+                    found.into_iter().filter(|(_, claims)| tells_the_mirror(&held, claims, trusted_for, now)).collect();
+                if !news.is_empty() {
+                    app.later.defer(Deferred::Live {
+                        administration: at.as_str().to_owned(),
+                        issuer: issuer.as_str().to_owned(),
+                        statements: news,
+                        trusted_for,
+                    });
+                }
                 let mut answer = decide(at, issuer, live, mra.as_deref(), today);
                 answer.source = Source::Peer;
                 return Ok(answer);
@@ -99,6 +104,14 @@ pub async fn answer(
     }
     answer.recognized = answer.reasons.is_empty();
     Ok(answer)
+}
+
+/// Whether a statement asked live tells the mirror something: a change it does not hold, or
+/// freshness. One already stale when it came (an issuer whose statements are fresh for no
+/// time), of a change the mirror holds, could make no answer fresh: it is not worth a write.
+fn tells_the_mirror(held: &[Arc<Held>], claims: &StatementClaims, trusted_for: i64, now: DateTime<Utc>) -> bool {
+    mirror::fresh_until(claims.iat, claims.exp, trusted_for) > now
+        || !held.iter().any(|h| h.claims.sub == claims.sub && h.claims.seq >= claims.seq)
 }
 
 fn candidates(held: &[Arc<Held>]) -> Vec<Candidate> {
@@ -161,35 +174,47 @@ pub fn answer_refused(app: &AppState, registration: &Peer, path: &str, error: &C
     });
 }
 
-/// Asks the issuer for the statements of the subject; every one is verified.
+/// Asks the issuer for the statements of the subject; every one is verified, and must be of
+/// the certificate asked about. Questions by number are asked together with others waiting for
+/// the same issuer (`batch`).
 async fn ask_live(
     app: &AppState,
-    registration: &Peer,
+    registration: &Arc<Peer>,
     subject: &Subject,
 ) -> Result<Vec<(String, StatementClaims)>, CallError> {
-    let path = match subject {
-        Subject::Certificate(number) => format!("/certificates/{}", number.as_str()),
-        Subject::Identifier(id) => format!("/certificates?identifier={}", url_encode(&id.to_pair())),
+    let (path, tokens) = match subject {
+        Subject::Certificate(number) => {
+            let token = app.federation.batches.statement(app, registration, number.as_str()).await?;
+            (format!("/certificates/{}", number.as_str()), token.into_iter().collect())
+        }
+        Subject::Identifier(id) => {
+            let path = format!("/certificates?identifier={}", url_encode(&id.to_pair()));
+            let (status, body) = call_peer(app, registration, Method::GET, &path, None).await?;
+            let tokens = if status == StatusCode::NOT_FOUND {
+                Vec::new()
+            } else {
+                read::<StatementsAnswer>(body)
+                    .inspect_err(|error| answer_refused(app, registration, &path, error))?
+                    .statements
+            };
+            (path, tokens)
+        }
     };
-    let (status, body) = call_peer(app, registration, Method::GET, &path, None).await?;
-    if status == StatusCode::NOT_FOUND {
-        return Ok(Vec::new());
-    }
-    let read_all = || -> Result<Vec<(String, StatementClaims)>, CallError> {
-        let tokens = match subject {
-            Subject::Certificate(_) => vec![read::<StatementAnswer>(body)?.statement],
-            Subject::Identifier(_) => read::<StatementsAnswer>(body)?.statements,
-        };
-        tokens
-            .into_iter()
-            .map(|token| {
-                let claims = jose::verify_statement(&token, &registration.peer, &registration.jwks, false)
-                    .map_err(|error| CallError::Unverified(error.to_string()))?;
-                Ok((token, claims))
-            })
-            .collect()
+    let verify = |token: String| -> Result<(String, StatementClaims), CallError> {
+        let claims = jose::verify_statement(&token, &registration.peer, &registration.jwks, false)
+            .map_err(|error| CallError::Unverified(error.to_string()))?;
+        if let Subject::Certificate(number) = subject {
+            if claims.sub != number.as_str() {
+                return Err(CallError::Unverified(format!("a statement of {} where {number} was asked", claims.sub)));
+            }
+        }
+        Ok((token, claims))
     };
-    read_all().inspect_err(|error| answer_refused(app, registration, &path, error))
+    tokens
+        .into_iter()
+        .map(verify)
+        .collect::<Result<_, _>>()
+        .inspect_err(|error| answer_refused(app, registration, &path, error))
 }
 
 pub fn url_encode(text: &str) -> String {
@@ -199,4 +224,49 @@ pub fn url_encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use aeo_domain::{Category, Role, Status};
+
+    use super::*;
+    use crate::federation::jose::{CertificateFacts, StatementOperator};
+
+    fn claims(sub: &str, seq: i64, iat: i64, exp: i64) -> StatementClaims {
+        StatementClaims {
+            iss: "CL".into(),
+            sub: sub.into(),
+            iat,
+            exp,
+            seq,
+            facts: CertificateFacts {
+                status: Status::Active,
+                category: Category::Security,
+                roles: vec![Role::Exporter],
+                valid_from: "2024-01-15".parse().expect("date"),
+                valid_until: "2027-01-14".parse().expect("date"),
+                status_reason: None,
+                operator: StatementOperator { name: "Andina SpA".into(), identifiers: Vec::new() },
+            },
+        }
+    }
+
+    #[test]
+    fn a_live_statement_is_kept_when_it_is_fresh_or_news_and_not_when_it_is_neither() {
+        let now = mirror::instant(1_000_000);
+        let ttl = 300;
+        let held = [Arc::new(Held::new(claims("CL-1", 5, 999_000, 999_300), Origin::Live, ttl))];
+        // Fresh: worth holding, whatever the mirror holds.
+        assert!(tells_the_mirror(&held, &claims("CL-1", 5, 999_990, 1_000_290), ttl, now));
+        // Stale on arrival but a change the mirror does not hold (a later one, another number).
+        assert!(tells_the_mirror(&held, &claims("CL-1", 6, 1_000_000, 1_000_000), ttl, now));
+        assert!(tells_the_mirror(&held, &claims("CL-2", 5, 1_000_000, 1_000_000), ttl, now));
+        assert!(tells_the_mirror(&[], &claims("CL-1", 5, 1_000_000, 1_000_000), ttl, now));
+        // Stale on arrival, of a change held already (or an older one): nothing to write.
+        assert!(!tells_the_mirror(&held, &claims("CL-1", 5, 1_000_000, 1_000_000), ttl, now));
+        assert!(!tells_the_mirror(&held, &claims("CL-1", 4, 1_000_000, 1_000_000), ttl, now));
+        // Fresh for the issuer but not for a node trusting a partner for no time.
+        assert!(!tells_the_mirror(&held, &claims("CL-1", 5, 1_000_000, 1_000_300), 0, now));
+    }
 }

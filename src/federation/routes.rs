@@ -15,8 +15,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::protocol::{
-    ChangesAnswer, CheckpointAnswer, DiscoveredAdministration, Discovery, EventsAnswer, EventsRequest, PublishedKeys,
-    RecognitionAnswer, StatementAnswer, StatementsAnswer,
+    ChangesAnswer, CheckpointAnswer, DiscoveredAdministration, Discovery, EventsAnswer, EventsRequest,
+    MAX_NUMBERS_PER_CALL, PublishedKeys, RecognitionAnswer, StatementAnswer, StatementsAnswer,
+    StatementsByNumberAnswer,
 };
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::recognition::{RecognitionQuery, parse_question};
@@ -31,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jwks))
         .routes(routes!(statements_by_identifier))
         .routes(routes!(statement))
+        .routes(routes!(statements_by_number))
         .routes(routes!(changes))
         .routes(routes!(checkpoint))
         .routes(routes!(receive_events))
@@ -117,6 +119,44 @@ async fn statement(
     let (_, number) = path;
     let statement = service::statement(&app, &call, &number).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(StatementAnswer { statement }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct NumbersQuery {
+    /// 1 to 100 certificate numbers separated by commas, e.g. `CL-OEA-0001,CL-OEA-0002`.
+    #[param(required = true, value_type = String, pattern = "^[^,]+(,[^,]+){0,99}$")]
+    numbers: Option<String>,
+}
+
+/// The signed statuses of several certificates, asked together.
+///
+/// What a partner's node asks when several of its border questions about `{code}`'s
+/// certificates wait at once: one call, with one assertion, for up to 100 numbers. The answer
+/// holds one entry per number, in the order asked: the certificate's statement, as
+/// `GET .../certificates/{number}` gives it, or `null` when the number is not one of `{code}`'s
+/// certificates.
+#[utoipa::path(get, path = "/federation/v1/administrations/{code}/statements", tag = "federation",
+    security(("peer_assertion" = [])),
+    params(("code" = String, Path, description = "The asked administration, hosted here."), NumbersQuery),
+    responses((status = 200, description = "One entry per number asked, in order.", body = StatementsByNumberAnswer),
+        (status = 404, description = "No such administration here.", body = Problem),
+        (status = 422, description = "`numbers` is missing, has an empty item or more than 100; `errors` names it.", body = Problem)))]
+async fn statements_by_number(
+    State(app): State<AppState>,
+    call: PeerCall,
+    ApiQuery(query): ApiQuery<NumbersQuery>,
+) -> ApiResult<Json<StatementsByNumberAnswer>> {
+    let list = query.numbers.unwrap_or_default();
+    let numbers: Vec<&str> = list.split(',').collect();
+    if list.is_empty() || numbers.iter().any(|number| number.is_empty()) || numbers.len() > MAX_NUMBERS_PER_CALL {
+        return Err(ApiError::field(
+            "numbers",
+            format!("must list 1 to {MAX_NUMBERS_PER_CALL} certificate numbers separated by commas"),
+        ));
+    }
+    let statements = service::statements_by_number(&app, &call, &numbers).await?;
+    Ok(Json(StatementsByNumberAnswer { statements }))
 }
 
 #[derive(Deserialize, IntoParams)]

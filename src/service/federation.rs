@@ -92,12 +92,34 @@ pub async fn published_keys(app: &AppState, code: &AdministrationCode) -> Servic
 pub async fn statement(app: &AppState, call: &PeerCall, number: &str) -> ServiceResult<Option<String>> {
     let code = call.asked.as_str();
     let key = app.federation.keyring.active(&app.store.db, code).await?;
-    let statement = match CertificateNumber::parse(number) {
-        Ok(number) => signed::served(app, &key, code, number.as_str()).await?,
-        Err(_) => None,
-    };
+    let statement = served(app, &key, code, number).await?;
     call.record(app, format!("certificates/{number}"), json!({"found": statement.is_some()}));
     Ok(statement)
+}
+
+/// The statements of the asked administration's certificates `numbers`, in the same order;
+/// `None` for a number that is not one of its certificates.
+pub async fn statements_by_number(
+    app: &AppState,
+    call: &PeerCall,
+    numbers: &[&str],
+) -> ServiceResult<Vec<Option<String>>> {
+    let code = call.asked.as_str();
+    let key = app.federation.keyring.active(&app.store.db, code).await?;
+    let mut statements = Vec::with_capacity(numbers.len());
+    for number in numbers {
+        statements.push(served(app, &key, code, number).await?);
+    }
+    let found = statements.iter().filter(|statement| statement.is_some()).count();
+    call.record(app, "statements".into(), json!({"numbers": numbers, "found": found}));
+    Ok(statements)
+}
+
+async fn served(app: &App, key: &keys::SigningKey, code: &str, number: &str) -> ServiceResult<Option<String>> {
+    match CertificateNumber::parse(number) {
+        Ok(number) => Ok(signed::served(app, key, code, number.as_str()).await?),
+        Err(_) => Ok(None),
+    }
 }
 
 /// The statements of every certificate of the asked administration held under `identifier`.
