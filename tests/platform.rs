@@ -145,11 +145,12 @@ fn names(list: &Value) -> BTreeSet<&str> {
 }
 
 /// What the federation routes are: (method, path, whether a peer assertion is needed).
-const FEDERATION_ROUTES: [(&str, &str, bool); 8] = [
+const FEDERATION_ROUTES: [(&str, &str, bool); 9] = [
     ("get", "/.well-known/aeo-registry", false),
     ("get", "/federation/v1/administrations/{code}/jwks.json", false),
     ("get", "/federation/v1/administrations/{code}/certificates", true),
     ("get", "/federation/v1/administrations/{code}/certificates/{number}", true),
+    ("get", "/federation/v1/administrations/{code}/statements", true),
     ("get", "/federation/v1/administrations/{code}/changes", true),
     ("get", "/federation/v1/administrations/{code}/checkpoint", true),
     ("post", "/federation/v1/administrations/{code}/events", true),
