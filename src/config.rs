@@ -36,6 +36,7 @@ struct FileSettings {
     max_staleness: Option<u64>,
     key_announce_secs: Option<u64>,
     token_ttl: Option<u64>,
+    session_idle: Option<u64>,
     request_timeout: Option<u64>,
     import_timeout: Option<u64>,
     public_rate_limit: Option<u32>,
@@ -69,6 +70,8 @@ pub struct Settings {
     /// How long a new signing key is announced to partners before it signs, in seconds.
     pub key_announce_secs: u64,
     pub token_ttl: u64,
+    /// Seconds a web page session may go unused before it ends.
+    pub session_idle: u64,
     pub request_timeout: u64,
     /// Seconds an import may take (large bodies, many rows).
     pub import_timeout: u64,
@@ -145,6 +148,7 @@ impl Settings {
                 _ => anyhow::bail!("AEO_KEY_ANNOUNCE_SECS must be at most {MAX_KEY_ANNOUNCE_SECS} (30 days)"),
             },
             token_ttl: number("AEO_TOKEN_TTL", file.token_ttl, 900)?,
+            session_idle: number("AEO_SESSION_IDLE", file.session_idle, 1800)?.max(60),
             request_timeout: number("AEO_REQUEST_TIMEOUT", file.request_timeout, 30)?,
             import_timeout: number("AEO_IMPORT_TIMEOUT", file.import_timeout, 600)?,
             public_rate_limit: number("AEO_PUBLIC_RATE_LIMIT", file.public_rate_limit.map(u64::from), 60)?
@@ -187,6 +191,7 @@ impl Settings {
             max_staleness: 0,
             key_announce_secs: 600,
             token_ttl: 900,
+            session_idle: 1800,
             request_timeout: 30,
             import_timeout: 600,
             public_rate_limit: 60,

@@ -85,15 +85,15 @@ fn fields(errors: Vec<aeo_domain::FieldError>) -> Found {
 
 /// Every JSON request body the API reads, into its type and then through its validation.
 pub fn json_bodies(input: &[u8]) -> Found {
-    if let Some(certificate) = body::<CertificateInput>(input)? {
-        if let Err(errors) = CertificateDraft::parse(&certificate) {
-            fields(errors)?;
-        }
+    if let Some(certificate) = body::<CertificateInput>(input)?
+        && let Err(errors) = CertificateDraft::parse(&certificate)
+    {
+        fields(errors)?;
     }
-    if let Some(mra) = body::<MraInput>(input)? {
-        if let Err(errors) = MraDraft::parse(&mra) {
-            fields(errors)?;
-        }
+    if let Some(mra) = body::<MraInput>(input)?
+        && let Err(errors) = MraDraft::parse(&mra)
+    {
+        fields(errors)?;
     }
     body::<crate::api::sessions::LoginRequest>(input)?;
     body::<crate::api::sessions::PasswordChange>(input)?;
@@ -121,10 +121,10 @@ pub fn merge_patch(input: &[u8]) -> Found {
     let Some(patch) = body::<Value>(input)? else { return Ok(()) };
     let mut document = DETAILS.clone();
     json_patch::merge(&mut document, &patch);
-    if let Some(certificate) = body::<CertificateInput>(document.to_string().as_bytes())? {
-        if let Err(errors) = CertificateDraft::parse(&certificate) {
-            fields(errors)?;
-        }
+    if let Some(certificate) = body::<CertificateInput>(document.to_string().as_bytes())?
+        && let Err(errors) = CertificateDraft::parse(&certificate)
+    {
+        fields(errors)?;
     }
     Ok(())
 }
@@ -177,10 +177,10 @@ pub fn pushed_events(input: &[u8]) -> Found {
     let keys = KEYS.as_ref().ok_or("no keys for the token checks")?;
     let Some(events) = body::<crate::federation::protocol::EventsRequest>(input)? else { return Ok(()) };
     for item in &events.items {
-        if let Ok(claims) = jose::verify_statement(&item.statement, "CL", &keys.set, false) {
-            if claims.iss != "CL" {
-                return Err(format!("a statement of {} verified as CL's", claims.iss));
-            }
+        if let Ok(claims) = jose::verify_statement(&item.statement, "CL", &keys.set, false)
+            && claims.iss != "CL"
+        {
+            return Err(format!("a statement of {} verified as CL's", claims.iss));
         }
     }
     Ok(())
@@ -189,15 +189,15 @@ pub fn pushed_events(input: &[u8]) -> Found {
 /// The query strings the API reads: the border question, lists and their pages.
 pub fn queries(input: &[u8]) -> Found {
     let text = String::from_utf8_lossy(input);
-    if let Ok(question) = serde_urlencoded::from_str::<crate::api::recognition::RecognitionQuery>(&text) {
-        if let Err(error) = crate::api::recognition::parse_question(&question) {
-            refusal(error)?;
-        }
+    if let Ok(question) = serde_urlencoded::from_str::<crate::api::recognition::RecognitionQuery>(&text)
+        && let Err(error) = crate::api::recognition::parse_question(&question)
+    {
+        refusal(error)?;
     }
-    if let Ok(page) = serde_urlencoded::from_str::<crate::api::extract::Page>(&text) {
-        if let Err(error) = page.parse() {
-            refusal(error)?;
-        }
+    if let Ok(page) = serde_urlencoded::from_str::<crate::api::extract::Page>(&text)
+        && let Err(error) = page.parse()
+    {
+        refusal(error)?;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ pub(crate) mod recognition;
 pub(crate) mod server;
 pub mod service;
 pub mod store;
+pub(crate) mod web;
 pub(crate) mod wire;
 
 use std::future::Future;

@@ -93,6 +93,17 @@ pub enum Source {
     Mirror,
 }
 
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Local => "local",
+            Source::Peer => "peer",
+            Source::Cache => "cache",
+            Source::Mirror => "mirror",
+        }
+    }
+}
+
 /// The answer to the border question (the contract's recognition object).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Answer {

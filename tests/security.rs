@@ -285,16 +285,19 @@ async fn with_cookie(
 
 async fn the_session_cookie_changes_nothing_without_its_csrf_token(backend: Backend) {
     let node = Node::start(backend).await;
-    let session = node.token("admin@cl.demo.aeo").await;
-    let other_session = node.token("admin@cl.demo.aeo").await;
+    let session = node.session("admin@cl.demo.aeo").await;
+    let other_session = node.session("admin@cl.demo.aeo").await;
+    let bearer = node.token("admin@cl.demo.aeo").await;
     const ROTATE: &str = "/api/v1/administrations/CL/keys/rotate";
-    let keys = async || node.get("/api/v1/administrations/CL/keys", Some(&session)).await.ok()["items"].clone();
+    let keys = async || node.get("/api/v1/administrations/CL/keys", Some(&bearer)).await.ok()["items"].clone();
     let before = keys().await.as_array().map(Vec::len);
 
     // The token of the session, as the pages will get it: from /me, with the cookie.
     let me = with_cookie(&node, Method::GET, "/api/v1/me", &session, &[]).await;
     let csrf = me.ok()["csrf_token"].as_str().expect("csrf_token with the cookie").to_owned();
-    assert!(node.get("/api/v1/me", Some(&session)).await.ok().get("csrf_token").is_none());
+    assert!(node.get("/api/v1/me", Some(&bearer)).await.ok().get("csrf_token").is_none());
+    // A session's secret is no bearer token.
+    node.get("/api/v1/me", Some(&session)).await.problem(401);
     let theirs = with_cookie(&node, Method::GET, "/api/v1/me", &other_session, &[]).await;
     let theirs = theirs.ok()["csrf_token"].as_str().expect("csrf_token").to_owned();
     assert_ne!(csrf, theirs, "bound to the session");
@@ -317,7 +320,7 @@ async fn the_session_cookie_changes_nothing_without_its_csrf_token(backend: Back
     assert_eq!(keys().await.as_array().map(Vec::len), before.map(|n| n + 1));
     // A bearer token is sent on purpose, never by a hostile page: it needs no CSRF token, and
     // reaches the rotation itself, which refuses a second one while the first is announced.
-    let again = node.send(Method::POST, ROTATE, Some(&session), None).await;
+    let again = node.send(Method::POST, ROTATE, Some(&bearer), None).await;
     again.problem(409);
     assert!(again.body["detail"].as_str().unwrap_or_default().contains("announced"), "{}", again.body);
 }

@@ -37,11 +37,9 @@ impl Server {
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if !sent {
-                    if let Some(address) = line.strip_prefix("LISTENING ").and_then(|a| a.trim().parse().ok()) {
-                        let _ = found.send(address);
-                        sent = true;
-                    }
+                if !sent && let Some(address) = line.strip_prefix("LISTENING ").and_then(|a| a.trim().parse().ok()) {
+                    let _ = found.send(address);
+                    sent = true;
                 }
             }
         });

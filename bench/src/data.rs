@@ -35,8 +35,8 @@ fn row(code: &str, index: u64) -> Row {
     let today = Utc::now().date_naive();
     let number = number(code, index);
     Row {
-        category: if index % 2 == 0 { "security" } else { "full" },
-        roles: if index % 3 == 0 { &["exporter", "importer"] } else { &["exporter"] },
+        category: if index.is_multiple_of(2) { "security" } else { "full" },
+        roles: if index.is_multiple_of(3) { &["exporter", "importer"] } else { &["exporter"] },
         valid_from: today - chrono::Days::new(365),
         valid_until: today + chrono::Days::new(3 * 365),
         name: format!("Operador {index} Comercio Exterior S.A."),
@@ -44,7 +44,7 @@ fn row(code: &str, index: u64) -> Row {
         city: "Santiago",
         postal_code: "8320000",
         country: code[..2].to_owned(),
-        public: index % 2 == 0,
+        public: index.is_multiple_of(2),
         identifier: format!("{}-TIN:TIN{index:08}", &code[..2]),
         number,
     }

@@ -239,10 +239,10 @@ impl CertificateDraft {
         let roles = parse_roles(&mut errors, input.roles.as_deref());
         let valid_from = required_date(&mut errors, "valid_from", input.valid_from.as_deref());
         let valid_until = required_date(&mut errors, "valid_until", input.valid_until.as_deref());
-        if let (Some(from), Some(until)) = (valid_from, valid_until) {
-            if until < from {
-                errors.push(FieldError::new("valid_until", "must not be before valid_from"));
-            }
+        if let (Some(from), Some(until)) = (valid_from, valid_until)
+            && until < from
+        {
+            errors.push(FieldError::new("valid_until", "must not be before valid_from"));
         }
         let operator = match &input.operator {
             None => {

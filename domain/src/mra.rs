@@ -75,10 +75,10 @@ impl MraDraft {
         let status = parse_word::<MraStatus>(&mut errors, "status", input.status.as_deref());
         let signed_on = optional_date(&mut errors, "signed_on", input.signed_on.as_deref());
         let in_force_from = optional_date(&mut errors, "in_force_from", input.in_force_from.as_deref());
-        if let (Some(Some(signed)), Some(Some(from))) = (signed_on, in_force_from) {
-            if from < signed {
-                errors.push(FieldError::new("in_force_from", "must not be before signed_on"));
-            }
+        if let (Some(Some(signed)), Some(Some(from))) = (signed_on, in_force_from)
+            && from < signed
+        {
+            errors.push(FieldError::new("in_force_from", "must not be before signed_on"));
         }
         let categories =
             parse_word_list::<Category>(&mut errors, "categories", input.categories.as_deref().unwrap_or_default());

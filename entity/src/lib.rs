@@ -15,3 +15,4 @@ pub mod outbox;
 pub mod peer;
 pub mod signing_key;
 pub mod user;
+pub mod web_session;

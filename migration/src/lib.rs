@@ -13,6 +13,7 @@ mod m20261202_000007_write_probe;
 mod m20261202_000008_certificate_name_search;
 mod m20261202_000009_key_rollover;
 mod m20261204_000010_signed_statements;
+mod m20261205_000011_web_sessions;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_certificate_name_search::Migration),
             Box::new(m20261202_000009_key_rollover::Migration),
             Box::new(m20261204_000010_signed_statements::Migration),
+            Box::new(m20261205_000011_web_sessions::Migration),
         ]
     }
 }

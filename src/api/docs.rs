@@ -311,10 +311,10 @@ fn state_unknown_fields(document: &mut Value) {
     }
     let mut done = std::collections::BTreeSet::new();
     while let Some(name) = pending.pop() {
-        if done.insert(name.clone()) {
-            if let Some(schema) = document["components"]["schemas"].get_mut(&name) {
-                allow_unknown_fields(schema, &mut pending);
-            }
+        if done.insert(name.clone())
+            && let Some(schema) = document["components"]["schemas"].get_mut(&name)
+        {
+            allow_unknown_fields(schema, &mut pending);
         }
     }
 }
@@ -407,10 +407,10 @@ mod tests {
                         None
                     }
                 };
-                if let (Some(kind), Some(before)) = (block(line), i.checked_sub(1).map(|b| lines[b])) {
-                    if block(before) != Some(kind) {
-                        problems.push(format!("a list or table line glued to the paragraph above: {line:?}"));
-                    }
+                if let (Some(kind), Some(before)) = (block(line), i.checked_sub(1).map(|b| lines[b]))
+                    && block(before) != Some(kind)
+                {
+                    problems.push(format!("a list or table line glued to the paragraph above: {line:?}"));
                 }
                 if line.starts_with("    ") {
                     problems.push(format!("an indented line, shown as code: {line:?}"));

@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(docs::router(openapi).layer(timeout_after(timeout)))
         .merge(health::router().layer(timeout_after(timeout)))
+        .merge(crate::web::routes().layer(timeout_after(timeout)))
         .fallback(|| async { crate::error::ApiError::NotFound })
         .with_state(state);
     // Around the whole router once, outermost first: `Router::layer` would wrap every route
@@ -169,9 +170,10 @@ fn finish(response: Response) -> Response {
 /// Every error leaves as problem+json, whichever layer produced it (405, 408, 413, ...).
 fn ensure_problem(response: Response) -> Response {
     let status = response.status();
-    let is_problem =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    let content_type = response.headers().get(header::CONTENT_TYPE).map(HeaderValue::as_bytes).unwrap_or_default();
+    // A page's error is a page (`web`), in the reader's language.
+    let answered = content_type.starts_with(PROBLEM_JSON.as_bytes()) || content_type.starts_with(b"text/html");
+    if !(status.is_client_error() || status.is_server_error()) || answered {
         return response;
     }
     let (parts, _) = response.into_parts();

@@ -1,10 +1,8 @@
-//! The public check: anyone may confirm a certificate's status, rate-limited per client. Only
-//! the number, administration, status, category, expiry, and the operator's name where it
-//! consented, are shown.
+//! The public check over the API (`service::public`).
 
 use std::net::SocketAddr;
 
-use aeo_domain::{AdministrationCode, CertificateNumber, Status};
+use aeo_domain::{AdministrationCode, CertificateNumber};
 use axum::extract::{ConnectInfo, Path, State};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -13,7 +11,7 @@ use utoipa::ToSchema;
 use super::extract::HotJson;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::certificates;
+use crate::service::public;
 
 #[derive(Serialize, ToSchema)]
 pub struct PublicCertificate {
@@ -36,21 +34,16 @@ pub async fn public_check(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path((code, number)): Path<(String, String)>,
 ) -> ApiResult<HotJson<PublicCertificate>> {
-    if let Err(not_until) = app.public_limiter.check_key(&crate::auth::throttle::client_of(client.ip())) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-        return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
-    }
+    public::admit(&app, client.ip())?;
     let code = AdministrationCode::parse(&code).map_err(|message| ApiError::field("code", message))?;
     let number = CertificateNumber::parse(&number).map_err(|_| ApiError::NotFound)?;
-    let certificate =
-        app.hot.certificates.summary(&app.store, code.as_str(), number.as_str()).await?.ok_or(ApiError::NotFound)?;
-    let status = Status::effective(certificate.stored_status, certificate.valid_until, certificates::today());
+    let facts = public::check(&app, &code, &number).await?.ok_or(ApiError::NotFound)?;
     Ok(HotJson(PublicCertificate {
-        operator_name: certificate.public.then(|| certificate.operator_name.to_string()),
-        number: number.as_str().to_owned(),
-        administration: code.as_str().to_owned(),
-        status: status.as_str().to_owned(),
-        category: certificate.category.as_str().to_owned(),
-        valid_until: certificate.valid_until,
+        number: facts.number,
+        administration: facts.administration,
+        status: facts.status.as_str().to_owned(),
+        category: facts.category.as_str().to_owned(),
+        valid_until: facts.valid_until,
+        operator_name: facts.operator_name,
     }))
 }

@@ -21,7 +21,8 @@ use crate::error::ApiError;
 use crate::store;
 pub use role::UserRole;
 
-/// The name of the session cookie the web pages use instead of a bearer header.
+/// The name of the session cookie the web pages use instead of a bearer header
+/// (`service::sessions`).
 pub const SESSION_COOKIE: &str = "aeo_session";
 
 /// An authenticated user, as of this request.
@@ -98,15 +99,34 @@ impl FromRequestParts<AppState> for Caller {
 /// The caller named by the request's token, shared with the cached user it was found as.
 async fn authenticated(parts: &Parts, state: &AppState) -> Result<Arc<Caller>, ApiError> {
     let (token, presented) = credentials(&parts.headers).ok_or(ApiError::Unauthorized)?;
-    let bearer = state.tokens.bearer(token).ok_or(ApiError::Unauthorized)?;
-    if presented == Presented::Cookie {
-        check_csrf(parts, state, token)?;
-    }
-    let user = state.hot.user(&state.store.db, bearer.user_id).await?.ok_or(ApiError::Unauthorized)?;
-    if user.disabled || user.token_version != bearer.token_version {
+    let (user_id, token_version) = match presented {
+        Presented::Bearer => {
+            let bearer = state.tokens.bearer(token).ok_or(ApiError::Unauthorized)?;
+            (bearer.user_id, bearer.token_version)
+        }
+        Presented::Cookie => {
+            let session = crate::service::sessions::find(state, token).await?.ok_or(ApiError::Unauthorized)?;
+            check_csrf(parts, state, token)?;
+            (session.user_id, session.token_version)
+        }
+    };
+    let user = state.hot.user(&state.store.db, user_id).await?.ok_or(ApiError::Unauthorized)?;
+    if user.disabled || user.token_version != token_version {
         return Err(ApiError::Unauthorized);
     }
     Ok(user.caller)
+}
+
+/// The caller of the request's session cookie, if it names a session that lasts; for the web
+/// pages, which check the CSRF token of a form themselves.
+pub async fn session_caller(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<Arc<Caller>>, ApiError> {
+    let Some((secret, Presented::Cookie)) = credentials(headers) else { return Ok(None) };
+    let Some(session) = crate::service::sessions::find(state, secret).await? else { return Ok(None) };
+    let user = state.hot.user(&state.store.db, session.user_id).await?;
+    Ok(user.filter(|user| !user.disabled && user.token_version == session.token_version).map(|user| user.caller))
 }
 
 /// The caller of a stored account; a corrupt row is an internal error, not a login.

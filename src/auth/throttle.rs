@@ -174,12 +174,12 @@ impl LoginThrottle {
             return Err(seconds(wait));
         }
         let account = (!self.known.contains_key(&pair)).then(|| email.to_owned());
-        if let Some(account) = &account {
-            if let Err(wait) = self.accounts.reserve(account, now) {
-                self.pairs.release(&pair);
-                self.clients.release(&client_key);
-                return Err(seconds(wait));
-            }
+        if let Some(account) = &account
+            && let Err(wait) = self.accounts.reserve(account, now)
+        {
+            self.pairs.release(&pair);
+            self.clients.release(&client_key);
+            return Err(seconds(wait));
         }
         Ok(Attempt { throttle: self, pair, client: client_key, account })
     }

@@ -13,7 +13,7 @@ pub(crate) mod held;
 pub(crate) mod summaries;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use compact_str::CompactString;
@@ -23,7 +23,7 @@ use sea_orm::ConnectionTrait;
 use crate::auth::Caller;
 use crate::store::mras::Mra;
 use crate::store::peers::Peer;
-use crate::store::{administrations, mras, peers, users};
+use crate::store::{administrations, mras, peers, sessions, users};
 
 /// Two codes as one key, kept inline: looking up costs no allocation.
 pub fn pair(first: &str, second: &str) -> CompactString {
@@ -69,10 +69,25 @@ pub struct KnownUser {
     pub disabled: bool,
 }
 
+/// A web page session as each request checks it.
+#[derive(Debug)]
+pub struct KnownSession {
+    pub user_id: i64,
+    pub token_version: i32,
+    pub created_at: i64,
+    /// When it was last used, in seconds since the epoch; noted in the database at most once
+    /// a minute.
+    pub last_seen: AtomicI64,
+}
+
 pub struct HotFacts {
     pub certificates: summaries::SummaryCache,
     pub held: held::HeldStatements,
     users: Cache<i64, KnownUser>,
+    /// By the SHA-256 of the session's secret; a session ended here is forgotten at once, and
+    /// one read while a session ended is not kept ([`Forgetting`]).
+    sessions: Cache<String, Arc<KnownSession>>,
+    sessions_forgetting: Forgetting,
     hosted: Cache<String, bool>,
     mras: Cache<CompactString, Option<Arc<Mra>>>,
     peers: Cache<CompactString, Option<Arc<Peer>>>,
@@ -86,6 +101,8 @@ impl HotFacts {
             certificates: summaries::SummaryCache::new(summary_cache_bytes, statement_cache_bytes),
             held: held::HeldStatements::default(),
             users: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
+            sessions: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
+            sessions_forgetting: Forgetting::default(),
             hosted: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
             mras: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
             peers: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
@@ -106,6 +123,34 @@ impl HotFacts {
 
     pub fn forget_user(&self, id: i64) {
         self.users.invalidate(&id);
+    }
+
+    /// The web page session whose secret hashes to `id`, if it is stored.
+    pub async fn session(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: &str,
+    ) -> crate::store::StoreResult<Option<Arc<KnownSession>>> {
+        if let Some(known) = self.sessions.get(id) {
+            return Ok(Some(known));
+        }
+        let before = self.sessions_forgetting.now();
+        let Some(stored) = sessions::find(conn, id).await? else { return Ok(None) };
+        let known = Arc::new(KnownSession {
+            user_id: stored.user_id,
+            token_version: stored.token_version,
+            created_at: stored.created_at.timestamp(),
+            last_seen: AtomicI64::new(stored.last_seen_at.timestamp()),
+        });
+        if self.sessions_forgetting.unmoved_since(before) {
+            self.sessions.insert(id.to_owned(), known.clone());
+        }
+        Ok(Some(known))
+    }
+
+    pub fn forget_session(&self, id: &str) {
+        self.sessions_forgetting.move_on();
+        self.sessions.invalidate(id);
     }
 
     /// Whether the administration is hosted on this node.
@@ -185,6 +230,8 @@ impl HotFacts {
     /// Forgets the small facts, e.g. after loading data behind the API's back.
     pub fn forget_all(&self) {
         self.users.invalidate_all();
+        self.sessions_forgetting.move_on();
+        self.sessions.invalidate_all();
         self.hosted.invalidate_all();
         self.mras.invalidate_all();
         self.peers.invalidate_all();

@@ -127,10 +127,10 @@ struct InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if !self.ended {
-            if let Some(lane) = self.batches.lock().get_mut(self.circuit) {
-                lane.in_flight = lane.in_flight.saturating_sub(1);
-            }
+        if !self.ended
+            && let Some(lane) = self.batches.lock().get_mut(self.circuit)
+        {
+            lane.in_flight = lane.in_flight.saturating_sub(1);
         }
     }
 }

@@ -203,10 +203,10 @@ async fn ask_live(
     let verify = |token: String| -> Result<(String, StatementClaims), CallError> {
         let claims = jose::verify_statement(&token, &registration.peer, &registration.jwks, false)
             .map_err(|error| CallError::Unverified(error.to_string()))?;
-        if let Subject::Certificate(number) = subject {
-            if claims.sub != number.as_str() {
-                return Err(CallError::Unverified(format!("a statement of {} where {number} was asked", claims.sub)));
-            }
+        if let Subject::Certificate(number) = subject
+            && claims.sub != number.as_str()
+        {
+            return Err(CallError::Unverified(format!("a statement of {} where {number} was asked", claims.sub)));
         }
         Ok((token, claims))
     };

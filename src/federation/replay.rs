@@ -47,7 +47,7 @@ impl Seen {
     fn first(&self, key: String, expires: i64) -> bool {
         let now = Utc::now().timestamp();
         let mut expiries = self.expiries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if expiries.len() % SWEEP_EVERY == 0 {
+        if expiries.len().is_multiple_of(SWEEP_EVERY) {
             expiries.retain(|_, until| *until >= now);
         }
         match expiries.get(&key) {

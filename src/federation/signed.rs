@@ -56,20 +56,20 @@ fn now_ms() -> i64 {
 pub async fn served(app: &App, key: &SigningKey, administration: &str, number: &str) -> anyhow::Result<Option<String>> {
     let (cache, ttl) = (&app.hot.certificates, app.settings.statement_ttl_secs());
     let (now, today) = (now_ms(), certificates::today());
-    if let Some(signed) = cache.signed(administration, number) {
-        if signed.signing.may_serve(&key.kid, now, today, ttl) {
-            return Ok(Some(signed.token.clone()));
-        }
+    if let Some(signed) = cache.signed(administration, number)
+        && signed.signing.may_serve(&key.kid, now, today, ttl)
+    {
+        return Ok(Some(signed.token.clone()));
     }
     let read_at = cache.reading();
     // Without signing ahead no row is kept that may be served.
     let kept = if signs_ahead(ttl) { app.store.statement(administration, number, read_at).await? } else { None };
-    if let Some(kept) = kept {
-        if kept.signing.may_serve(&key.kid, now, today, ttl) {
-            let token = kept.token.clone();
-            cache.keep_signed(administration, number, kept, read_at);
-            return Ok(Some(token));
-        }
+    if let Some(kept) = kept
+        && kept.signing.may_serve(&key.kid, now, today, ttl)
+    {
+        let token = kept.token.clone();
+        cache.keep_signed(administration, number, kept, read_at);
+        return Ok(Some(token));
     }
     match app.store.certificate(administration, number, read_at).await? {
         Some(certificate) => Ok(Some(statement(cache, key, &certificate, ttl, read_at)?)),
@@ -100,12 +100,11 @@ pub fn statement(
     read_at: u64,
 ) -> anyhow::Result<String> {
     let (administration, number) = (&certificate.administration, &certificate.number);
-    if let Some(signed) = cache.signed(administration, number) {
-        if signed.seq == certificate.seq
-            && signed.signing.may_serve(&key.kid, now_ms(), certificates::today(), ttl_secs)
-        {
-            return Ok(signed.token.clone());
-        }
+    if let Some(signed) = cache.signed(administration, number)
+        && signed.seq == certificate.seq
+        && signed.signing.may_serve(&key.kid, now_ms(), certificates::today(), ttl_secs)
+    {
+        return Ok(signed.token.clone());
     }
     let signed = sign(key, certificate, ttl_secs)?;
     if ttl_secs == 0 {

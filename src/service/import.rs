@@ -71,14 +71,14 @@ pub fn validate(format: Format, body: &[u8]) -> ServiceResult<Vec<CertificateDra
         let Some(input) = row.input else { continue };
         match CertificateDraft::parse(&input) {
             Ok(draft) => {
-                if let Some(number) = &draft.number {
-                    if let Some(first) = seen.insert(number.as_str().to_owned(), row_number) {
-                        errors.push(RowError {
-                            row: row_number,
-                            field: "number".into(),
-                            message: format!("appears already in row {first}"),
-                        });
-                    }
+                if let Some(number) = &draft.number
+                    && let Some(first) = seen.insert(number.as_str().to_owned(), row_number)
+                {
+                    errors.push(RowError {
+                        row: row_number,
+                        field: "number".into(),
+                        message: format!("appears already in row {first}"),
+                    });
                 }
                 drafts.push(draft);
             }

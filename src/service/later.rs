@@ -1,8 +1,8 @@
 //! Writes that a read causes but need not wait for: the audit records of federation calls, the
-//! health of the exchange with each peer, statements an issuer gave when asked live, and an
-//! outbox to retry at once. A GET never takes the writer slot for them; they are queued here
-//! and written in batches, one unit of work per batch, by [`write`]. What is queued when the
-//! node stops is written before it exits.
+//! health of the exchange with each peer, statements an issuer gave when asked live, an outbox
+//! to retry at once, and when a web page session was last used. A GET never takes the writer
+//! slot for them; they are queued here and written in batches, one unit of work per batch, by
+//! [`write`]. What is queued when the node stops is written before it exits.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,7 +14,7 @@ use super::{After, ServiceResult, Work};
 use crate::app::{App, AppState};
 use crate::federation::jose::StatementClaims;
 use crate::store::mirror::{self, Followed, Held, Origin};
-use crate::store::{audit, outbox, peers};
+use crate::store::{audit, outbox, peers, sessions};
 
 /// Most writes taken into one unit of work.
 const BATCH: usize = 500;
@@ -74,6 +74,11 @@ pub enum Deferred {
     RetryOutbox {
         administration: String,
         peer: String,
+    },
+    /// A web page session (by the hash of its secret) was used at this instant.
+    SessionSeen {
+        id: String,
+        at: chrono::DateTime<chrono::Utc>,
     },
 }
 
@@ -147,6 +152,7 @@ async fn apply(app: &App, batch: Vec<Deferred>) -> ServiceResult<()> {
                     work.then(After::Outbox);
                 }
             }
+            Deferred::SessionSeen { id, at } => sessions::seen(&*work, &id, at).await?,
         }
     }
     for ((administration, issuer), statements) in live {

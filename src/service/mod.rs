@@ -10,6 +10,8 @@ pub(crate) mod import;
 pub(crate) mod later;
 pub(crate) mod mras;
 pub(crate) mod peers;
+pub(crate) mod public;
+pub(crate) mod sessions;
 pub(crate) mod traders;
 pub(crate) mod users;
 mod work;

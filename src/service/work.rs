@@ -22,6 +22,8 @@ pub enum After {
     Certificates(Written),
     /// A user's sign-in facts (disabled, password, token version) changed.
     User(i64),
+    /// A web page session (by the hash of its secret) ended.
+    Session(String),
     /// An administration came to be hosted here.
     Hosted(String),
     /// An administration's record of its arrangement with a partner changed.
@@ -57,6 +59,7 @@ impl After {
                     && b.changed.is_empty()
             }
             (User(a), User(b)) => a == b,
+            (Session(a), Session(b)) => a == b,
             (Hosted(a), Hosted(b)) | (Keys(a), Keys(b)) => a == b,
             (Mra { administration: a, partner: p }, Mra { administration: b, partner: q }) => a == b && p == q,
             (Peer { administration: a, peer: p }, Peer { administration: b, peer: q }) => a == b && p == q,
@@ -155,6 +158,7 @@ async fn apply(app: &App, after: After) {
             app.federation.outbox_ready.notify_one();
         }
         After::User(id) => hot.forget_user(id),
+        After::Session(id) => hot.forget_session(&id),
         After::Hosted(code) => hot.forget_hosted(&code),
         After::Mra { administration, partner } => hot.forget_mra(&administration, &partner),
         After::Peer { administration, peer } => {

@@ -15,6 +15,7 @@ pub(crate) mod peers;
 mod probe;
 pub(crate) mod reads;
 mod reserve;
+pub(crate) mod sessions;
 pub(crate) mod snapshot;
 pub(crate) mod statements;
 #[cfg(test)]

@@ -184,10 +184,10 @@ impl InPlace {
     pub fn release_old_snapshots(&self) {
         for slot in &self.slots {
             let Ok(mut slot) = slot.try_lock() else { continue };
-            if let Some(reader) = slot.as_mut().filter(|reader| reader.is_old()) {
-                if reader.end().is_err() {
-                    *slot = None;
-                }
+            if let Some(reader) = slot.as_mut().filter(|reader| reader.is_old())
+                && reader.end().is_err()
+            {
+                *slot = None;
             }
         }
     }

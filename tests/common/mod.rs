@@ -184,6 +184,19 @@ impl Node {
         self.login(email, password).await
     }
 
+    /// Signs in on the `/login` page, as a browser does, and returns the session cookie's value.
+    pub async fn session(&self, email: &str) -> String {
+        let password = if email == PLATFORM_EMAIL { PLATFORM_PASSWORD } else { DEMO_PASSWORD };
+        let form = serde_urlencoded::to_string([("email", email), ("password", password)]).expect("form");
+        let reply = self
+            .send_raw(Method::POST, "/login", None, "application/x-www-form-urlencoded", form.into_bytes(), &[])
+            .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "sign-in of {email}: {}", reply.body);
+        let cookie = reply.headers.get("set-cookie").and_then(|v| v.to_str().ok()).expect("set-cookie");
+        let value = cookie.split(';').next().and_then(|pair| pair.strip_prefix("aeo_session=")).expect("aeo_session");
+        value.to_owned()
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> String {
         let reply = self
             .send(

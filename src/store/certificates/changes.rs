@@ -225,10 +225,10 @@ pub async fn create(
     draft: &CertificateDraft,
     change: &Change<'_>,
 ) -> StoreResult<Certificate> {
-    if let Some(number) = &draft.number {
-        if find_model(conn, administration, number.as_str()).await?.is_some() {
-            return Err(StoreError::Taken(format!("certificate {number}")));
-        }
+    if let Some(number) = &draft.number
+        && find_model(conn, administration, number.as_str()).await?.is_some()
+    {
+        return Err(StoreError::Taken(format!("certificate {number}")));
     }
     // A concurrent create of the same number may still commit first (PostgreSQL); the unique
     // index then decides, and `create_many` answers the loser with a conflict too.

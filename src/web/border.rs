@@ -1,0 +1,170 @@
+//! `/border`: the border officer's one question, "is this operator recognised here, now?",
+//! asked as a GET form so that a verdict has a URL to reload, share or print.
+
+use aeo_domain::{AdministrationCode, CertificateNumber, OperatorId, Reason};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::page::{Chrome, PageError, cookie};
+use crate::app::AppState;
+use crate::auth::{Caller, ReadRegistry};
+use crate::recognition::{self, Answer, Source, Subject};
+use crate::service::{administrations, mras};
+
+/// The cookie that remembers the issuer of the last question.
+const ISSUER_COOKIE: &str = "border_issuer";
+
+#[derive(Deserialize)]
+pub struct Question {
+    issuer: Option<String>,
+    q: Option<String>,
+}
+
+/// A certificate number as people type it: any case, spaces for dashes.
+pub fn as_typed(raw: &str) -> String {
+    raw.split_whitespace().collect::<Vec<_>>().join("-").to_uppercase()
+}
+
+/// What the question names: an identifier when it reads `SCHEME:VALUE`, else a number.
+fn subject(q: &str) -> Result<Subject, String> {
+    match q.split_once(':') {
+        Some((scheme, value)) => OperatorId::parse_pair(&format!("{}:{}", scheme.trim().to_uppercase(), value.trim()))
+            .map(Subject::Identifier)
+            .map_err(|error| error.to_string()),
+        None => CertificateNumber::parse(&as_typed(q)).map(Subject::Certificate).map_err(|error| error.to_string()),
+    }
+}
+
+/// The verdict as the contract names it (`data-verdict`).
+fn verdict(answer: &Answer) -> &'static str {
+    if answer.recognized {
+        "recognized"
+    } else if answer.reasons.contains(&Reason::IssuerUnreachable) {
+        "unknown"
+    } else {
+        "not_recognized"
+    }
+}
+
+/// An issuer the officer may ask about.
+struct Issuer {
+    code: String,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "border.html")]
+struct BorderPage {
+    chrome: Chrome,
+    issuers: Vec<Issuer>,
+    issuer: String,
+    q: String,
+    /// What was wrong with the question, if it could not be asked.
+    error: Option<String>,
+    answer: Option<Answer>,
+}
+
+impl BorderPage {
+    fn verdict(&self) -> &'static str {
+        self.answer.as_ref().map_or("", verdict)
+    }
+
+    fn verdict_words(&self) -> &'static str {
+        match self.verdict() {
+            "recognized" => self.chrome.t.recognized,
+            "unknown" => self.chrome.t.unknown,
+            _ => self.chrome.t.not_recognized,
+        }
+    }
+
+    /// Where the answer came from and how fresh it is, in words.
+    fn provenance(&self, answer: &Answer) -> String {
+        let (t, lang) = (self.chrome.t, self.chrome.lang);
+        let age = lang.ago((Utc::now() - answer.as_of).num_seconds());
+        match answer.source {
+            Source::Local => t.source_local.to_owned(),
+            Source::Peer => format!("{} {} ({age})", t.source_peer, answer.issuer),
+            Source::Cache => format!("{} {} ({age})", t.source_cache, answer.issuer),
+            Source::Mirror => format!("{} {} ({age})", t.source_mirror, answer.issuer),
+        }
+    }
+}
+
+/// The administrations an officer of `caller`'s administration may ask about: its own, those it
+/// has an arrangement record with, and the others hosted here.
+async fn issuers(app: &AppState, caller: &Caller) -> crate::service::ServiceResult<Vec<Issuer>> {
+    let at = caller.administration.as_ref().map(|code| code.as_str()).unwrap_or_default();
+    let hosted = administrations::list(app).await?;
+    let mut issuers: Vec<Issuer> =
+        hosted.iter().map(|a| Issuer { code: a.code.clone(), name: a.name.clone() }).collect();
+    for mra in mras::list(app, at).await? {
+        if !issuers.iter().any(|issuer| issuer.code == mra.partner) {
+            // Hosted elsewhere: its code says it (an arrangement's title is no name).
+            issuers.push(Issuer { code: mra.partner.clone(), name: String::new() });
+        }
+    }
+    issuers.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(issuers)
+}
+
+/// `GET /border?issuer=&q=`
+pub async fn page(
+    State(app): State<AppState>,
+    chrome: Chrome,
+    headers: axum::http::HeaderMap,
+    Query(question): Query<Question>,
+) -> Result<Response, PageError> {
+    let caller = chrome.require(<ReadRegistry as crate::auth::Permission>::ROLES)?;
+    let Some(at) = caller.administration.clone() else {
+        return Err(chrome.failed(StatusCode::FORBIDDEN, chrome.t.not_allowed));
+    };
+    let issuers = issuers(&app, &caller).await.map_err(|error| chrome.service_failed(error))?;
+    let remembered = cookie(&headers, ISSUER_COOKIE).map(str::to_owned);
+    let issuer = question
+        .issuer
+        .map(|issuer| issuer.trim().to_uppercase())
+        .filter(|issuer| !issuer.is_empty())
+        .or(remembered)
+        .or_else(|| issuers.iter().find(|issuer| issuer.code != at.as_str()).map(|issuer| issuer.code.clone()))
+        .unwrap_or_default();
+    let q = question.q.unwrap_or_default().trim().to_owned();
+    let (mut error, mut answer) = (None, None);
+    if !q.is_empty() {
+        match (AdministrationCode::parse(&issuer), subject(&q)) {
+            (Ok(code), Ok(subject)) => {
+                let answered = recognition::answer(&app, &at, &code, &subject).await;
+                answer = Some(answered.map_err(|error| chrome.service_failed(error))?);
+            }
+            (Err(message), _) => error = Some(format!("{}: {message}", chrome.t.issuer)),
+            (_, Err(message)) => error = Some(format!("{}: {message}", chrome.t.number_or_identifier)),
+        }
+    }
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let remember = answer.is_some().then(|| issuer.clone());
+    let page = BorderPage { chrome, issuers, issuer, q, error, answer };
+    let mut response = page.chrome.render(status, &page);
+    if let Some(issuer) = remember {
+        let cookie = format!("{ISSUER_COOKIE}={issuer}; Path=/border; Max-Age=31536000; SameSite=Strict; HttpOnly");
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_question_is_read_as_people_type_it() {
+        assert!(matches!(subject("cl-oea-0001"), Ok(Subject::Certificate(n)) if n.as_str() == "CL-OEA-0001"));
+        assert!(matches!(subject(" CL OEA 0001 "), Ok(Subject::Certificate(n)) if n.as_str() == "CL-OEA-0001"));
+        assert!(matches!(subject("cl-rut: 76.086.428-5"), Ok(Subject::Identifier(_))));
+        assert!(subject("CL-RUT:").is_err());
+    }
+}

@@ -1,0 +1,539 @@
+//! The pages' two languages, Spanish first. A page's language comes from `?lang=`, else the
+//! `lang` cookie, else `Accept-Language`, else Spanish (the contract's order). Every text of the
+//! pages is a field of [`Text`], so a text missing in one language does not compile.
+
+use aeo_domain::{Category, MraStatus, Reason, Role, Status};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+/// The cookie that keeps the language chosen with `?lang=`.
+pub const LANG_COOKIE: &str = "lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Es,
+    En,
+}
+
+impl Lang {
+    fn parse(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("es") {
+            Some(Lang::Es)
+        } else if primary.eq_ignore_ascii_case("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    /// The language of a page: the query's, else the cookie's, else the first of the browser's
+    /// that the pages speak (by weight), else Spanish.
+    pub fn negotiate(query: Option<&str>, cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
+        if let Some(lang) = query.and_then(Lang::parse).or_else(|| cookie.and_then(Lang::parse)) {
+            return lang;
+        }
+        let mut offered: Vec<(f32, Lang)> = accept_language
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let lang = Lang::parse(parts.next()?)?;
+                let weight = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+                (weight > 0.0).then_some((weight, lang))
+            })
+            .collect();
+        // Stable: of equal weights, the first listed wins.
+        offered.sort_by(|a, b| b.0.total_cmp(&a.0));
+        offered.first().map_or(Lang::Es, |(_, lang)| *lang)
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Es => "es",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, for the switch.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Es => Lang::En,
+            Lang::En => Lang::Es,
+        }
+    }
+
+    pub fn text(self) -> &'static Text {
+        match self {
+            Lang::Es => &ES,
+            Lang::En => &EN,
+        }
+    }
+
+    /// A date as its reader writes it, with the month in words so that no reader takes the
+    /// day for the month: "5 dic 2026", "5 Dec 2026".
+    pub fn date(self, date: NaiveDate) -> String {
+        let months = match self {
+            Lang::Es => ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"],
+            Lang::En => ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct", "Nov", "Dec"],
+        };
+        format!("{} {} {}", date.day(), months[date.month0() as usize], date.year())
+    }
+
+    /// An instant, to the second, in UTC (the time every border reads alike).
+    pub fn instant(self, at: DateTime<Utc>) -> String {
+        format!("{} {} UTC", self.date(at.date_naive()), at.format("%H:%M:%S"))
+    }
+
+    /// How long ago, in words: "3 s", "2 min", "1 h".
+    pub fn ago(self, seconds: i64) -> String {
+        let seconds = seconds.max(0);
+        let (amount, unit) = match seconds {
+            0..60 => (seconds, "s"),
+            60..3600 => (seconds / 60, "min"),
+            3600..86_400 => (seconds / 3600, "h"),
+            _ => (seconds / 86_400, "d"),
+        };
+        match self {
+            Lang::Es => format!("hace {amount} {unit}"),
+            Lang::En => format!("{amount} {unit} ago"),
+        }
+    }
+
+    pub fn reason(self, reason: Reason) -> &'static str {
+        let es = self == Lang::Es;
+        match reason {
+            Reason::CertificateNotFound => {
+                if es {
+                    "No existe un certificado con ese número o identificador en la administración emisora."
+                } else {
+                    "The issuing administration has no certificate with that number or identifier."
+                }
+            }
+            Reason::CertificateSuspended => {
+                if es {
+                    "El certificado está suspendido por su emisor."
+                } else {
+                    "The certificate is suspended by its issuer."
+                }
+            }
+            Reason::CertificateRevoked => {
+                if es {
+                    "El certificado fue revocado por su emisor."
+                } else {
+                    "The certificate was revoked by its issuer."
+                }
+            }
+            Reason::CertificateExpired => {
+                if es {
+                    "El certificado está vencido."
+                } else {
+                    "The certificate has expired."
+                }
+            }
+            Reason::CertificateNotYetValid => {
+                if es {
+                    "El certificado aún no entra en vigencia."
+                } else {
+                    "The certificate is not valid yet."
+                }
+            }
+            Reason::NoMra => {
+                if es {
+                    "No hay un acuerdo de reconocimiento mutuo con la administración emisora."
+                } else {
+                    "There is no mutual recognition arrangement with the issuing administration."
+                }
+            }
+            Reason::MraNotInForce => {
+                if es {
+                    "El acuerdo de reconocimiento mutuo con la administración emisora no está vigente."
+                } else {
+                    "The mutual recognition arrangement with the issuing administration is not in force."
+                }
+            }
+            Reason::CategoryNotCovered => {
+                if es {
+                    "El acuerdo no cubre la categoría de este certificado."
+                } else {
+                    "The arrangement does not cover this certificate's category."
+                }
+            }
+            Reason::RoleNotCovered => {
+                if es {
+                    "El acuerdo no cubre ninguna de las funciones del operador."
+                } else {
+                    "The arrangement covers none of the operator's roles."
+                }
+            }
+            Reason::IssuerUnreachable => {
+                if es {
+                    "No se pudo consultar a la administración emisora y la copia disponible aquí no está al día."
+                } else {
+                    "The issuing administration could not be asked, and the copy held here is not current."
+                }
+            }
+        }
+    }
+
+    pub fn status(self, status: Status) -> &'static str {
+        let es = self == Lang::Es;
+        match status {
+            Status::Active => {
+                if es {
+                    "vigente"
+                } else {
+                    "active"
+                }
+            }
+            Status::Suspended => {
+                if es {
+                    "suspendido"
+                } else {
+                    "suspended"
+                }
+            }
+            Status::Revoked => {
+                if es {
+                    "revocado"
+                } else {
+                    "revoked"
+                }
+            }
+            Status::Expired => {
+                if es {
+                    "vencido"
+                } else {
+                    "expired"
+                }
+            }
+        }
+    }
+
+    pub fn category(self, category: Category) -> &'static str {
+        let es = self == Lang::Es;
+        match category {
+            Category::Security => {
+                if es {
+                    "seguridad"
+                } else {
+                    "security"
+                }
+            }
+            Category::Simplification => {
+                if es {
+                    "simplificación"
+                } else {
+                    "simplification"
+                }
+            }
+            Category::Full => {
+                if es {
+                    "completa"
+                } else {
+                    "full"
+                }
+            }
+        }
+    }
+
+    pub fn role(self, role: Role) -> &'static str {
+        let es = self == Lang::Es;
+        match role {
+            Role::Manufacturer => {
+                if es {
+                    "fabricante"
+                } else {
+                    "manufacturer"
+                }
+            }
+            Role::Importer => {
+                if es {
+                    "importador"
+                } else {
+                    "importer"
+                }
+            }
+            Role::Exporter => {
+                if es {
+                    "exportador"
+                } else {
+                    "exporter"
+                }
+            }
+            Role::CustomsBroker => {
+                if es {
+                    "agente de aduanas"
+                } else {
+                    "customs broker"
+                }
+            }
+            Role::Carrier => {
+                if es {
+                    "transportista"
+                } else {
+                    "carrier"
+                }
+            }
+            Role::FreightForwarder => {
+                if es {
+                    "transitario"
+                } else {
+                    "freight forwarder"
+                }
+            }
+            Role::WarehouseOperator => {
+                if es {
+                    "operador de almacén"
+                } else {
+                    "warehouse operator"
+                }
+            }
+            Role::PortOperator => {
+                if es {
+                    "operador portuario"
+                } else {
+                    "port operator"
+                }
+            }
+            Role::TerminalOperator => {
+                if es {
+                    "operador de terminal"
+                } else {
+                    "terminal operator"
+                }
+            }
+            Role::LogisticsOperator => {
+                if es {
+                    "operador logístico"
+                } else {
+                    "logistics operator"
+                }
+            }
+        }
+    }
+
+    pub fn mra_status(self, status: MraStatus) -> &'static str {
+        let es = self == Lang::Es;
+        match status {
+            MraStatus::Negotiating => {
+                if es {
+                    "en negociación"
+                } else {
+                    "negotiating"
+                }
+            }
+            MraStatus::Signed => {
+                if es {
+                    "firmado"
+                } else {
+                    "signed"
+                }
+            }
+            MraStatus::InForce => {
+                if es {
+                    "vigente"
+                } else {
+                    "in force"
+                }
+            }
+            MraStatus::Suspended => {
+                if es {
+                    "suspendido"
+                } else {
+                    "suspended"
+                }
+            }
+            MraStatus::Terminated => {
+                if es {
+                    "terminado"
+                } else {
+                    "terminated"
+                }
+            }
+        }
+    }
+}
+
+/// Every text of the pages, in one language.
+pub struct Text {
+    pub skip_to_content: &'static str,
+    pub registry_name: &'static str,
+    pub switch_language: &'static str,
+    pub sign_in: &'static str,
+    pub sign_out: &'static str,
+    pub signed_in_as: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub wrong_credentials: &'static str,
+    pub too_many_attempts: &'static str,
+    pub not_allowed: &'static str,
+    pub not_found: &'static str,
+    pub try_again: &'static str,
+    pub public_check: &'static str,
+    pub public_check_intro: &'static str,
+    pub administration: &'static str,
+    pub certificate_number: &'static str,
+    pub check: &'static str,
+    pub no_such_certificate: &'static str,
+    pub status: &'static str,
+    pub category: &'static str,
+    pub valid_until: &'static str,
+    pub valid_from: &'static str,
+    pub operator: &'static str,
+    pub operator_not_public: &'static str,
+    pub border: &'static str,
+    pub border_intro: &'static str,
+    pub issuer: &'static str,
+    pub number_or_identifier: &'static str,
+    pub number_or_identifier_hint: &'static str,
+    pub ask: &'static str,
+    pub recognized: &'static str,
+    pub not_recognized: &'static str,
+    pub unknown: &'static str,
+    pub reasons: &'static str,
+    pub roles: &'static str,
+    pub arrangement: &'static str,
+    pub in_force_since: &'static str,
+    pub covers: &'static str,
+    pub answered_at: &'static str,
+    pub source: &'static str,
+    pub source_local: &'static str,
+    pub source_peer: &'static str,
+    pub source_cache: &'static str,
+    pub source_mirror: &'static str,
+    pub stale_note: &'static str,
+    pub invalid_question: &'static str,
+    pub form_refused: &'static str,
+    pub form_unreadable: &'static str,
+}
+
+pub static ES: Text = Text {
+    skip_to_content: "Ir al contenido",
+    registry_name: "Registro OEA",
+    switch_language: "English",
+    sign_in: "Iniciar sesión",
+    sign_out: "Cerrar sesión",
+    signed_in_as: "Sesión de",
+    email: "Correo electrónico",
+    password: "Contraseña",
+    wrong_credentials: "El correo o la contraseña no son correctos.",
+    too_many_attempts: "Demasiados intentos. Espere un momento y vuelva a intentarlo.",
+    not_allowed: "Su cuenta no tiene acceso a esta página.",
+    not_found: "Esta página no existe.",
+    try_again: "Vuelva a intentarlo en un momento.",
+    public_check: "Consulta pública",
+    public_check_intro: "Confirme el estado de un certificado OEA, sin iniciar sesión.",
+    administration: "Administración",
+    certificate_number: "Número de certificado",
+    check: "Consultar",
+    no_such_certificate: "Esa administración no tiene un certificado con ese número.",
+    status: "Estado",
+    category: "Categoría",
+    valid_until: "Vigente hasta",
+    valid_from: "Vigente desde",
+    operator: "Operador",
+    operator_not_public: "El operador no autorizó publicar su nombre.",
+    border: "Frontera",
+    border_intro: "¿Está este operador reconocido aquí, ahora?",
+    issuer: "Administración emisora",
+    number_or_identifier: "Número de certificado o identificador del operador",
+    number_or_identifier_hint: "Por ejemplo CL-OEA-0001, o CL-RUT:76.086.428-5",
+    ask: "Consultar",
+    recognized: "RECONOCIDO",
+    not_recognized: "NO RECONOCIDO",
+    unknown: "DESCONOCIDO",
+    reasons: "Motivos",
+    roles: "Funciones",
+    arrangement: "Acuerdo de reconocimiento mutuo",
+    in_force_since: "vigente desde",
+    covers: "cubre",
+    answered_at: "Respuesta del",
+    source: "Origen",
+    source_local: "registro de la administración emisora, en este nodo",
+    source_peer: "consultado ahora al registro de",
+    source_cache: "respuesta firmada por el registro de",
+    source_mirror: "copia firmada mantenida aquí del registro de",
+    stale_note: "La copia disponible está desactualizada.",
+    invalid_question: "Revise la consulta",
+    form_refused: "Este formulario debe enviarse desde las páginas de este registro. Vuelva a cargar la página.",
+    form_unreadable: "No se pudo leer el formulario.",
+};
+
+pub static EN: Text = Text {
+    skip_to_content: "Skip to content",
+    registry_name: "AEO Registry",
+    switch_language: "Español",
+    sign_in: "Sign in",
+    sign_out: "Sign out",
+    signed_in_as: "Signed in as",
+    email: "E-mail",
+    password: "Password",
+    wrong_credentials: "The e-mail or password is not right.",
+    too_many_attempts: "Too many attempts. Wait a moment and try again.",
+    not_allowed: "Your account has no access to this page.",
+    not_found: "There is no such page.",
+    try_again: "Try again in a moment.",
+    public_check: "Public check",
+    public_check_intro: "Confirm an AEO certificate's status, without signing in.",
+    administration: "Administration",
+    certificate_number: "Certificate number",
+    check: "Check",
+    no_such_certificate: "That administration has no certificate with that number.",
+    status: "Status",
+    category: "Category",
+    valid_until: "Valid until",
+    valid_from: "Valid from",
+    operator: "Operator",
+    operator_not_public: "The operator did not consent to its name being published.",
+    border: "Border",
+    border_intro: "Is this operator recognised here, now?",
+    issuer: "Issuing administration",
+    number_or_identifier: "Certificate number or operator identifier",
+    number_or_identifier_hint: "For example CL-OEA-0001, or CL-RUT:76.086.428-5",
+    ask: "Ask",
+    recognized: "RECOGNISED",
+    not_recognized: "NOT RECOGNISED",
+    unknown: "UNKNOWN",
+    reasons: "Reasons",
+    roles: "Roles",
+    arrangement: "Mutual recognition arrangement",
+    in_force_since: "in force since",
+    covers: "covers",
+    answered_at: "Answered",
+    source: "Source",
+    source_local: "the issuing administration's registry, on this node",
+    source_peer: "asked just now of the registry of",
+    source_cache: "answer signed by the registry of",
+    source_mirror: "signed copy held here of the registry of",
+    stale_note: "The copy held here is out of date.",
+    invalid_question: "Check the question",
+    form_refused: "This form must be sent from this registry's own pages. Reload the page.",
+    form_unreadable: "The form could not be read.",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_wins_then_the_cookie_then_the_browser_then_spanish() {
+        assert_eq!(Lang::negotiate(Some("en"), Some("es"), Some("es")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("fr"), Some("en"), None), Lang::En);
+        assert_eq!(Lang::negotiate(None, None, Some("en-GB,en;q=0.9,es;q=0.8")), Lang::En);
+        assert_eq!(Lang::negotiate(None, None, Some("fr-FR, en;q=0.5, es;q=0.7")), Lang::Es);
+        assert_eq!(Lang::negotiate(None, None, Some("en;q=0, de")), Lang::Es);
+        assert_eq!(Lang::negotiate(None, None, Some("pt-BR")), Lang::Es);
+        assert_eq!(Lang::negotiate(None, None, None), Lang::Es);
+    }
+
+    #[test]
+    fn dates_and_ages_read_as_each_language_writes_them() {
+        let date: NaiveDate = "2026-12-05".parse().expect("date");
+        assert_eq!(Lang::Es.date(date), "5 dic 2026");
+        assert_eq!(Lang::En.date(date), "5 Dec 2026");
+        assert_eq!(Lang::Es.ago(125), "hace 2 min");
+        assert_eq!(Lang::En.ago(3), "3 s ago");
+    }
+}

@@ -1,0 +1,28 @@
+//! The web pages, for people who will never write `curl`: the border officer (`/border`), the
+//! trader (`/trader`), the customs administration (`/admin`) and anyone (`/check`). Pages are
+//! rendered on the server (askama, every output escaped) and need no script; they call the same
+//! services as the API and never touch the store. Sessions, CSRF tokens and the language are in
+//! [`page`]; assets are built into the binary ([`assets`]).
+
+pub(crate) mod assets;
+mod border;
+mod check;
+pub(crate) mod i18n;
+mod page;
+mod sign_in;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+
+/// Every page, and the assets they use.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(sign_in::home))
+        .route("/login", get(sign_in::form).post(sign_in::sign_in))
+        .route("/logout", post(sign_in::sign_out))
+        .route("/check", get(check::page))
+        .route("/border", get(border::page))
+        .route("/assets/{name}", get(assets::serve))
+}

@@ -1,0 +1,290 @@
+//! What every page shares: its language, who is signed in, the CSRF token of the session, the
+//! headers a page is sent with, and how a page fails.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+
+use super::assets;
+use super::i18n::{LANG_COOKIE, Lang, Text};
+use crate::app::AppState;
+use crate::auth::{Caller, UserRole};
+use crate::service::ServiceError;
+
+/// The policy of every page: scripts, styles, images and fonts from this node only, nothing
+/// inline, forms sent only here, never framed.
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+    font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The name of the hidden field that carries a form's CSRF token.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// What a page shows around its content.
+pub struct Chrome {
+    pub lang: Lang,
+    pub t: &'static Text,
+    /// The signed-in user, if any.
+    pub user: Option<Arc<Caller>>,
+    /// The CSRF token of the session, for the forms that change something.
+    pub csrf: String,
+    /// This page in the other language.
+    pub switch_url: String,
+    pub stylesheet: &'static str,
+    pub icon: &'static str,
+    /// The path and query of this page, to come back to after signing in.
+    pub here: String,
+    /// Whether `?lang=` chose the language: it is then remembered in a cookie.
+    remember_lang: bool,
+}
+
+impl FromRequestParts<AppState> for Chrome {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        let asked = pairs.iter().find(|(name, _)| name == "lang").map(|(_, value)| value.as_str());
+        let cookie = cookie(&parts.headers, LANG_COOKIE);
+        let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
+        let lang = Lang::negotiate(asked, cookie, accept);
+        let others: Vec<(&str, &str)> =
+            pairs.iter().filter(|(name, _)| name != "lang").map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let path = parts.uri.path();
+        let with = |extra: Option<(&str, &str)>| {
+            let mut all = others.clone();
+            all.extend(extra);
+            match serde_urlencoded::to_string(&all) {
+                Ok(query) if !query.is_empty() => format!("{path}?{query}"),
+                _ => path.to_owned(),
+            }
+        };
+        let user = crate::auth::session_caller(state, &parts.headers)
+            .await
+            .map_err(|_| failure(lang, StatusCode::SERVICE_UNAVAILABLE, lang.text().try_again).into_response())?;
+        let csrf = match &user {
+            Some(_) => crate::auth::session_csrf_token(state, &parts.headers).unwrap_or_default(),
+            None => String::new(),
+        };
+        Ok(Chrome {
+            lang,
+            t: lang.text(),
+            user,
+            csrf,
+            switch_url: with(Some(("lang", lang.other().code()))),
+            stylesheet: assets::stylesheet(),
+            icon: assets::icon(),
+            here: with(None),
+            remember_lang: asked.is_some_and(|asked| asked == lang.code()),
+        })
+    }
+}
+
+impl Chrome {
+    /// For a page shown before the request was read (a refusal): nobody signed in.
+    fn bare(lang: Lang) -> Chrome {
+        Chrome {
+            lang,
+            t: lang.text(),
+            user: None,
+            csrf: String::new(),
+            switch_url: format!("/?lang={}", lang.other().code()),
+            stylesheet: assets::stylesheet(),
+            icon: assets::icon(),
+            here: "/".into(),
+            remember_lang: false,
+        }
+    }
+
+    /// The signed-in user if their role is one of `roles`; else to the sign-in page, or a
+    /// refusal.
+    pub fn require(&self, roles: &[UserRole]) -> Result<Arc<Caller>, PageError> {
+        match &self.user {
+            None => Err(PageError::SignIn { next: self.here.clone() }),
+            Some(user) if roles.contains(&user.role) => Ok(user.clone()),
+            Some(_) => Err(self.failed(StatusCode::FORBIDDEN, self.t.not_allowed)),
+        }
+    }
+
+    fn role(&self) -> Option<UserRole> {
+        self.user.as_ref().map(|user| user.role)
+    }
+
+    /// Whether the signed-in user may ask the border question.
+    pub fn may_ask_border(&self) -> bool {
+        self.role().is_some_and(|role| <crate::auth::ReadRegistry as crate::auth::Permission>::ROLES.contains(&role))
+    }
+
+    /// A page of `status` saying `message`.
+    pub fn failed(&self, status: StatusCode, message: &'static str) -> PageError {
+        PageError::Failed { lang: self.lang, status, message }
+    }
+
+    /// What a page says when a service fails.
+    pub fn service_failed(&self, error: ServiceError) -> PageError {
+        match error {
+            ServiceError::Unauthorized => PageError::SignIn { next: self.here.clone() },
+            ServiceError::Forbidden => self.failed(StatusCode::FORBIDDEN, self.t.not_allowed),
+            ServiceError::NotFound => self.failed(StatusCode::NOT_FOUND, self.t.not_found),
+            ServiceError::Throttled { .. } => self.failed(StatusCode::TOO_MANY_REQUESTS, self.t.too_many_attempts),
+            other => {
+                let status = crate::error::ApiError::from(other).into_response().status();
+                self.failed(status, self.t.try_again)
+            }
+        }
+    }
+
+    /// The page `page`, sent as HTML with the pages' headers.
+    pub fn render(&self, status: StatusCode, page: &impl Template) -> Response {
+        let mut response = match page.render() {
+            Ok(html) => (status, html).into_response(),
+            Err(error) => {
+                tracing::error!(%error, "a page did not render");
+                return failure(self.lang, StatusCode::INTERNAL_SERVER_ERROR, self.t.try_again).into_response();
+            }
+        };
+        page_headers(response.headers_mut());
+        if self.remember_lang {
+            let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", self.lang.code());
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+/// The headers of every page: HTML, never cached (a page shows one user's data), the pages'
+/// policy.
+pub fn page_headers(headers: &mut HeaderMap) {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::VARY, HeaderValue::from_static("Cookie, Accept-Language"));
+}
+
+/// The value of the cookie `name` of the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+/// How a page fails.
+pub enum PageError {
+    /// Not signed in (or the session ended): to the sign-in page, then back.
+    SignIn {
+        next: String,
+    },
+    Failed {
+        lang: Lang,
+        status: StatusCode,
+        message: &'static str,
+    },
+}
+
+#[derive(Template)]
+#[template(path = "failed.html")]
+struct Failed {
+    chrome: Chrome,
+    message: &'static str,
+}
+
+fn failure(lang: Lang, status: StatusCode, message: &'static str) -> PageError {
+    PageError::Failed { lang, status, message }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn { next } => {
+                let query = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+                Redirect::to(&format!("/login?{query}")).into_response()
+            }
+            PageError::Failed { lang, status, message } => {
+                let page = Failed { chrome: Chrome::bare(lang), message };
+                let mut response = (status, page.render().unwrap_or_else(|_| message.to_owned())).into_response();
+                page_headers(response.headers_mut());
+                response
+            }
+        }
+    }
+}
+
+/// A form that changes something, sent by a signed-in user: the CSRF token of the session must
+/// come with it (field [`CSRF_FIELD`]), and not from another site; else 403 and nothing is done.
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        let refused = || refuse(&parts.headers, StatusCode::FORBIDDEN, |t| t.form_refused);
+        if parts.headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() == b"cross-site") {
+            return Err(refused());
+        }
+        let Some(secret) = cookie(&parts.headers, crate::auth::SESSION_COOKIE) else { return Err(refused()) };
+        let bytes = form_body(&parts.headers, body).await?;
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        let carried = fields.iter().find(|(name, _)| name == CSRF_FIELD).map_or("", |(_, value)| value.as_str());
+        if !state.tokens.csrf_matches(secret, carried) {
+            return Err(refused());
+        }
+        read_form(&parts.headers, &bytes).map(CsrfForm).map_err(|refused| *refused)
+    }
+}
+
+/// A form sent before anyone is signed in (the sign-in itself): refused when another site
+/// sends it, so that no page elsewhere can sign a visitor in to an account of its choosing.
+pub struct SameSiteForm<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for SameSiteForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _: &AppState) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        let headers = &parts.headers;
+        let cross_site = headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() == b"cross-site");
+        let origin = headers.get(header::ORIGIN).and_then(|origin| origin.to_str().ok());
+        let foreign_origin = origin.is_some_and(|origin| origin != "null" && !same_origin(origin, headers));
+        if cross_site || foreign_origin {
+            return Err(refuse(headers, StatusCode::FORBIDDEN, |t| t.form_refused));
+        }
+        let bytes = form_body(headers, body).await?;
+        read_form(headers, &bytes).map(SameSiteForm).map_err(|refused| *refused)
+    }
+}
+
+/// A form's body, at most as large as any request's.
+async fn form_body(headers: &HeaderMap, body: axum::body::Body) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, crate::api::BODY_LIMIT)
+        .await
+        .map_err(|_| refuse(headers, StatusCode::PAYLOAD_TOO_LARGE, |t| t.form_unreadable))
+}
+
+/// The fields of a form (`application/x-www-form-urlencoded`); refused when unreadable.
+fn read_form<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, Box<Response>> {
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|_| Box::new(refuse(headers, StatusCode::BAD_REQUEST, |t| t.form_unreadable)))
+}
+
+/// A page refusing a request before its handler ran, in the language the request asks for.
+fn refuse(headers: &HeaderMap, status: StatusCode, message: fn(&Text) -> &'static str) -> Response {
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
+    let lang = Lang::negotiate(None, cookie(headers, LANG_COOKIE), accept);
+    failure(lang, status, message(lang.text())).into_response()
+}
+
+/// Whether `origin` is the host the request was sent to.
+fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|host| host.to_str().ok()).unwrap_or_default();
+    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+}
