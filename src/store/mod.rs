@@ -179,11 +179,17 @@ impl Store {
     }
 
     async fn begin_write(&self) -> Result<WriteTxn<'_>, sea_orm::DbErr> {
-        let writer = match self.db.get_database_backend() {
-            DbBackend::Sqlite => Some(self.sqlite_writer.lock().await),
-            _ => None,
+        let sqlite = self.db.get_database_backend() == DbBackend::Sqlite;
+        let writer = if sqlite { Some(self.sqlite_writer.lock().await) } else { None };
+        // On SQLite the write lock is taken at BEGIN, where the busy timeout applies: a write
+        // transaction abandoned a moment ago is rolled back on its connection after its writer
+        // slot is free, and a deferred transaction upgrading then would be refused at once
+        // ("database is locked") instead of waiting for that rollback.
+        let options = sea_orm::TransactionOptions {
+            sqlite_transaction_mode: sqlite.then_some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
         };
-        let txn = timed::within(self.db.deadline(), self.db.inner().begin()).await?;
+        let txn = timed::within(self.db.deadline(), self.db.inner().begin_with_options(options)).await?;
         Ok(WriteTxn {
             txn: Timed::new(txn, self.db.deadline(), Some(self.health.clone())),
             health: &self.health,
