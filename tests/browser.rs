@@ -9,6 +9,7 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{Backend, Node};
@@ -165,20 +166,27 @@ impl Browser {
     }
 }
 
-/// axe-core's script, fetched from the npm registry into `target/` once.
+/// axe-core's script, fetched from the npm registry into `target/` once. The tests of this file
+/// run in parallel threads: one fetches while the others wait (two npm installs into one folder
+/// race, and one of them reads a file the other is still moving).
 fn axe_core() -> String {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("axe-core");
-    let script = folder.join("node_modules/axe-core/axe.min.js");
-    if !script.exists() {
-        let status = Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&folder)
-            .arg("axe-core@4")
-            .status()
-            .expect("npm (the npm registry's axe-core checks the pages)");
-        assert!(status.success(), "npm install axe-core failed");
-    }
-    std::fs::read_to_string(script).expect("axe.min.js")
+    static SCRIPT: OnceLock<String> = OnceLock::new();
+    SCRIPT
+        .get_or_init(|| {
+            let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("axe-core");
+            let script = folder.join("node_modules/axe-core/axe.min.js");
+            if !script.exists() {
+                let status = Command::new("npm")
+                    .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(&folder)
+                    .arg("axe-core@4")
+                    .status()
+                    .expect("npm (the npm registry's axe-core checks the pages)");
+                assert!(status.success(), "npm install axe-core failed");
+            }
+            std::fs::read_to_string(&script).unwrap_or_else(|e| panic!("{}: {e}", script.display()))
+        })
+        .clone()
 }
 
 /// A page of another site that posts a form to `target` as soon as it loads, as a hostile
