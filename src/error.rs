@@ -123,6 +123,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidRows(errors) => ApiError::InvalidRows(errors),
             ServiceError::Malformed(message) => ApiError::BadRequest(message),
             ServiceError::Upstream(message) => ApiError::Upstream(message),
+            ServiceError::Busy(detail) => ApiError::Unavailable { detail, retry_after_secs: 2 },
             ServiceError::Hashing(error) => error.into(),
             ServiceError::Store(error) => error.into(),
             ServiceError::Internal(error) => ApiError::Internal(error),

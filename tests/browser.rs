@@ -113,6 +113,22 @@ impl Browser {
         self.client.wait().for_element(Locator::Css("main")).await.expect("next page");
     }
 
+    /// Signs in as `email` on the sign-in page and lands where `/` sends that user.
+    async fn sign_in(&self, base: &str, email: &str) {
+        self.go(&format!("{base}/login")).await;
+        self.fill("#email", email).await;
+        self.fill("#password", common::DEMO_PASSWORD).await;
+        self.submit("form.stack button[type=submit]").await;
+    }
+
+    async fn sign_out(&self) {
+        self.submit(".bar form button[type=submit]").await;
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.expect("url").path().to_owned()
+    }
+
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(self.shots.join(format!("{name}.png")), png).expect("screenshot saved");
@@ -144,6 +160,9 @@ impl Browser {
             .into_iter()
             .flatten()
             .filter(|entry| entry["level"] == "SEVERE")
+            // A form sent back with its errors is answered 422 on purpose; Chromium logs any
+            // answer of 400 or more as a failed load.
+            .filter(|entry| !entry["message"].as_str().unwrap_or_default().contains("with a status of 422"))
             .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
@@ -312,6 +331,83 @@ async fn anyone_checks_a_certificate_without_signing_in() {
     assert_eq!(browser.attribute("[data-status]", "data-status").await.as_deref(), Some("suspended"));
     assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "the public check");
     browser.screenshot("check-desk-en").await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    let _ = browser.client.clone().close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administration_suspends_and_imports_in_its_pages_and_each_role_lands_on_its_own() {
+    let Some(browser) = browser().await else { return };
+    let axe = axe_core();
+    let node = Node::start(Backend::Sqlite).await;
+    let base = node.url("");
+
+    // Each role lands on its page.
+    for (email, landing) in [
+        ("admin@cl.demo.aeo", "/admin"),
+        ("auditor@cl.demo.aeo", "/admin"),
+        ("border@pe.demo.aeo", "/border"),
+        ("trader@andina.demo.aeo", "/trader"),
+    ] {
+        browser.sign_in(&base, email).await;
+        assert_eq!(browser.path().await, landing, "{email}");
+        assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "{email}'s page");
+        if landing == "/trader" {
+            assert!(browser.client.find(Locator::Css("[data-partner=PE][data-recognized=true]")).await.is_ok());
+            browser.screenshot("trader-desk-es").await;
+        }
+        browser.sign_out().await;
+    }
+
+    // An officer finds a certificate, suspends it after a confirmation that names it.
+    browser.sign_in(&base, "officer@cl.demo.aeo").await;
+    assert_eq!(browser.path().await, "/admin");
+    browser.fill("#q", "Andina").await;
+    browser.submit("form.filters button[type=submit]").await;
+    browser.screenshot("admin-desk-es").await;
+    browser.submit("tr[data-number=CL-OEA-0001] a").await;
+    browser.submit("a[data-action=suspended]").await;
+    assert_eq!(browser.text("#confirm-number").await, "CL-OEA-0001");
+    assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "the confirmation");
+    browser.fill("#reason", "Auditoría en curso").await;
+    browser.screenshot("admin-suspend-desk-es").await;
+    browser.submit("form.stack button[type=submit]").await;
+    assert_eq!(browser.attribute(".badge", "data-status").await.as_deref(), Some("suspended"));
+    assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "the certificate and its history");
+
+    // A CSV with one bad row: its error shown, nothing applied.
+    let file = std::env::temp_dir().join(format!("aeo-import-{}.csv", std::process::id()));
+    std::fs::write(
+        &file,
+        "number,category,roles,valid_from,valid_until,operator_name,identifiers,street,city,postal_code,country,public\n\
+         CL-WEB-0001,security,exporter,2026-01-01,2029-12-31,Empresa Web Uno,CL-RUT:76.086.428-5,Calle 1,Santiago,8320000,CL,false\n\
+         CL-WEB-0002,security,exporter,2026-01-01,2025-12-31,Empresa Web Dos,CL-RUT:76.086.428-5,Calle 2,Santiago,8320000,CL,false\n",
+    )
+    .expect("the file");
+    browser.go(&format!("{base}/admin/import")).await;
+    let chooser = browser.client.find(Locator::Css("#file")).await.expect("file field");
+    chooser.send_keys(&file.display().to_string()).await.expect("file chosen");
+    browser.submit("form.stack button[type=submit]").await;
+    assert_eq!(browser.attribute("#import-preview", "data-outcome").await.as_deref(), Some("refused"));
+    assert!(browser.client.find(Locator::Css("tr[data-row='2'][data-field=valid_until]")).await.is_ok());
+    assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "the import's errors");
+    browser.screenshot("admin-import-desk-es").await;
+    let _ = std::fs::remove_file(&file);
+    let token = node.token("officer@cl.demo.aeo").await;
+    let missing = node.get("/api/v1/administrations/CL/certificates/CL-WEB-0001", Some(&token)).await;
+    assert_eq!(missing.status, reqwest::StatusCode::NOT_FOUND, "nothing applied");
+
+    // The border sees the suspension at once.
+    browser.sign_out().await;
+    browser.sign_in(&base, "border@pe.demo.aeo").await;
+    browser.go(&format!("{base}/border?issuer=CL&q=CL-OEA-0001")).await;
+    assert_eq!(browser.attribute("[data-verdict]", "data-verdict").await.as_deref(), Some("not_recognized"));
+
+    browser.phone().await;
+    browser.sign_out().await;
+    browser.sign_in(&base, "officer@cl.demo.aeo").await;
+    browser.screenshot("admin-phone-es").await;
+    assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "the list on a phone");
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
     let _ = browser.client.clone().close().await;
 }

@@ -238,6 +238,250 @@ async fn assets_are_served_by_the_node_under_names_that_change_with_their_conten
     assert_eq!(page(&node, "/assets/site.000000000000.css", "", &[]).await.status, StatusCode::NOT_FOUND);
 }
 
+/// A form with a file, as a browser sends `<input type="file">`.
+async fn post_file(node: &Node, path: &str, session: &str, csrf: Option<&str>, file: &str) -> Reply {
+    let boundary = "----aeo-test-boundary";
+    let mut body = String::new();
+    if let Some(csrf) = csrf {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"certificates.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    ));
+    let cookie = format!("aeo_session={session}");
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    node.send_raw(Method::POST, path, None, &content_type, body.into_bytes(), &[("cookie", cookie.as_str())]).await
+}
+
+/// The value of the hidden field `name` of a page's form, as the browser would send it back.
+fn hidden_field(reply: &Reply, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let body = html(reply);
+    let at = body.find(&marker).unwrap_or_else(|| panic!("no field {name}: {body}")) + marker.len();
+    let escaped = body[at..].split('"').next().unwrap_or_default();
+    escaped
+        .replace("&#10;", "\n")
+        .replace("&#13;", "\r")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// How many of a page's list rows are certificates, and which.
+fn listed(reply: &Reply) -> Vec<String> {
+    html(reply).split("data-number=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_owned).collect()
+}
+
+/// The status the API gives for one of CL's certificates.
+async fn status_of(node: &Node, number: &str) -> String {
+    let token = node.token("officer@cl.demo.aeo").await;
+    let reply = node.get(&format!("/api/v1/administrations/CL/certificates/{number}"), Some(&token)).await;
+    reply.body["status"].as_str().unwrap_or("missing").to_owned()
+}
+
+const CSV_HEADER: &str =
+    "number,category,roles,valid_from,valid_until,operator_name,identifiers,street,city,postal_code,country,public";
+
+/// A valid CSV row of a new certificate of CL.
+fn csv_row(n: usize) -> String {
+    format!(
+        "CL-WEB-{n:04},security,exporter;importer,2026-01-01,2029-12-31,Empresa Web {n},CL-RUT:76.086.428-5,Calle {n},Santiago,8320000,CL,false"
+    )
+}
+
+async fn an_import_is_checked_in_full_and_applied_only_when_asked(backend: Backend) {
+    let node = Node::start(backend).await;
+    let session = node.session("officer@cl.demo.aeo").await;
+    let form = page(&node, "/admin/import", &session, &[]).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert_page(&form, "es");
+    let csrf = csrf_of(&form);
+
+    // One bad row of three: every error listed, nothing applied.
+    let bad = format!("{CSV_HEADER}\n{}\n{}\n{}\n", csv_row(1), csv_row(2).replace("security", "securty"), csv_row(3));
+    let refused = post_file(&node, "/admin/import", &session, Some(&csrf), &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", html(&refused));
+    assert!(html(&refused).contains("data-row=\"2\" data-field=\"category\""), "{}", html(&refused));
+    assert!(!html(&refused).contains("/admin/import/apply"), "no apply for a file with errors");
+    assert_eq!(status_of(&node, "CL-WEB-0001").await, "missing");
+
+    // A file with no error is previewed, still applying nothing.
+    let rows: Vec<String> = (1..=60).map(csv_row).collect();
+    let good = format!("{CSV_HEADER}\n{}\n", rows.join("\n"));
+    let preview = post_file(&node, "/admin/import", &session, Some(&csrf), &good).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", html(&preview));
+    assert!(html(&preview).contains("data-count=\"created\">60<"), "{}", html(&preview));
+    assert_eq!(status_of(&node, "CL-WEB-0001").await, "missing");
+    // Without the CSRF token, nothing is read.
+    let forged = post_file(&node, "/admin/import", &session, None, &good).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // Applied: the file the preview carries back.
+    let carried = hidden_field(&preview, "csv");
+    assert_eq!(carried, good);
+    let applied =
+        post_form(&node, "/admin/import/apply", &session, &[("csrf_token", &csrf), ("csv", &carried)], &[]).await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", html(&applied));
+    assert!(
+        html(&applied).contains("data-outcome=\"applied\"") && html(&applied).contains("data-count=\"created\">60<")
+    );
+    assert_eq!(status_of(&node, "CL-WEB-0060").await, "active");
+
+    // The list now runs over two pages, each certificate once, only CL's.
+    let first = page(&node, "/admin", &session, &[]).await;
+    let mut all = listed(&first);
+    assert_eq!(all.len(), 50);
+    let marker = "rel=\"next\" href=\"";
+    let body = html(&first);
+    let at = body.find(marker).expect("a next page") + marker.len();
+    let next = body[at..].split('"').next().expect("href").replace("&#38;", "&");
+    let second = page(&node, &next, &session, &[]).await;
+    all.extend(listed(&second));
+    let unique: std::collections::BTreeSet<&String> = all.iter().collect();
+    assert_eq!(unique.len(), all.len());
+    assert!(all.iter().all(|number| number.starts_with("CL-")) && all.len() > 60, "{all:?}");
+
+    // The export is the import's format: imported back, every row is unchanged.
+    let export = page(&node, "/admin/certificates.csv", &session, &[]).await;
+    assert!(header(&export, "content-type").starts_with("text/csv"));
+    let csv = export.body.as_str().map(str::to_owned).unwrap_or_else(|| export.body.to_string());
+    assert!(csv.starts_with(CSV_HEADER), "{csv}");
+    assert_eq!(csv.lines().count(), all.len() + 1);
+    let again = post_file(&node, "/admin/import", &session, Some(&csrf), &csv).await;
+    assert!(html(&again).contains(&format!("data-count=\"unchanged\">{}<", all.len())), "{}", html(&again));
+}
+
+async fn a_status_change_is_confirmed_naming_the_certificate_and_reaches_the_border(backend: Backend) {
+    let node = Node::start(backend).await;
+    let officer = node.session("officer@cl.demo.aeo").await;
+    let certificate = page(&node, "/admin/certificates/CL-OEA-0001", &officer, &[]).await;
+    assert_eq!(certificate.status, StatusCode::OK);
+    assert!(html(&certificate).contains("data-action=\"suspended\""), "{}", html(&certificate));
+    let confirm = page(&node, "/admin/certificates/CL-OEA-0001/status?to=suspended", &officer, &[]).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(html(&confirm).contains("CL-OEA-0001") && html(&confirm).contains("Exportadora Andina SpA"));
+    let csrf = csrf_of(&confirm);
+    let path = "/admin/certificates/CL-OEA-0001/status";
+
+    // Without the token, or without a reason: nothing changes.
+    let forged = post_form(&node, path, &officer, &[("to", "suspended"), ("reason", "x")], &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let no_reason = post_form(&node, path, &officer, &[("csrf_token", &csrf), ("to", "suspended")], &[]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&no_reason).contains("id=\"reason-error\""), "{}", html(&no_reason));
+    assert_eq!(status_of(&node, "CL-OEA-0001").await, "active");
+
+    let fields = [("csrf_token", csrf.as_str()), ("to", "suspended"), ("reason", "Auditoría en curso")];
+    let done = post_form(&node, path, &officer, &fields, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(header(&done, "location"), "/admin/certificates/CL-OEA-0001?done=status_changed");
+    assert_eq!(status_of(&node, "CL-OEA-0001").await, "suspended");
+    let shown = page(&node, "/admin/certificates/CL-OEA-0001?done=status_changed", &officer, &[]).await;
+    assert!(html(&shown).contains("Auditoría en curso") && html(&shown).contains("role=\"status\""));
+    let border = node.session("border@pe.demo.aeo").await;
+    let verdict = page(&node, "/border?issuer=CL&q=CL-OEA-0001", &border, &[]).await;
+    assert!(html(&verdict).contains("data-verdict=\"not_recognized\""), "{}", html(&verdict));
+
+    // What each role may do: an auditor reads but changes nothing; a border officer has its own
+    // page; another administration's certificate is missing.
+    let auditor = node.session("auditor@cl.demo.aeo").await;
+    let read = page(&node, "/admin/certificates/CL-OEA-0001", &auditor, &[]).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(!html(&read).contains("data-action=") && !html(&read).contains("/edit\""), "{}", html(&read));
+    let refused = page(&node, "/admin/certificates/CL-OEA-0001/status?to=active", &auditor, &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(page(&node, "/admin", &border, &[]).await.status, StatusCode::FORBIDDEN);
+    let foreign = page(&node, "/admin/certificates/PE-OEA-0001", &officer, &[]).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
+async fn certificates_are_published_and_edited_with_the_apis_messages_next_to_each_field(backend: Backend) {
+    let node = Node::start(backend).await;
+    let officer = node.session("officer@cl.demo.aeo").await;
+    let form = page(&node, "/admin/certificates/new", &officer, &[]).await;
+    assert_eq!(form.status, StatusCode::OK);
+    for field in ["number", "category", "valid_from", "valid_until", "operator_name", "identifiers", "country"] {
+        assert!(html(&form).contains(&format!("<label for=\"{field}\">")), "{field}");
+    }
+    let csrf = csrf_of(&form);
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("category", "security"),
+        ("roles", "exporter"),
+        ("roles", "carrier"),
+        ("valid_from", "2026-01-01"),
+        ("valid_until", "2025-01-01"),
+        ("operator_name", ""),
+        ("identifiers", "CL-RUT:123"),
+        ("street", "Av. Web 1"),
+        ("city", "Valparaíso"),
+        ("postal_code", "2340000"),
+        ("country", "CL"),
+    ];
+    let refused = post_form(&node, "/admin/certificates/new", &officer, &fields, &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["valid_until", "operator_name", "identifiers"] {
+        assert!(html(&refused).contains(&format!("id=\"{field}-error\"")), "{field}: {}", html(&refused));
+    }
+    // What was typed stays in the form.
+    assert!(html(&refused).contains("value=\"Av. Web 1\"") && html(&refused).contains("value=\"carrier\" checked"));
+
+    fields[5] = ("valid_until", "2029-01-01");
+    fields[6] = ("operator_name", "Naviera Web Ltda.");
+    fields[7] = ("identifiers", "CL-RUT:76.086.428-5\r\nEORI:NL861990338");
+    let created = post_form(&node, "/admin/certificates/new", &officer, &fields, &[]).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", html(&created));
+    let location = header(&created, "location").to_owned();
+    let number = location.trim_start_matches("/admin/certificates/").split('?').next().expect("number").to_owned();
+    let token = node.token("officer@cl.demo.aeo").await;
+    let stored = node.get(&format!("/api/v1/administrations/CL/certificates/{number}"), Some(&token)).await;
+    assert_eq!(stored.body["operator"]["identifiers"].as_array().map(Vec::len), Some(2), "{}", stored.body);
+    assert_eq!(stored.body["roles"], serde_json::json!(["exporter", "carrier"]));
+
+    // Edited from the form as opened; a second save of the same form is refused, as someone
+    // changed it meanwhile.
+    let edit = page(&node, &format!("/admin/certificates/{number}/edit"), &officer, &[]).await;
+    assert!(html(&edit).contains("name=\"version\" value=\"1\""), "{}", html(&edit));
+    fields.retain(|(name, _)| *name != "roles");
+    fields.push(("roles", "importer"));
+    fields.push(("version", "1"));
+    fields.retain(|(name, _)| *name != "operator_name");
+    fields.push(("operator_name", "Naviera Web Dos Ltda."));
+    let path = format!("/admin/certificates/{number}/edit");
+    let saved = post_form(&node, &path, &officer, &fields, &[]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", html(&saved));
+    let stale = post_form(&node, &path, &officer, &fields, &[]).await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&stale).contains("data-field=\"version\""), "{}", html(&stale));
+    let stored = node.get(&format!("/api/v1/administrations/CL/certificates/{number}"), Some(&token)).await;
+    assert_eq!(stored.body["roles"], serde_json::json!(["importer"]));
+    assert_eq!(stored.body["version"], 2);
+}
+
+async fn a_trader_sees_where_each_certificate_is_recognised_and_its_history(backend: Backend) {
+    let node = Node::start(backend).await;
+    let trader = node.session("trader@andina.demo.aeo").await;
+    let home = page(&node, "/", &trader, &[]).await;
+    assert_eq!(header(&home, "location"), "/trader");
+    let mine = page(&node, "/trader", &trader, &[]).await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert_page(&mine, "es");
+    let body = html(&mine);
+    assert!(body.contains("CL-OEA-0001") && body.contains("data-partner=\"PE\" data-recognized=\"true\""), "{body}");
+    // The history says what happened, not which official did it.
+    assert!(body.contains("publicado") && !body.contains("@cl.demo.aeo"), "{body}");
+    assert_eq!(page(&node, "/admin", &trader, &[]).await.status, StatusCode::FORBIDDEN);
+    let officer = node.session("officer@cl.demo.aeo").await;
+    assert_eq!(page(&node, "/trader", &officer, &[]).await.status, StatusCode::FORBIDDEN);
+}
+
 both_backends!(
     signing_in_opens_a_session_that_signing_out_ends,
     a_sign_in_from_another_site_or_to_another_site_is_refused,
@@ -246,4 +490,8 @@ both_backends!(
     the_border_page_is_for_those_who_may_ask_the_border_question,
     the_public_check_page_shows_what_the_contract_allows_and_nothing_more,
     assets_are_served_by_the_node_under_names_that_change_with_their_content,
+    an_import_is_checked_in_full_and_applied_only_when_asked,
+    a_status_change_is_confirmed_naming_the_certificate_and_reaches_the_border,
+    certificates_are_published_and_edited_with_the_apis_messages_next_to_each_field,
+    a_trader_sees_where_each_certificate_is_recognised_and_its_history,
 );

@@ -1,7 +1,7 @@
 //! An administration's certificates: publish, read, search, change, status lifecycle, history
 //! and bulk import.
 
-use aeo_domain::{CertificateInput, FieldError};
+use aeo_domain::CertificateInput;
 use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,7 +17,7 @@ use crate::auth::{PublishCertificates, ReadRegistry, Tenant};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::service::certificates::{self, Publisher};
 use crate::service::import::{Format, ImportReport};
-use crate::store::certificates::{Certificate, HistoryEntry, ListFilter};
+use crate::store::certificates::{Certificate, HistoryEntry};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -43,15 +43,6 @@ pub struct CertificateQuery {
     pub cursor: Option<String>,
 }
 
-fn parse_optional<T: std::str::FromStr<Err = String>>(
-    field: &str,
-    value: Option<&str>,
-    errors: &mut Vec<FieldError>,
-) -> Option<T> {
-    let value = value.filter(|v| !v.is_empty())?;
-    value.parse().map_err(|message| errors.push(FieldError::new(field, message))).ok()
-}
-
 /// Search the administration's certificates.
 #[utoipa::path(get, path = "/api/v1/administrations/{code}/certificates", tag = "certificates", security(("bearer" = [])),
     params(("code" = String, Path), CertificateQuery),
@@ -61,23 +52,15 @@ pub async fn list_certificates(
     tenant: Tenant<ReadRegistry>,
     ApiQuery(query): ApiQuery<CertificateQuery>,
 ) -> ApiResult<Json<Paged<Certificate>>> {
-    let mut errors = Vec::new();
-    let filter = ListFilter {
-        status: parse_optional("status", query.status.as_deref(), &mut errors),
-        category: parse_optional("category", query.category.as_deref(), &mut errors),
-        role: parse_optional("role", query.role.as_deref(), &mut errors),
-        q: query.q,
-    };
-    match filter.q.as_deref().map(|q| q.trim().chars().count()) {
-        Some(length) if length > 300 => errors.push(FieldError::new("q", "must be at most 300 characters")),
-        Some(1..3) => errors.push(FieldError::new("q", "must be at least 3 characters")),
-        _ => {}
-    }
+    let filter = certificates::filter(
+        query.status.as_deref(),
+        query.category.as_deref(),
+        query.role.as_deref(),
+        query.q.as_deref(),
+    );
     let page = Page { limit: query.limit, cursor: query.cursor };
     let (limit, after) = page.parse()?;
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid(errors));
-    }
+    let filter = filter.map_err(ApiError::Invalid)?;
     let _slot = app.classes.reading.enter().await?;
     let (items, next) = certificates::list(&app, tenant.code(), &filter, limit, after).await?;
     Ok(Json(Paged::new(items, next)))

@@ -105,19 +105,20 @@ pub(crate) fn documented(timeout: Duration, import_timeout: Duration) -> OpenApi
 
 /// A request the node did not answer in time is the node's failure, not the client's: 503 with
 /// `Retry-After` (408 would tell the client it was too slow to send it).
-fn timeout_after(limit: Duration) -> TimeoutLayer {
+pub(crate) fn timeout_after(limit: Duration) -> TimeoutLayer {
     TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limit)
 }
 
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.request_timeout);
     let health = state.store.health.clone();
-    let (api, openapi) = documented(timeout, Duration::from_secs(state.settings.import_timeout)).split_for_parts();
+    let import_timeout = Duration::from_secs(state.settings.import_timeout);
+    let (api, openapi) = documented(timeout, import_timeout).split_for_parts();
     let routes = Router::new()
         .merge(api)
         .merge(docs::router(openapi).layer(timeout_after(timeout)))
         .merge(health::router().layer(timeout_after(timeout)))
-        .merge(crate::web::routes().layer(timeout_after(timeout)))
+        .merge(crate::web::routes(timeout, import_timeout))
         .fallback(|| async { crate::error::ApiError::NotFound })
         .with_state(state);
     // Around the whole router once, outermost first: `Router::layer` would wrap every route

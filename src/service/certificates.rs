@@ -42,6 +42,36 @@ pub async fn find(app: &App, administration: &str, raw_number: &str) -> ServiceR
     certificates::find(&app.store.db, administration, number.as_str()).await?.ok_or(ServiceError::NotFound)
 }
 
+/// A search of the certificates, from its fields as given; every wrong field is named.
+pub fn filter(
+    status: Option<&str>,
+    category: Option<&str>,
+    role: Option<&str>,
+    q: Option<&str>,
+) -> Result<ListFilter, Vec<FieldError>> {
+    fn parse<T: std::str::FromStr<Err = String>>(
+        field: &str,
+        value: Option<&str>,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<T> {
+        let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+        value.parse().map_err(|message| errors.push(FieldError::new(field, message))).ok()
+    }
+    let mut errors = Vec::new();
+    let filter = ListFilter {
+        status: parse("status", status, &mut errors),
+        category: parse("category", category, &mut errors),
+        role: parse("role", role, &mut errors),
+        q: q.map(str::to_owned),
+    };
+    match q.map(|q| q.trim().chars().count()) {
+        Some(length) if length > 300 => errors.push(FieldError::new("q", "must be at most 300 characters")),
+        Some(1..3) => errors.push(FieldError::new("q", "must be at least 3 characters")),
+        _ => {}
+    }
+    if errors.is_empty() { Ok(filter) } else { Err(errors) }
+}
+
 pub async fn list(
     app: &App,
     administration: &str,

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use aeo_domain::{AddressInput, CertificateDraft, CertificateInput, FieldError, IdentifierInput, OperatorInput};
 use sea_orm::{ConnectionTrait, DbBackend};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{RowError, ServiceError, ServiceResult};
 use crate::cache::summaries::Written;
-use crate::store::certificates::{self, Change};
+use crate::store::certificates::{self, Certificate, Change};
 use crate::store::{StoreResult, administrations};
 
 /// The header an import in CSV must have (in any order).
@@ -84,7 +84,7 @@ pub fn validate(format: Format, body: &[u8]) -> ServiceResult<Vec<CertificateDra
             }
             Err(row_errors) => errors.extend(row_errors.into_iter().map(|e| RowError {
                 row: row_number,
-                field: if format == Format::Csv { csv_field(&e.field) } else { e.field },
+                field: if format == Format::Csv { row_field(&e.field) } else { e.field },
                 message: e.message,
             })),
         }
@@ -197,20 +197,95 @@ fn csv_rows(body: &[u8]) -> ServiceResult<Vec<RowInput>> {
             }
         };
         let get = |i: usize| record.get(columns[i]).unwrap_or_default().to_owned();
-        let optional = |text: String| (!text.is_empty()).then_some(text);
-        let list = |text: String| -> Vec<String> {
-            text.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        let row = CertificateRow {
+            number: get(0),
+            category: get(1),
+            roles: get(2),
+            valid_from: get(3),
+            valid_until: get(4),
+            operator_name: get(5),
+            identifiers: get(6),
+            street: get(7),
+            city: get(8),
+            postal_code: get(9),
+            country: get(10),
+            public: get(11),
+        };
+        let (input, errors) = row.to_input();
+        rows.push(RowInput { input: Some(input), errors });
+    }
+    Ok(rows)
+}
+
+/// A certificate as one flat row of text: a line of the CSV import and export, and the fields of
+/// the pages' certificate form. Lists (roles, identifiers) are separated by `;`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CertificateRow {
+    pub number: String,
+    pub category: String,
+    pub roles: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub operator_name: String,
+    /// `SCHEME:VALUE` pairs.
+    pub identifiers: String,
+    pub street: String,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
+    /// `true` or `false` (empty: `false`).
+    pub public: String,
+}
+
+impl CertificateRow {
+    /// The fields of a row, in the CSV's order.
+    pub const FIELDS: [&'static str; 12] = CSV_COLUMNS;
+
+    /// The certificate as a row, to export or to edit.
+    pub fn of(certificate: &Certificate) -> Self {
+        let operator = &certificate.operator;
+        let address = &operator.address;
+        CertificateRow {
+            number: certificate.number.clone(),
+            category: certificate.category.as_str().to_owned(),
+            roles: certificate.roles.iter().map(|role| role.as_str()).collect::<Vec<_>>().join(";"),
+            valid_from: certificate.valid_from.to_string(),
+            valid_until: certificate.valid_until.to_string(),
+            operator_name: operator.name.clone(),
+            identifiers: operator
+                .identifiers
+                .iter()
+                .map(|id| format!("{}:{}", id.scheme, id.value))
+                .collect::<Vec<_>>()
+                .join(";"),
+            street: address.street.clone(),
+            city: address.city.clone(),
+            postal_code: address.postal_code.clone(),
+            country: address.country.clone(),
+            public: operator.public.to_string(),
+        }
+    }
+
+    /// The certificate input the row holds, and what could not be read at all; the input's own
+    /// validation is [`CertificateDraft::parse`]'s, whose field paths [`row_field`] maps back
+    /// to the row's names.
+    pub fn to_input(&self) -> (CertificateInput, Vec<FieldError>) {
+        let optional = |text: &str| (!text.trim().is_empty()).then(|| text.trim().to_owned());
+        // A line break separates too: a page's text area holds one identifier per line.
+        let list = |text: &str| -> Vec<String> {
+            text.split([';', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
         };
         let mut errors = Vec::new();
-        let public = match get(11).to_ascii_lowercase().as_str() {
-            "true" => Some(true),
-            "false" | "" => Some(false),
+        let public = match self.public.trim().to_ascii_lowercase().as_str() {
+            "true" | "on" => true,
+            "false" | "" => false,
             _ => {
                 errors.push(FieldError::new("public", "must be true or false"));
-                Some(false)
+                false
             }
         };
-        let identifiers = list(get(6))
+        let identifiers = list(&self.identifiers)
             .into_iter()
             .map(|pair| match pair.split_once(':') {
                 Some((scheme, value)) => {
@@ -220,30 +295,42 @@ fn csv_rows(body: &[u8]) -> ServiceResult<Vec<RowInput>> {
             })
             .collect();
         let input = CertificateInput {
-            number: optional(get(0)),
-            category: optional(get(1)),
-            roles: Some(list(get(2))),
-            valid_from: optional(get(3)),
-            valid_until: optional(get(4)),
+            number: optional(&self.number),
+            category: optional(&self.category),
+            roles: Some(list(&self.roles)),
+            valid_from: optional(&self.valid_from),
+            valid_until: optional(&self.valid_until),
             operator: Some(OperatorInput {
-                name: optional(get(5)),
+                name: optional(&self.operator_name),
                 identifiers: Some(identifiers),
                 address: Some(AddressInput {
-                    street: optional(get(7)),
-                    city: optional(get(8)),
-                    postal_code: optional(get(9)),
-                    country: optional(get(10)),
+                    street: optional(&self.street),
+                    city: optional(&self.city),
+                    postal_code: optional(&self.postal_code),
+                    country: optional(&self.country),
                 }),
-                public,
+                public: Some(public),
             }),
         };
-        rows.push(RowInput { input: Some(input), errors });
+        (input, errors)
     }
-    Ok(rows)
 }
 
-/// The CSV column that holds a certificate field.
-fn csv_field(path: &str) -> String {
+/// The certificates as CSV in the import's format: exported, edited and imported back, a row
+/// left alone is unchanged.
+pub fn export_csv(certificates: &[Certificate], header: bool) -> ServiceResult<Vec<u8>> {
+    let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    if header {
+        writer.write_record(CSV_COLUMNS).map_err(anyhow::Error::from)?;
+    }
+    for certificate in certificates {
+        writer.serialize(CertificateRow::of(certificate)).map_err(anyhow::Error::from)?;
+    }
+    Ok(writer.into_inner().map_err(|error| anyhow::anyhow!("{error}"))?)
+}
+
+/// The field of a row (a CSV column, a form field) that holds a certificate field.
+pub fn row_field(path: &str) -> String {
     let head = path.split('[').next().unwrap_or(path);
     match head {
         "operator.name" => "operator_name",

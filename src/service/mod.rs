@@ -59,6 +59,9 @@ pub enum ServiceError {
     /// Input that is not the format it claims to be (malformed JSON, say).
     #[error("{0}")]
     Malformed(String),
+    /// Too much of this kind of work at once: try again shortly.
+    #[error("{0}")]
+    Busy(&'static str),
     /// A peer registry did not give a usable answer.
     #[error("{0}")]
     Upstream(String),

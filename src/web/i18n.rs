@@ -314,6 +314,48 @@ impl Lang {
         }
     }
 
+    /// A status as stored in a history ("suspended"), in words; an unknown word as it is.
+    pub fn status_named(self, status: &str) -> String {
+        status.parse::<Status>().map_or_else(|_| status.to_owned(), |status| self.status(status).to_owned())
+    }
+
+    /// What a change of a certificate's history did, in words.
+    pub fn action(self, action: &str) -> String {
+        let es = self == Lang::Es;
+        let words = match action {
+            "created" => {
+                if es {
+                    "publicado"
+                } else {
+                    "published"
+                }
+            }
+            "updated" => {
+                if es {
+                    "datos cambiados"
+                } else {
+                    "details changed"
+                }
+            }
+            "imported" => {
+                if es {
+                    "importado"
+                } else {
+                    "imported"
+                }
+            }
+            "status_changed" => {
+                if es {
+                    "cambio de estado"
+                } else {
+                    "status changed"
+                }
+            }
+            other => return other.to_owned(),
+        };
+        words.to_owned()
+    }
+
     pub fn mra_status(self, status: MraStatus) -> &'static str {
         let es = self == Lang::Es;
         match status {
@@ -407,6 +449,82 @@ pub struct Text {
     pub invalid_question: &'static str,
     pub form_refused: &'static str,
     pub form_unreadable: &'static str,
+    pub address: &'static str,
+    pub answer_unverified: &'static str,
+    pub any: &'static str,
+    pub apply_import: &'static str,
+    pub asked_of_partner: &'static str,
+    pub by: &'static str,
+    pub cancel: &'static str,
+    pub certificates: &'static str,
+    pub changed_meanwhile: &'static str,
+    pub check_file: &'static str,
+    pub choose_a_file: &'static str,
+    pub choose_another_file: &'static str,
+    pub city: &'static str,
+    pub clear: &'static str,
+    pub confirm_reinstate: &'static str,
+    pub confirm_revoke: &'static str,
+    pub confirm_suspend: &'static str,
+    pub country: &'static str,
+    pub country_hint: &'static str,
+    pub created: &'static str,
+    pub csv_file: &'static str,
+    pub done_created: &'static str,
+    pub done_saved: &'static str,
+    pub done_status_changed: &'static str,
+    pub edit: &'static str,
+    pub export_csv: &'static str,
+    pub field: &'static str,
+    pub file_too_large: &'static str,
+    pub fix_the_fields: &'static str,
+    pub history: &'static str,
+    pub identifiers: &'static str,
+    pub identifiers_hint: &'static str,
+    pub import_applied: &'static str,
+    pub import_columns: &'static str,
+    pub import_csv: &'static str,
+    pub import_intro: &'static str,
+    pub import_ready: &'static str,
+    pub import_refused: &'static str,
+    pub my_certificates: &'static str,
+    pub new_certificate: &'static str,
+    pub next_page: &'static str,
+    pub no: &'static str,
+    pub no_certificates_found: &'static str,
+    pub no_certificates_held: &'static str,
+    pub no_partners: &'static str,
+    pub number: &'static str,
+    pub number_hint: &'static str,
+    pub partner_refused: &'static str,
+    pub partner_unreachable: &'static str,
+    pub postal_code: &'static str,
+    pub problem: &'static str,
+    pub public_name: &'static str,
+    pub public_name_consent: &'static str,
+    pub publish: &'static str,
+    pub reason: &'static str,
+    pub reason_hint: &'static str,
+    pub recognised_there: &'static str,
+    pub recognition_abroad: &'static str,
+    pub reinstate: &'static str,
+    pub revoke: &'static str,
+    pub role: &'static str,
+    pub row: &'static str,
+    pub save: &'static str,
+    pub search: &'static str,
+    pub search_hint: &'static str,
+    pub street: &'static str,
+    pub suspend: &'static str,
+    pub to_create: &'static str,
+    pub to_update: &'static str,
+    pub unchanged: &'static str,
+    pub updated: &'static str,
+    pub version: &'static str,
+    pub what: &'static str,
+    pub when: &'static str,
+    pub yes: &'static str,
+    pub not_utf8: &'static str,
 }
 
 pub static ES: Text = Text {
@@ -459,6 +577,82 @@ pub static ES: Text = Text {
     invalid_question: "Revise la consulta",
     form_refused: "Este formulario debe enviarse desde las páginas de este registro. Vuelva a cargar la página.",
     form_unreadable: "No se pudo leer el formulario.",
+    address: "Dirección",
+    answer_unverified: "La respuesta de esa administración no pudo verificarse.",
+    any: "Cualquiera",
+    apply_import: "Aplicar la importación",
+    asked_of_partner: "Respondido por el registro de esa administración.",
+    by: "Por",
+    cancel: "Cancelar",
+    certificates: "Certificados",
+    changed_meanwhile: "Otra persona cambió este certificado mientras usted lo editaba. Vuelva a abrirlo para ver sus cambios.",
+    check_file: "Revisar el archivo",
+    choose_a_file: "Elija un archivo CSV.",
+    choose_another_file: "Elegir otro archivo",
+    city: "Ciudad",
+    clear: "Limpiar",
+    confirm_reinstate: "¿Rehabilitar este certificado?",
+    confirm_revoke: "¿Revocar este certificado? La revocación es definitiva.",
+    confirm_suspend: "¿Suspender este certificado?",
+    country: "País",
+    country_hint: "Código de dos letras, por ejemplo CL",
+    created: "Creados",
+    csv_file: "Archivo CSV",
+    done_created: "Certificado publicado.",
+    done_saved: "Cambios guardados.",
+    done_status_changed: "Estado cambiado. Las administraciones asociadas lo reciben ahora.",
+    edit: "Editar",
+    export_csv: "Exportar la lista (CSV)",
+    field: "Campo",
+    file_too_large: "El archivo es demasiado grande para importarlo desde esta página (máximo 4 MiB); use la importación de la API.",
+    fix_the_fields: "Revise los campos marcados.",
+    history: "Historial",
+    identifiers: "Identificadores",
+    identifiers_hint: "Uno por línea, como ESQUEMA:VALOR, por ejemplo CL-RUT:76.086.428-5",
+    import_applied: "Importación aplicada.",
+    import_columns: "Columnas (en cualquier orden):",
+    import_csv: "Importar CSV",
+    import_intro: "Primero se revisa todo el archivo y se muestra cada error, sin aplicar nada. Si no hay errores, usted decide aplicarlo. La lista exportada sirve de modelo.",
+    import_ready: "El archivo no tiene errores. Nada se ha aplicado todavía.",
+    import_refused: "El archivo tiene errores; no se aplicó nada. Corríjalos y vuelva a intentarlo.",
+    my_certificates: "Mis certificados",
+    new_certificate: "Nuevo certificado",
+    next_page: "Página siguiente",
+    no: "No",
+    no_certificates_found: "Ningún certificado coincide con la búsqueda.",
+    no_certificates_held: "La administración que registró su cuenta no tiene certificados a nombre de su empresa.",
+    no_partners: "La administración emisora no tiene acuerdos registrados.",
+    number: "Número",
+    number_hint: "Déjelo vacío para que el registro asigne el siguiente",
+    partner_refused: "Esa administración rechazó la consulta.",
+    partner_unreachable: "No se pudo contactar a esa administración.",
+    postal_code: "Código postal",
+    problem: "Problema",
+    public_name: "Nombre publicado",
+    public_name_consent: "El operador autoriza publicar su nombre en la consulta pública",
+    publish: "Publicar",
+    reason: "Motivo",
+    reason_hint: "Obligatorio al suspender o revocar; lo ven las administraciones asociadas",
+    recognised_there: "Reconocido",
+    recognition_abroad: "Reconocimiento en las administraciones asociadas",
+    reinstate: "Rehabilitar",
+    revoke: "Revocar",
+    role: "Función",
+    row: "Fila",
+    save: "Guardar",
+    search: "Buscar",
+    search_hint: "Parte del nombre del operador (3 letras o más) o un identificador",
+    street: "Calle",
+    suspend: "Suspender",
+    to_create: "Se crearán",
+    to_update: "Se actualizarán",
+    unchanged: "Sin cambios",
+    updated: "Actualizados",
+    version: "Versión",
+    what: "Qué",
+    when: "Cuándo",
+    yes: "Sí",
+    not_utf8: "El archivo no está en UTF-8. Guárdelo como «CSV UTF-8» y vuelva a intentarlo.",
 };
 
 pub static EN: Text = Text {
@@ -511,6 +705,82 @@ pub static EN: Text = Text {
     invalid_question: "Check the question",
     form_refused: "This form must be sent from this registry's own pages. Reload the page.",
     form_unreadable: "The form could not be read.",
+    address: "Address",
+    answer_unverified: "That administration's answer could not be verified.",
+    any: "Any",
+    apply_import: "Apply the import",
+    asked_of_partner: "Answered by that administration's registry.",
+    by: "By",
+    cancel: "Cancel",
+    certificates: "Certificates",
+    changed_meanwhile: "Someone else changed this certificate while you were editing it. Open it again to see their changes.",
+    check_file: "Check the file",
+    choose_a_file: "Choose a CSV file.",
+    choose_another_file: "Choose another file",
+    city: "City",
+    clear: "Clear",
+    confirm_reinstate: "Reinstate this certificate?",
+    confirm_revoke: "Revoke this certificate? A revocation is final.",
+    confirm_suspend: "Suspend this certificate?",
+    country: "Country",
+    country_hint: "Two-letter code, for example CL",
+    created: "Created",
+    csv_file: "CSV file",
+    done_created: "Certificate published.",
+    done_saved: "Changes saved.",
+    done_status_changed: "Status changed. Partner administrations receive it now.",
+    edit: "Edit",
+    export_csv: "Export the list (CSV)",
+    field: "Field",
+    file_too_large: "The file is too large to import from this page (at most 4 MiB); use the API's import.",
+    fix_the_fields: "Check the fields marked.",
+    history: "History",
+    identifiers: "Identifiers",
+    identifiers_hint: "One per line, as SCHEME:VALUE, for example CL-RUT:76.086.428-5",
+    import_applied: "Import applied.",
+    import_columns: "Columns (in any order):",
+    import_csv: "Import CSV",
+    import_intro: "The whole file is checked first and every error shown, with nothing applied. If there is none, you decide to apply it. The exported list serves as a template.",
+    import_ready: "The file has no errors. Nothing has been applied yet.",
+    import_refused: "The file has errors; nothing was applied. Correct them and try again.",
+    my_certificates: "My certificates",
+    new_certificate: "New certificate",
+    next_page: "Next page",
+    no: "No",
+    no_certificates_found: "No certificate matches the search.",
+    no_certificates_held: "The administration that registered your account holds no certificate under your company.",
+    no_partners: "The issuing administration has no arrangement on record.",
+    number: "Number",
+    number_hint: "Leave it empty for the registry to assign the next one",
+    partner_refused: "That administration refused the question.",
+    partner_unreachable: "That administration could not be reached.",
+    postal_code: "Postal code",
+    problem: "Problem",
+    public_name: "Name published",
+    public_name_consent: "The operator consents to its name in the public check",
+    publish: "Publish",
+    reason: "Reason",
+    reason_hint: "Required to suspend or revoke; partner administrations see it",
+    recognised_there: "Recognised",
+    recognition_abroad: "Recognition at partner administrations",
+    reinstate: "Reinstate",
+    revoke: "Revoke",
+    role: "Role",
+    row: "Row",
+    save: "Save",
+    search: "Search",
+    search_hint: "Part of the operator's name (3 letters or more) or an identifier",
+    street: "Street",
+    suspend: "Suspend",
+    to_create: "To create",
+    to_update: "To update",
+    unchanged: "Unchanged",
+    updated: "Updated",
+    version: "Version",
+    what: "What",
+    when: "When",
+    yes: "Yes",
+    not_utf8: "The file is not UTF-8. Save it as \"CSV UTF-8\" and try again.",
 };
 
 #[cfg(test)]

@@ -13,7 +13,11 @@ use serde::de::DeserializeOwned;
 use super::assets;
 use super::i18n::{LANG_COOKIE, Lang, Text};
 use crate::app::AppState;
-use crate::auth::{Caller, UserRole};
+use aeo_domain::AdministrationCode;
+use tokio::sync::SemaphorePermit;
+
+use crate::api::slots::Slots;
+use crate::auth::{Caller, Permission, PublishCertificates, ReadRegistry, UserRole};
 use crate::service::ServiceError;
 
 /// The policy of every page: scripts, styles, images and fonts from this node only, nothing
@@ -110,13 +114,48 @@ impl Chrome {
         }
     }
 
+    /// The signed-in user, of an administration, if their role is one of `roles`; and that
+    /// administration.
+    pub fn tenant(&self, roles: &[UserRole]) -> Result<(Arc<Caller>, AdministrationCode), PageError> {
+        let user = self.require(roles)?;
+        match user.administration.clone() {
+            Some(code) => Ok((user, code)),
+            None => Err(self.failed(StatusCode::FORBIDDEN, self.t.not_allowed)),
+        }
+    }
+
     fn role(&self) -> Option<UserRole> {
         self.user.as_ref().map(|user| user.role)
     }
 
+    /// Whether the signed-in user's role is one of `P`'s, for an administration.
+    fn may<P: Permission>(&self) -> bool {
+        self.user.as_ref().is_some_and(|user| user.administration.is_some() && P::ROLES.contains(&user.role))
+    }
+
     /// Whether the signed-in user may ask the border question.
     pub fn may_ask_border(&self) -> bool {
-        self.role().is_some_and(|role| <crate::auth::ReadRegistry as crate::auth::Permission>::ROLES.contains(&role))
+        self.may::<ReadRegistry>()
+    }
+
+    /// Whether the signed-in user works in the administration's pages (`/admin`): a border
+    /// officer has the border page instead.
+    pub fn may_administer(&self) -> bool {
+        self.may::<ReadRegistry>() && self.role() != Some(UserRole::BorderOfficer)
+    }
+
+    pub fn may_publish(&self) -> bool {
+        self.may::<PublishCertificates>()
+    }
+
+    pub fn is_trader(&self) -> bool {
+        self.role() == Some(UserRole::Trader)
+    }
+
+    /// A slot of `slots` (expensive reads and imports are limited as in the API), or a page
+    /// saying to try again.
+    pub async fn slot<'a>(&self, slots: &'a Slots) -> Result<SemaphorePermit<'a>, PageError> {
+        slots.enter().await.map_err(|_| self.failed(StatusCode::SERVICE_UNAVAILABLE, self.t.try_again))
     }
 
     /// A page of `status` saying `message`.
@@ -220,25 +259,63 @@ impl IntoResponse for PageError {
 
 /// A form that changes something, sent by a signed-in user: the CSRF token of the session must
 /// come with it (field [`CSRF_FIELD`]), and not from another site; else 403 and nothing is done.
-pub struct CsrfForm<T>(pub T);
+/// Its body may be at most `LIMIT` bytes.
+pub struct CsrfForm<T, const LIMIT: usize = { crate::api::BODY_LIMIT }>(pub T);
 
-impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
+impl<T: DeserializeOwned + Send, const LIMIT: usize> FromRequest<AppState> for CsrfForm<T, LIMIT> {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (parts, body) = request.into_parts();
-        let refused = || refuse(&parts.headers, StatusCode::FORBIDDEN, |t| t.form_refused);
-        if parts.headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() == b"cross-site") {
-            return Err(refused());
-        }
-        let Some(secret) = cookie(&parts.headers, crate::auth::SESSION_COOKIE) else { return Err(refused()) };
-        let bytes = form_body(&parts.headers, body).await?;
+        let headers = &parts.headers;
+        let bytes = form_body(headers, body, LIMIT).await?;
         let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-        let carried = fields.iter().find(|(name, _)| name == CSRF_FIELD).map_or("", |(_, value)| value.as_str());
-        if !state.tokens.csrf_matches(secret, carried) {
-            return Err(refused());
+        let carried = fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, value)| value.as_str());
+        check_csrf(headers, state, carried).map_err(|refused| *refused)?;
+        read_form(headers, &bytes).map(CsrfForm).map_err(|refused| *refused)
+    }
+}
+
+/// A form with a file (`multipart/form-data`), sent by a signed-in user, checked as
+/// [`CsrfForm`]; its size is bounded by the route's body limit.
+pub struct CsrfUpload {
+    /// The content of the form's file field (empty when none was chosen).
+    pub file: Vec<u8>,
+}
+
+impl FromRequest<AppState> for CsrfUpload {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let headers = request.headers().clone();
+        let unreadable = |error: axum::extract::multipart::MultipartError| match error.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => refuse(&headers, StatusCode::PAYLOAD_TOO_LARGE, |t| t.file_too_large),
+            status => refuse(&headers, status, |t| t.form_unreadable),
+        };
+        let mut multipart = axum::extract::Multipart::from_request(request, state)
+            .await
+            .map_err(|_| refuse(&headers, StatusCode::BAD_REQUEST, |t| t.form_unreadable))?;
+        let (mut carried, mut file) = (None, Vec::new());
+        while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+            if field.file_name().is_some() {
+                file = field.bytes().await.map_err(unreadable)?.to_vec();
+            } else if field.name() == Some(CSRF_FIELD) {
+                carried = Some(field.text().await.map_err(unreadable)?);
+            }
         }
-        read_form(&parts.headers, &bytes).map(CsrfForm).map_err(|refused| *refused)
+        check_csrf(&headers, state, carried.as_deref()).map_err(|refused| *refused)?;
+        Ok(CsrfUpload { file })
+    }
+}
+
+/// Refuses (403) a request that changes something unless it carries the CSRF token of its
+/// session and does not come from another site.
+fn check_csrf(headers: &HeaderMap, state: &AppState, carried: Option<&str>) -> Result<(), Box<Response>> {
+    let cross_site = headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() == b"cross-site");
+    let secret = cookie(headers, crate::auth::SESSION_COOKIE);
+    match (cross_site, secret, carried) {
+        (false, Some(secret), Some(carried)) if state.tokens.csrf_matches(secret, carried) => Ok(()),
+        _ => Err(Box::new(refuse(headers, StatusCode::FORBIDDEN, |t| t.form_refused))),
     }
 }
 
@@ -258,14 +335,14 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SameSiteForm<T> {
         if cross_site || foreign_origin {
             return Err(refuse(headers, StatusCode::FORBIDDEN, |t| t.form_refused));
         }
-        let bytes = form_body(headers, body).await?;
+        let bytes = form_body(headers, body, crate::api::BODY_LIMIT).await?;
         read_form(headers, &bytes).map(SameSiteForm).map_err(|refused| *refused)
     }
 }
 
-/// A form's body, at most as large as any request's.
-async fn form_body(headers: &HeaderMap, body: axum::body::Body) -> Result<axum::body::Bytes, Response> {
-    axum::body::to_bytes(body, crate::api::BODY_LIMIT)
+/// A form's body, of at most `limit` bytes.
+async fn form_body(headers: &HeaderMap, body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| refuse(headers, StatusCode::PAYLOAD_TOO_LARGE, |t| t.form_unreadable))
 }

@@ -17,7 +17,9 @@ use crate::service::{ServiceError, sessions, users};
 pub async fn home(chrome: Chrome) -> Redirect {
     Redirect::to(match chrome.user.as_ref().map(|user| user.role) {
         None => "/login",
+        Some(_) if chrome.may_administer() => "/admin",
         Some(_) if chrome.may_ask_border() => "/border",
+        Some(_) if chrome.is_trader() => "/trader",
         Some(_) => "/check",
     })
 }
