@@ -352,6 +352,14 @@ async fn an_administration_suspends_and_imports_in_its_pages_and_each_role_lands
         browser.sign_in(&base, email).await;
         assert_eq!(browser.path().await, landing, "{email}");
         assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "{email}'s page");
+        if email == "admin@cl.demo.aeo" {
+            for page in ["/admin/mras", "/admin/mras/PE", "/admin/users", "/admin/peers", "/admin/audit"] {
+                browser.go(&format!("{base}{page}")).await;
+                assert_eq!(browser.path().await, page);
+                assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "{page}");
+            }
+            browser.screenshot("admin-users-desk-es").await;
+        }
         if landing == "/trader" {
             assert!(browser.client.find(Locator::Css("[data-partner=PE][data-recognized=true]")).await.is_ok());
             browser.screenshot("trader-desk-es").await;

@@ -482,6 +482,121 @@ async fn a_trader_sees_where_each_certificate_is_recognised_and_its_history(back
     assert_eq!(page(&node, "/trader", &officer, &[]).await.status, StatusCode::FORBIDDEN);
 }
 
+async fn arrangements_users_peers_and_the_audit_log_are_kept_from_the_administrations_pages(backend: Backend) {
+    let node = Node::start(backend).await;
+    let admin = node.session("admin@cl.demo.aeo").await;
+    let border = node.session("border@cl.demo.aeo").await;
+    let recognised = page(&node, "/border?issuer=PE&q=PE-OEA-0001", &border, &[]).await;
+    assert!(html(&recognised).contains("data-verdict=\"recognized\""), "{}", html(&recognised));
+
+    // The arrangement with PE, suspended from its form: PE's operators are no longer
+    // recognised at CL.
+    let list = page(&node, "/admin/mras", &admin, &[]).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(html(&list).contains("data-partner=\"PE\""), "{}", html(&list));
+    let form = page(&node, "/admin/mras/PE", &admin, &[]).await;
+    let csrf = csrf_of(&form);
+    let title = hidden_or_value(&form, "title");
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("title", title.as_str()),
+        ("status", "suspended"),
+        ("signed_on", "2026-01-10"),
+        ("in_force_from", "2026-01-01"),
+        ("categories", "security"),
+        ("categories", "full"),
+    ];
+    let refused = post_form(&node, "/admin/mras/PE", &admin, &fields, &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&refused).contains("id=\"in_force_from-error\""), "{}", html(&refused));
+    fields[3] = ("signed_on", "2025-12-01");
+    let saved = post_form(&node, "/admin/mras/PE", &admin, &fields, &[]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", html(&saved));
+    let verdict = page(&node, "/border?issuer=PE&q=PE-OEA-0001", &border, &[]).await;
+    assert!(html(&verdict).contains("data-reason=\"mra_not_in_force\""), "{}", html(&verdict));
+    // An officer reads the arrangements but may not change them.
+    let officer = node.session("officer@cl.demo.aeo").await;
+    let read = page(&node, "/admin/mras", &officer, &[]).await;
+    assert!(!html(&read).contains("/admin/mras/new") && !html(&read).contains("href=\"/admin/mras/PE\""));
+    assert_eq!(page(&node, "/admin/mras/PE", &officer, &[]).await.status, StatusCode::FORBIDDEN);
+
+    // Users: a wrong field named next to it; a new border officer signs in; once disabled,
+    // their session ends.
+    let users = page(&node, "/admin/users", &admin, &[]).await;
+    assert_eq!(users.status, StatusCode::OK);
+    let csrf = csrf_of(&users);
+    let bad =
+        [("csrf_token", csrf.as_str()), ("email", "not-an-address"), ("password", "short"), ("role", "border_officer")];
+    let refused = post_form(&node, "/admin/users", &admin, &bad, &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&refused).contains("id=\"email-error\"") && html(&refused).contains("id=\"password-error\""));
+    assert!(!html(&refused).contains("value=\"short\""), "a password is never sent back");
+    let good = [
+        ("csrf_token", csrf.as_str()),
+        ("email", "quay@cl.demo.aeo"),
+        ("password", "quay-password-2026"),
+        ("role", "border_officer"),
+    ];
+    assert_eq!(post_form(&node, "/admin/users", &admin, &good, &[]).await.status, StatusCode::SEE_OTHER);
+    let form =
+        serde_urlencoded::to_string([("email", "quay@cl.demo.aeo"), ("password", "quay-password-2026")]).expect("form");
+    let signed_in = node.send_raw(Method::POST, "/login", None, FORM, form.into_bytes(), &[]).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let quay = header(&signed_in, "set-cookie")
+        .split(';')
+        .next()
+        .and_then(|c| c.strip_prefix("aeo_session="))
+        .expect("session")
+        .to_owned();
+    assert_eq!(page(&node, "/border", &quay, &[]).await.status, StatusCode::OK);
+    let users = page(&node, "/admin/users", &admin, &[]).await;
+    let body = html(&users);
+    let row = body.find("data-user=\"quay@cl.demo.aeo\"").expect("the new user listed");
+    let action =
+        body[row..].split("action=\"/admin/users/").nth(1).and_then(|rest| rest.split('"').next()).expect("id");
+    let disable = [("csrf_token", csrf.as_str()), ("change", "disable")];
+    let done = post_form(&node, &format!("/admin/users/{action}"), &admin, &disable, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let ended = page(&node, "/border", &quay, &[]).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER, "a disabled user's session ends");
+    // No one disables themselves from the page: their own row has no such button.
+    assert!(!html(&users).contains("Deshabilitar admin@cl.demo.aeo"));
+
+    // Peers: this node hosts CL's partners itself; its own keys are shown to compare, and a
+    // consent to a key change that is not pending is refused.
+    let peers = page(&node, "/admin/peers", &admin, &[]).await;
+    assert_eq!(peers.status, StatusCode::OK);
+    assert!(html(&peers).contains("class=\"mono\">") && html(&peers).contains("kid"));
+    let accept =
+        post_form(&node, "/admin/peers/PE/accept", &admin, &[("csrf_token", &csrf), ("thumbprints", "x")], &[]).await;
+    assert_eq!(accept.status, StatusCode::NOT_FOUND);
+    assert_eq!(page(&node, "/admin/peers", &officer, &[]).await.status, StatusCode::FORBIDDEN);
+
+    // The audit log, filtered by kind and by actor.
+    let all = page(&node, "/admin/audit?action=mra.", &admin, &[]).await;
+    assert!(html(&all).contains("data-action=\"mra.updated\""), "{}", html(&all));
+    assert!(!html(&all).contains("data-action=\"user.created\""));
+    let by_admin = page(&node, "/admin/audit?actor=admin%40cl.demo.aeo&action=user.", &admin, &[]).await;
+    assert!(
+        html(&by_admin).contains("data-action=\"user.created\"")
+            && html(&by_admin).contains("data-action=\"user.updated\"")
+    );
+    let by_other = page(&node, "/admin/audit?actor=officer%40cl.demo.aeo&action=user.", &admin, &[]).await;
+    assert!(!html(&by_other).contains("data-action=\"user."), "{}", html(&by_other));
+    let auditor = node.session("auditor@cl.demo.aeo").await;
+    assert_eq!(page(&node, "/admin/audit", &auditor, &[]).await.status, StatusCode::OK);
+    assert_eq!(page(&node, "/admin/audit", &officer, &[]).await.status, StatusCode::FORBIDDEN);
+}
+
+/// The value of the input `name` of a page's form.
+fn hidden_or_value(reply: &Reply, name: &str) -> String {
+    let body = html(reply);
+    let at = body.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no field {name}"));
+    let rest = &body[at..];
+    let value = rest.split("value=\"").nth(1).and_then(|v| v.split('"').next()).unwrap_or_default();
+    value.replace("&#38;", "&").replace("&#39;", "'").replace("&#34;", "\"")
+}
+
 both_backends!(
     signing_in_opens_a_session_that_signing_out_ends,
     a_sign_in_from_another_site_or_to_another_site_is_refused,
@@ -494,4 +609,5 @@ both_backends!(
     a_status_change_is_confirmed_naming_the_certificate_and_reaches_the_border,
     certificates_are_published_and_edited_with_the_apis_messages_next_to_each_field,
     a_trader_sees_where_each_certificate_is_recognised_and_its_history,
+    arrangements_users_peers_and_the_audit_log_are_kept_from_the_administrations_pages,
 );

@@ -41,7 +41,7 @@ async fn a_unit_of_work_changes_memory_only_once_it_has_committed(backend: Backe
     assert!(app.hot.is_hosted(db, "ZZ").await.expect("read"), "memory forgot the old answer after the commit");
 
     // Its audit record was written with it, once.
-    let (records, _) = audit::list(db, "ZZ", 100, None).await.expect("audit");
+    let (records, _) = audit::list(db, "ZZ", &Default::default(), 100, None).await.expect("audit");
     let created: Vec<_> = records.iter().filter(|record| record.action == "administration.created").collect();
     assert_eq!(created.len(), 1, "{records:?}");
     assert_eq!(created[0].actor, "test");
@@ -91,7 +91,7 @@ async fn a_rolled_back_unit_of_work_leaves_no_trace(backend: Backend) {
     work.rollback().await.expect("rollback");
     assert!(administrations::find(&app.store.db, "YY").await.expect("read").is_none());
     assert!(!app.hot.is_hosted(&app.store.db, "YY").await.expect("read"));
-    let (records, _) = audit::list(&app.store.db, "YY", 100, None).await.expect("audit");
+    let (records, _) = audit::list(&app.store.db, "YY", &Default::default(), 100, None).await.expect("audit");
     assert!(records.is_empty(), "{records:?}");
 }
 

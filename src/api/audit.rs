@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::auth::{ReadAudit, Tenant};
 use crate::error::{ApiResult, Problem};
 use crate::service::audit;
-use crate::store::audit::AuditRecord;
+use crate::store::audit::{AuditFilter, AuditRecord};
 
 /// Every write and every federation call made or served, newest first.
 #[utoipa::path(get, path = "/api/v1/administrations/{code}/audit", tag = "audit", security(("bearer" = [])),
@@ -21,6 +21,6 @@ pub async fn list_audit(
 ) -> ApiResult<Json<Paged<AuditRecord>>> {
     let (limit, before) = page.parse()?;
     let _slot = app.classes.reading.enter().await?;
-    let (items, next) = audit::page(&app, tenant.code(), limit, before).await?;
+    let (items, next) = audit::page(&app, tenant.code(), &AuditFilter::default(), limit, before).await?;
     Ok(Json(Paged::new(items, next)))
 }

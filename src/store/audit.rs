@@ -57,14 +57,30 @@ pub async fn record(conn: &impl ConnectionTrait, entries: Vec<Entry>) -> StoreRe
     bulk::insert(conn, "audit_log", &rows).await
 }
 
+/// Which records to list.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    /// Actions that begin so (`certificate.`, `federation.served`).
+    pub action: Option<String>,
+    /// One actor exactly (an e-mail, `peer:PE`).
+    pub actor: Option<String>,
+}
+
 /// Newest first.
 pub async fn list(
     conn: &impl ConnectionTrait,
     administration: &str,
+    filter: &AuditFilter,
     limit: u64,
     before_id: Option<i64>,
 ) -> StoreResult<(Vec<AuditRecord>, Option<i64>)> {
     let mut query = Entity::find().filter(Column::Administration.eq(administration));
+    if let Some(action) = &filter.action {
+        query = query.filter(Column::Action.starts_with(action));
+    }
+    if let Some(actor) = &filter.actor {
+        query = query.filter(Column::Actor.eq(actor));
+    }
     if let Some(id) = before_id {
         query = query.filter(Column::Id.lt(id));
     }

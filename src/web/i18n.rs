@@ -314,6 +314,98 @@ impl Lang {
         }
     }
 
+    pub fn user_role(self, role: crate::auth::UserRole) -> &'static str {
+        use crate::auth::UserRole::*;
+        let es = self == Lang::Es;
+        match role {
+            PlatformAdmin => {
+                if es {
+                    "administración de la plataforma"
+                } else {
+                    "platform administrator"
+                }
+            }
+            CustomsAdmin => {
+                if es {
+                    "administrador de aduana"
+                } else {
+                    "customs administrator"
+                }
+            }
+            CustomsOfficer => {
+                if es {
+                    "funcionario de aduana"
+                } else {
+                    "customs officer"
+                }
+            }
+            BorderOfficer => {
+                if es {
+                    "funcionario de frontera"
+                } else {
+                    "border officer"
+                }
+            }
+            Auditor => "auditor", // The same word in both.
+            Trader => {
+                if es {
+                    "operador"
+                } else {
+                    "trader"
+                }
+            }
+        }
+    }
+
+    /// A kind of audited action (the prefix of its name), in words.
+    pub fn audit_kind(self, prefix: &str) -> &'static str {
+        let es = self == Lang::Es;
+        match prefix {
+            "certificate." => {
+                if es {
+                    "certificados"
+                } else {
+                    "certificates"
+                }
+            }
+            "mra." => {
+                if es {
+                    "acuerdos"
+                } else {
+                    "arrangements"
+                }
+            }
+            "user." => {
+                if es {
+                    "usuarios"
+                } else {
+                    "users"
+                }
+            }
+            "session." => {
+                if es {
+                    "sesiones"
+                } else {
+                    "sessions"
+                }
+            }
+            "peer." => {
+                if es {
+                    "registros asociados"
+                } else {
+                    "peer registries"
+                }
+            }
+            _ => {
+                if es {
+                    "llamadas de federación"
+                } else {
+                    "federation calls"
+                }
+            }
+        }
+    }
+
     /// A status as stored in a history ("suspended"), in words; an unknown word as it is.
     pub fn status_named(self, status: &str) -> String {
         status.parse::<Status>().map_or_else(|_| status.to_owned(), |status| self.status(status).to_owned())
@@ -525,6 +617,52 @@ pub struct Text {
     pub when: &'static str,
     pub yes: &'static str,
     pub not_utf8: &'static str,
+    pub accept_keys: &'static str,
+    pub actions: &'static str,
+    pub actor_hint: &'static str,
+    pub announced_keys: &'static str,
+    pub arrangements: &'static str,
+    pub audit_log: &'static str,
+    pub backlog: &'static str,
+    pub categories_covered: &'static str,
+    pub create_user: &'static str,
+    pub details: &'static str,
+    pub disable: &'static str,
+    pub disabled: &'static str,
+    pub display_name: &'static str,
+    pub enable: &'static str,
+    pub enabled: &'static str,
+    pub in_force_from: &'static str,
+    pub key_change_compare: &'static str,
+    pub key_change_pending: &'static str,
+    pub last_error: &'static str,
+    pub last_exchange: &'static str,
+    pub new_arrangement: &'static str,
+    pub new_password: &'static str,
+    pub new_user: &'static str,
+    pub no_arrangements: &'static str,
+    pub no_peers: &'static str,
+    pub no_records: &'static str,
+    pub operator_identifier: &'static str,
+    pub operator_identifier_hint: &'static str,
+    pub own_keys: &'static str,
+    pub partner: &'static str,
+    pub partner_hint: &'static str,
+    pub password_hint: &'static str,
+    pub peers: &'static str,
+    pub peers_intro: &'static str,
+    pub pinned_keys: &'static str,
+    pub retired: &'static str,
+    pub roles_covered: &'static str,
+    pub roles_covered_hint: &'static str,
+    pub set_password: &'static str,
+    pub signed_on: &'static str,
+    pub signs_from: &'static str,
+    pub since: &'static str,
+    pub target: &'static str,
+    pub thumbprint: &'static str,
+    pub title: &'static str,
+    pub users: &'static str,
 }
 
 pub static ES: Text = Text {
@@ -653,6 +791,52 @@ pub static ES: Text = Text {
     when: "Cuándo",
     yes: "Sí",
     not_utf8: "El archivo no está en UTF-8. Guárdelo como «CSV UTF-8» y vuelva a intentarlo.",
+    accept_keys: "Aceptar las nuevas claves de",
+    actions: "Acciones",
+    actor_hint: "Un correo, o peer:PE para una administración asociada",
+    announced_keys: "Claves anunciadas",
+    arrangements: "Acuerdos",
+    audit_log: "Auditoría",
+    backlog: "Cambios por entregar",
+    categories_covered: "Categorías cubiertas",
+    create_user: "Crear el usuario",
+    details: "Detalles",
+    disable: "Deshabilitar",
+    disabled: "deshabilitado",
+    display_name: "Nombre",
+    enable: "Habilitar",
+    enabled: "habilitado",
+    in_force_from: "Vigente desde",
+    key_change_compare: "Compare estas huellas con las que esa administración le comunique por otro medio antes de aceptarlas. Hasta entonces, lo que firme con ellas se rechaza.",
+    key_change_pending: "Cambio de claves pendiente.",
+    last_error: "Último error",
+    last_exchange: "Último intercambio correcto",
+    new_arrangement: "Nuevo acuerdo",
+    new_password: "Nueva contraseña",
+    new_user: "Nuevo usuario",
+    no_arrangements: "No hay acuerdos registrados.",
+    no_peers: "No hay registros asociados inscritos.",
+    no_records: "Ningún registro coincide.",
+    operator_identifier: "Identificador del operador (solo operadores)",
+    operator_identifier_hint: "ESQUEMA:VALOR de un operador que esta administración certifica",
+    own_keys: "Claves de firma de esta administración",
+    partner: "Administración asociada",
+    partner_hint: "Código de la administración, por ejemplo PE",
+    password_hint: "Al menos 12 caracteres",
+    peers: "Registros asociados",
+    peers_intro: "Cada registro asociado con las claves fijadas para verificar lo que firma. Compare las huellas con las que la otra administración le comunique por otro medio.",
+    pinned_keys: "Claves fijadas (huellas)",
+    retired: "Retirada",
+    roles_covered: "Funciones cubiertas",
+    roles_covered_hint: "Ninguna marcada: todas las funciones",
+    set_password: "Cambiar la contraseña",
+    signed_on: "Firmado el",
+    signs_from: "firma desde",
+    since: "Desde",
+    target: "Sobre",
+    thumbprint: "Huella",
+    title: "Título",
+    users: "Usuarios",
 };
 
 pub static EN: Text = Text {
@@ -781,6 +965,52 @@ pub static EN: Text = Text {
     when: "When",
     yes: "Yes",
     not_utf8: "The file is not UTF-8. Save it as \"CSV UTF-8\" and try again.",
+    accept_keys: "Accept the new keys of",
+    actions: "Actions",
+    actor_hint: "An e-mail, or peer:PE for a partner administration",
+    announced_keys: "Announced keys",
+    arrangements: "Arrangements",
+    audit_log: "Audit log",
+    backlog: "Changes not yet delivered",
+    categories_covered: "Categories covered",
+    create_user: "Create the user",
+    details: "Details",
+    disable: "Disable",
+    disabled: "disabled",
+    display_name: "Name",
+    enable: "Enable",
+    enabled: "enabled",
+    in_force_from: "In force from",
+    key_change_compare: "Compare these thumbprints with those the administration gives you by other means before accepting them. Until then, what it signs with them is refused.",
+    key_change_pending: "Key change pending.",
+    last_error: "Last error",
+    last_exchange: "Last successful exchange",
+    new_arrangement: "New arrangement",
+    new_password: "New password",
+    new_user: "New user",
+    no_arrangements: "No arrangement is on record.",
+    no_peers: "No peer registry is registered.",
+    no_records: "No record matches.",
+    operator_identifier: "Operator identifier (traders only)",
+    operator_identifier_hint: "SCHEME:VALUE of an operator this administration certifies",
+    own_keys: "This administration's signing keys",
+    partner: "Partner administration",
+    partner_hint: "The administration's code, for example PE",
+    password_hint: "At least 12 characters",
+    peers: "Peer registries",
+    peers_intro: "Each peer registry with the keys pinned to verify what it signs. Compare the thumbprints with those the other administration gives you by other means.",
+    pinned_keys: "Pinned keys (thumbprints)",
+    retired: "Retired",
+    roles_covered: "Roles covered",
+    roles_covered_hint: "None ticked: every role",
+    set_password: "Set a new password",
+    signed_on: "Signed on",
+    signs_from: "signs from",
+    since: "Since",
+    target: "Target",
+    thumbprint: "Thumbprint",
+    title: "Title",
+    users: "Users",
 };
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use aeo_domain::AdministrationCode;
 use tokio::sync::SemaphorePermit;
 
 use crate::api::slots::Slots;
-use crate::auth::{Caller, Permission, PublishCertificates, ReadRegistry, UserRole};
+use crate::auth::{Caller, ManageAdministration, Permission, PublishCertificates, ReadAudit, ReadRegistry, UserRole};
 use crate::service::ServiceError;
 
 /// The policy of every page: scripts, styles, images and fonts from this node only, nothing
@@ -150,6 +150,15 @@ impl Chrome {
 
     pub fn is_trader(&self) -> bool {
         self.role() == Some(UserRole::Trader)
+    }
+
+    /// MRA records, peers and users.
+    pub fn may_manage(&self) -> bool {
+        self.may::<ManageAdministration>()
+    }
+
+    pub fn may_read_audit(&self) -> bool {
+        self.may::<ReadAudit>()
     }
 
     /// A slot of `slots` (expensive reads and imports are limited as in the API), or a page

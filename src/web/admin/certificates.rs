@@ -14,9 +14,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::Done;
+use super::{ADMINISTRATION, Done};
 use crate::app::AppState;
-use crate::auth::{Permission, PublishCertificates, UserRole};
+use crate::auth::{Permission, PublishCertificates};
 use crate::service::ServiceError;
 use crate::service::certificates::{self, Publisher};
 use crate::service::import::{CertificateRow, export_csv, row_field};
@@ -25,9 +25,6 @@ use crate::web::page::{Chrome, CsrfForm, PageError};
 
 /// Certificates on one page of the list.
 const PAGE_SIZE: u64 = 50;
-
-/// The roles that work in `/admin` (a border officer has `/border`).
-const ADMINISTRATION: &[UserRole] = &[UserRole::CustomsAdmin, UserRole::CustomsOfficer, UserRole::Auditor];
 
 #[derive(Default, Deserialize)]
 pub struct ListQuery {
@@ -66,20 +63,8 @@ impl ListPage {
         field.as_deref().unwrap_or_default()
     }
 
-    fn statuses(&self) -> &'static [Status] {
-        Status::ALL
-    }
-
-    fn categories(&self) -> &'static [Category] {
-        Category::ALL
-    }
-
-    fn roles(&self) -> &'static [Role] {
-        Role::ALL
-    }
-
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        super::message_for(&self.errors, field)
     }
 
     /// The search of this page, for the export.
@@ -189,21 +174,13 @@ struct FormPage {
 
 impl FormPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        super::message_for(&self.errors, field)
     }
 
     /// Errors of fields the form does not show (the body as a whole, say).
     fn other_errors(&self) -> Vec<&FieldError> {
         let shown = |field: &str| CertificateRow::FIELDS.contains(&field) || field == "version";
         self.errors.iter().filter(|e| !shown(&e.field)).collect()
-    }
-
-    fn categories(&self) -> &'static [Category] {
-        Category::ALL
-    }
-
-    fn roles(&self) -> &'static [Role] {
-        Role::ALL
     }
 
     fn has_role(&self, role: &Role) -> bool {
@@ -380,7 +357,7 @@ impl StatusPage {
     }
 
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        super::message_for(&self.errors, field)
     }
 }
 
