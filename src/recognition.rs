@@ -118,6 +118,17 @@ pub struct Answer {
     #[serde(serialize_with = "wire::instant")]
     pub as_of: DateTime<Utc>,
     pub stale: bool,
+    /// When an identifier matched several certificates: the others, each judged on its own
+    /// (the answer above is the one that fares best). For the pages; not on the wire.
+    #[serde(skip)]
+    pub others: Vec<Judged>,
+}
+
+/// One more certificate an identifier matched, and why it is not recognised (none: it is).
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub certificate: CertificateSummary,
+    pub reasons: Vec<Reason>,
 }
 
 impl Answer {
@@ -131,7 +142,10 @@ impl Answer {
     /// nothing, since the answer would tie a tax number to a certificate.
     pub fn public_only(&mut self, subject: &Subject) {
         match subject {
-            Subject::Identifier(_) => self.certificate = None,
+            Subject::Identifier(_) => {
+                self.certificate = None;
+                self.others.clear();
+            }
             Subject::Certificate(_) => self.certificate.iter_mut().for_each(CertificateSummary::public_only),
         }
     }
@@ -215,26 +229,33 @@ fn mra_summary(mra: &Mra) -> MraSummary {
 }
 
 /// Decides for the certificates found: the first recognised one wins; when none is, the one
-/// with the fewest failing reasons is shown.
+/// with the fewest failing reasons is shown. The others are kept in `others`, each judged.
 pub fn decide(
     at: &AdministrationCode,
     issuer: &AdministrationCode,
-    mut candidates: Vec<Candidate>,
+    candidates: Vec<Candidate>,
     mra: Option<&Mra>,
     today: NaiveDate,
 ) -> Answer {
     let mra_facts = mra.map(Mra::facts);
-    let mut best: Option<(usize, Vec<Reason>)> = None;
-    for (index, candidate) in candidates.iter().enumerate() {
-        let reasons = recognize(at, issuer, Some(&candidate.facts), mra_facts.as_ref(), today);
-        if best.as_ref().is_none_or(|(_, fewest)| reasons.len() < fewest.len()) {
-            best = Some((index, reasons));
-        }
-    }
+    let mut judged: Vec<(Candidate, Vec<Reason>)> = candidates
+        .into_iter()
+        .map(|candidate| {
+            let reasons = recognize(at, issuer, Some(&candidate.facts), mra_facts.as_ref(), today);
+            (candidate, reasons)
+        })
+        .collect();
+    // The first of those with the fewest reasons answers; the others are kept, judged.
+    let best = judged.iter().enumerate().min_by_key(|(_, (_, reasons))| reasons.len()).map(|(index, _)| index);
     let (certificate, reasons) = match best {
-        Some((index, reasons)) => (Some(candidates.swap_remove(index).summary), reasons),
+        Some(index) => {
+            let (candidate, reasons) = judged.remove(index);
+            (Some(candidate.summary), reasons)
+        }
         None => (None, recognize(at, issuer, None, mra_facts.as_ref(), today)),
     };
+    let others =
+        judged.into_iter().map(|(candidate, reasons)| Judged { certificate: candidate.summary, reasons }).collect();
     Answer {
         recognized: reasons.is_empty(),
         at: at.as_str().to_owned(),
@@ -245,6 +266,7 @@ pub fn decide(
         source: Source::Local,
         as_of: Utc::now(),
         stale: false,
+        others,
     }
 }
 

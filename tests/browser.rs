@@ -297,8 +297,19 @@ async fn a_border_officer_signs_in_asks_by_number_and_by_identifier_and_reads_th
     browser.go(&format!("{base}/border?issuer=CL&q=CL-OEA-0002&lang=es")).await;
     assert_eq!(browser.attribute("[data-verdict]", "data-verdict").await.as_deref(), Some("recognized"));
     assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "the verdict on a phone");
+    // The verdict is seen first, whole, without scrolling.
+    let bottom = browser
+        .client
+        .execute("return document.querySelector('[data-verdict]').getBoundingClientRect().bottom", Vec::new())
+        .await
+        .expect("position");
+    assert!(bottom.as_f64().is_some_and(|bottom| bottom < 780.0), "the verdict ends at {bottom}");
     browser.screenshot("border-phone-es").await;
+    // Its printable view, for the declaration file.
+    browser.go(&format!("{base}/border?issuer=CL&q=CL-OEA-0002&print=1")).await;
+    assert!(browser.text("#record-reference").await.len() == 32);
     browser.desk().await;
+    browser.screenshot("border-print-desk-es").await;
 
     // No page logged an error or a violation of its policy.
     assert_eq!(browser.console_errors().await, Vec::<String>::new());

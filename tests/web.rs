@@ -597,6 +597,74 @@ fn hidden_or_value(reply: &Reply, name: &str) -> String {
     value.replace("&#38;", "&").replace("&#39;", "'").replace("&#34;", "\"")
 }
 
+async fn an_identifier_of_several_certificates_shows_each_and_a_verdict_prints_with_its_signed_record(
+    backend: Backend,
+) {
+    let node = Node::start(backend).await;
+    // A second certificate under CL-OEA-0001's tax number, suspended.
+    let officer = node.token("officer@cl.demo.aeo").await;
+    let second = serde_json::json!({
+        "number": "CL-OEA-0801", "category": "security", "roles": ["importer"],
+        "valid_from": "2025-01-01", "valid_until": "2029-01-01",
+        "operator": {"name": "Exportadora Andina SpA", "identifiers": [{"scheme": "CL-RUT", "value": "76.086.428-5"}],
+                     "address": {"street": "Av. Apoquindo 4501", "city": "Santiago", "postal_code": "7550000", "country": "CL"},
+                     "public": false}
+    });
+    let created =
+        node.send(Method::POST, "/api/v1/administrations/CL/certificates", Some(&officer), Some(second)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let suspend = serde_json::json!({"status": "suspended", "reason": "Auditoría en curso"});
+    let path = "/api/v1/administrations/CL/certificates/CL-OEA-0801/status";
+    assert_eq!(node.send(Method::POST, path, Some(&officer), Some(suspend)).await.status, StatusCode::OK);
+
+    let border = node.session("border@pe.demo.aeo").await;
+    let both = page(&node, "/border?issuer=CL&q=CL-RUT%3A76.086.428-5", &border, &[]).await;
+    let body = html(&both);
+    // One verdict for the question (the certificate that fares best), and one per certificate.
+    assert_eq!(body.matches("data-verdict=").count(), 1, "{body}");
+    assert!(body.contains("data-verdict=\"recognized\""), "{body}");
+    assert!(body.contains("data-number=\"CL-OEA-0001\" data-certificate-verdict=\"recognized\""), "{body}");
+    assert!(body.contains("data-number=\"CL-OEA-0801\" data-certificate-verdict=\"not_recognized\""), "{body}");
+    assert!(body.contains("data-reason=\"certificate_suspended\""), "{body}");
+    // The verdict comes before the form.
+    assert!(body.find("data-verdict=").expect("verdict") < body.find("<form class=\"ask\"").expect("form"));
+
+    // The printable view carries the answer signed by PE, verifiable with PE's published keys.
+    let printable = page(&node, "/border?issuer=CL&q=CL-OEA-0001&print=1", &border, &[]).await;
+    assert_eq!(printable.status, StatusCode::OK);
+    let body = html(&printable);
+    let at = body.find("id=\"record-token\">").expect("the signed record") + "id=\"record-token\">".len();
+    let token = body[at..].split('<').next().expect("token").trim().to_owned();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            token.split('.').next().expect("header"),
+        )
+        .expect("base64"),
+    )
+    .expect("JSON");
+    let keys = node.get("/federation/v1/administrations/PE/jwks.json", None).await;
+    let kid = header["kid"].as_str().expect("kid");
+    let jwk = keys.body["keys"].as_array().expect("keys").iter().find(|key| key["kid"] == kid).expect("published");
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).expect("a JWK");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&["PE"]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("key");
+    jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation).expect("the record verifies with PE's key");
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            token.split('.').nth(1).expect("claims"),
+        )
+        .expect("base64"),
+    )
+    .expect("JSON");
+    assert_eq!(claims["iss"], "PE");
+    assert_eq!(claims["recognized"], true);
+    assert_eq!(claims["certificate"]["number"], "CL-OEA-0001");
+    assert!(body.contains("id=\"record-reference\""));
+}
+
 both_backends!(
     signing_in_opens_a_session_that_signing_out_ends,
     a_sign_in_from_another_site_or_to_another_site_is_refused,
@@ -610,4 +678,5 @@ both_backends!(
     certificates_are_published_and_edited_with_the_apis_messages_next_to_each_field,
     a_trader_sees_where_each_certificate_is_recognised_and_its_history,
     arrangements_users_peers_and_the_audit_log_are_kept_from_the_administrations_pages,
+    an_identifier_of_several_certificates_shows_each_and_a_verdict_prints_with_its_signed_record,
 );

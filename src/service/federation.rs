@@ -1,13 +1,14 @@
 //! What this node answers its partners' registries (`/federation/v1`): which calls it takes,
 //! and the signed statements, feeds, checkpoints and answers it gives. The routes only parse
 //! the request and write the answer; every call taken is in the asked administration's audit
-//! log.
+//! log. An officer's answer signed for the declaration file is signed here too, alike.
 
 use std::sync::Arc;
 
 use aeo_domain::{AdministrationCode, CertificateNumber, MraStatus, OperatorId};
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use super::later::Deferred;
 use super::{ServiceError, ServiceResult};
@@ -15,7 +16,7 @@ use crate::app::{App, AppState};
 use crate::federation::feed::{FeedError, apply_changes, sign_changes};
 use crate::federation::protocol::{ChangesAnswer, CheckpointAnswer, EventsAnswer, EventsRequest};
 use crate::federation::{jose, keys, signed, sync};
-use crate::recognition::{self, Subject};
+use crate::recognition::{self, Answer, Subject};
 use crate::store::administrations::{self, Administration};
 use crate::store::mirror::Followed;
 use crate::store::{audit, certificates, outbox, peers};
@@ -237,9 +238,38 @@ pub async fn signed_recognition(
         answer.public_only(subject);
     }
     call.record(app, format!("recognition?issuer={issuer}"), json!({"recognized": answer.recognized}));
-    let Value::Object(fields) = serde_json::to_value(&answer).map_err(anyhow::Error::from)? else {
+    Ok(sign_answer(app, &call.asked, &call.caller, &answer).await?.token)
+}
+
+/// A recognition answer signed by the administration that gave it.
+pub struct SignedAnswer {
+    /// The compact JWS, verifiable with the administration's published keys.
+    pub token: String,
+    /// The key that signed it.
+    pub kid: String,
+    /// A short reference to it: the first 16 bytes of its SHA-256, in hex.
+    pub reference: String,
+}
+
+/// `answer`, given at `at`, signed with `at`'s key for `audience`.
+async fn sign_answer(
+    app: &AppState,
+    at: &AdministrationCode,
+    audience: &str,
+    answer: &Answer,
+) -> ServiceResult<SignedAnswer> {
+    let Value::Object(fields) = serde_json::to_value(answer).map_err(anyhow::Error::from)? else {
         return Err(ServiceError::Internal(anyhow::anyhow!("an answer is an object")));
     };
-    let key = app.federation.keyring.active(&app.store.db, call.asked.as_str()).await?;
-    Ok(jose::sign_answer(&key, call.asked.as_str(), &call.caller, fields, app.settings.statement_ttl_secs())?)
+    let key = app.federation.keyring.active(&app.store.db, at.as_str()).await?;
+    let token = jose::sign_answer(&key, at.as_str(), audience, fields, app.settings.statement_ttl_secs())?;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    let reference = digest[..16].iter().map(|byte| format!("{byte:02x}")).collect();
+    Ok(SignedAnswer { token, kid: key.kid.clone(), reference })
+}
+
+/// The answer an officer of `at` got, signed by `at` for its own records (the declaration
+/// file): anyone can check it against `at`'s published keys.
+pub async fn signed_record(app: &AppState, at: &AdministrationCode, answer: &Answer) -> ServiceResult<SignedAnswer> {
+    sign_answer(app, at, at.as_str(), answer).await
 }

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use super::page::{Chrome, PageError, cookie};
 use crate::app::AppState;
 use crate::auth::{Caller, ReadRegistry};
-use crate::recognition::{self, Answer, Source, Subject};
+use crate::recognition::{self, Answer, Judged, Source, Subject};
+use crate::service::federation::{self, SignedAnswer};
 use crate::service::{administrations, mras};
 
 /// The cookie that remembers the issuer of the last question.
@@ -22,6 +23,8 @@ const ISSUER_COOKIE: &str = "border_issuer";
 pub struct Question {
     issuer: Option<String>,
     q: Option<String>,
+    /// The printable view, for the declaration file: the answer signed for the record.
+    print: Option<String>,
 }
 
 /// A certificate number as people type it: any case, spaces for dashes.
@@ -39,11 +42,12 @@ fn subject(q: &str) -> Result<Subject, String> {
     }
 }
 
-/// The verdict as the contract names it (`data-verdict`).
-fn verdict(answer: &Answer) -> &'static str {
-    if answer.recognized {
+/// The verdict for a certificate failing for `reasons`, as the contract names it
+/// (`data-verdict`).
+fn verdict(reasons: &[Reason]) -> &'static str {
+    if reasons.is_empty() {
         "recognized"
-    } else if answer.reasons.contains(&Reason::IssuerUnreachable) {
+    } else if reasons.contains(&Reason::IssuerUnreachable) {
         "unknown"
     } else {
         "not_recognized"
@@ -66,15 +70,32 @@ struct BorderPage {
     /// What was wrong with the question, if it could not be asked.
     error: Option<String>,
     answer: Option<Answer>,
+    /// In the printable view: the answer, signed by the asking administration.
+    record: Option<SignedAnswer>,
 }
 
 impl BorderPage {
+    /// This verdict's printable view.
+    fn print_url(&self) -> String {
+        let query = [("issuer", self.issuer.as_str()), ("q", self.q.as_str()), ("print", "1")];
+        format!("/border?{}", serde_urlencoded::to_string(query).unwrap_or_default())
+    }
+
     fn verdict(&self) -> &'static str {
-        self.answer.as_ref().map_or("", verdict)
+        self.answer.as_ref().map_or("", |answer| verdict(&answer.reasons))
+    }
+
+    /// The verdict for one more certificate an identifier matched.
+    fn verdict_of(&self, judged: &Judged) -> &'static str {
+        verdict(&judged.reasons)
     }
 
     fn verdict_words(&self) -> &'static str {
-        match self.verdict() {
+        self.words(self.verdict())
+    }
+
+    fn words(&self, verdict: &str) -> &'static str {
+        match verdict {
             "recognized" => self.chrome.t.recognized,
             "unknown" => self.chrome.t.unknown,
             _ => self.chrome.t.not_recognized,
@@ -145,7 +166,14 @@ pub async fn page(
     }
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let remember = answer.is_some().then(|| issuer.clone());
-    let page = BorderPage { chrome, issuers, issuer, q, error, answer };
+    let record = match (&answer, question.print.is_some()) {
+        (Some(answer), true) => {
+            let signed = federation::signed_record(&app, &at, answer).await;
+            Some(signed.map_err(|error| chrome.service_failed(error))?)
+        }
+        _ => None,
+    };
+    let page = BorderPage { chrome, issuers, issuer, q, error, answer, record };
     let mut response = page.chrome.render(status, &page);
     if let Some(issuer) = remember {
         let cookie = format!("{ISSUER_COOKIE}={issuer}; Path=/border; Max-Age=31536000; SameSite=Strict; HttpOnly");
