@@ -93,7 +93,7 @@ pub fn load_or_create_node_key(path: &Path) -> anyhow::Result<Vec<u8>> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             use std::io::Write;
             let key: [u8; 32] = rand::random();
-            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = hex::encode(key);
             // Written whole under another name, then put in place: a crash leaves no empty key
             // file behind, and of two processes starting at once, the first to finish wins.
             let written = path.with_extension("key.new");

@@ -369,7 +369,7 @@ async fn an_administration_suspends_and_imports_in_its_pages_and_each_role_lands
                 assert_eq!(browser.path().await, page);
                 assert_eq!(browser.serious_violations(&axe).await, Vec::<String>::new(), "{page}");
             }
-            browser.screenshot("admin-users-desk-es").await;
+            browser.screenshot("admin-audit-desk-es").await;
         }
         if landing == "/trader" {
             assert!(browser.client.find(Locator::Css("[data-partner=PE][data-recognized=true]")).await.is_ok());

@@ -232,6 +232,39 @@ impl Admin {
         Admin { code: code.to_owned(), base: node.base.clone(), email, token }
     }
 
+    /// Signs in on the pages and accepts `peer`'s pending keys from `/admin/peers`, which must
+    /// show exactly `new` as the keys to compare.
+    async fn accept_keys_on_the_page(&self, peer: &str, new: &[String]) {
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let signed_in = browser
+            .post(format!("{}/login", self.base))
+            .form(&[("email", self.email.as_str()), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("sign-in");
+        assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+        let cookie =
+            signed_in.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+        let page =
+            browser.get(format!("{}/admin/peers", self.base)).header("cookie", &cookie).send().await.expect("page");
+        let html = page.text().await.expect("html");
+        let pending = html.split("class=\"pending\"").nth(1).expect("a pending key change shown");
+        let shown: Vec<&str> =
+            pending.split("<li class=\"mono thumbprint\">").skip(1).filter_map(|li| li.split('<').next()).collect();
+        assert_eq!(shown, new.iter().map(String::as_str).collect::<Vec<_>>(), "{html}");
+        let csrf = html.split("name=\"csrf_token\" value=\"").nth(1).and_then(|v| v.split('"').next()).expect("csrf");
+        let mut form = vec![("csrf_token", csrf)];
+        form.extend(new.iter().map(|t| ("thumbprints", t.as_str())));
+        let accepted = browser
+            .post(format!("{}/admin/peers/{peer}/accept", self.base))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+            .await
+            .expect("accept");
+        assert_eq!(accepted.status(), StatusCode::SEE_OTHER, "{}", accepted.text().await.unwrap_or_default());
+    }
+
     /// A new session, e.g. after the node restarted.
     async fn relogin(&mut self) {
         self.token = login(&self.base, &self.email).await;
@@ -1216,8 +1249,9 @@ async fn a_key_change_at_a_peer_waits_for_the_administrators_consent() {
     let (status, body) = accept(json!([])).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "none of the new keys: {body}");
     assert_eq!(pe.peer("CL").await["keys"], pinned);
-    let (status, view) = accept(json!(new)).await;
-    assert_eq!(status, StatusCode::OK, "{view}");
+    // Accepted from the peers page, which shows the new key to compare.
+    pe.accept_keys_on_the_page("CL", &new).await;
+    let view = pe.peer("CL").await;
     assert!(view["pending_keys"].is_null(), "{view}");
     let now_pinned: Vec<&str> =
         view["keys"].as_array().expect("keys").iter().filter_map(|k| k["thumbprint"].as_str()).collect();

@@ -47,6 +47,26 @@ impl Api {
         Ok((status, value))
     }
 
+    /// Signs in on the `/login` page, as a browser does: the session cookie (`aeo_session=...`).
+    pub async fn session(&self, email: &str, password: &str) -> anyhow::Result<String> {
+        let response = self
+            .http
+            .post(format!("{}/login", self.base))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .context("sign-in")?;
+        let cookie = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|value| value.starts_with("aeo_session="))
+            .and_then(|value| value.split(';').next())
+            .with_context(|| format!("no session for {email}: {}", response.status()))?;
+        Ok(cookie.to_owned())
+    }
+
     /// A call that must answer one of `ok`.
     pub async fn expect(
         &self,

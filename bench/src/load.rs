@@ -12,14 +12,15 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Empty};
 use hyper::Request;
-use hyper::header::{AUTHORIZATION, HOST, HeaderValue};
+use hyper::header::{HOST, HeaderName, HeaderValue};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-/// One request to send: its path and query, and its `authorization` header if any.
+/// One request to send: its path and query, and its credential if any.
 pub struct Req {
     pub path: String,
-    pub auth: Option<HeaderValue>,
+    /// The request's credential: a header (`authorization`, or `cookie` for a page) and its value.
+    pub auth: Option<(HeaderName, HeaderValue)>,
 }
 
 /// Makes the next request; `None` when there is nothing left to send (e.g. tokens used up).
@@ -194,8 +195,8 @@ async fn connection(
                 break 'connect;
             };
             let mut builder = Request::get(next.path.as_str()).header(HOST, host.clone());
-            if let Some(auth) = next.auth {
-                builder = builder.header(AUTHORIZATION, auth);
+            if let Some((name, value)) = next.auth {
+                builder = builder.header(name, value);
             }
             let request = builder.body(Empty::<Bytes>::new()).expect("request");
             if sender.ready().await.is_err() {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use hyper::header::HeaderValue;
+use hyper::header::{AUTHORIZATION, COOKIE, HeaderValue};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -398,7 +398,7 @@ fn recognition(at: &'static str, issuer: &'static str, count: u64, token: &str) 
         let number = data::number(issuer, rng.below(count));
         Some(Req {
             path: format!("/api/v1/administrations/{at}/recognition?issuer={issuer}&certificate={number}"),
-            auth: Some(auth.clone()),
+            auth: Some((AUTHORIZATION, auth.clone())),
         })
     }))
 }
@@ -499,6 +499,17 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         });
         ctx.measure("public check", address, generator, &["\"status\":\"active\""]).await?
     };
+    let border_page = {
+        let cookie = node.api.session("border@pe.bench.aeo", api::PASSWORD).await?;
+        let cookie = HeaderValue::from_str(&cookie)?;
+        let generator: Generator = Arc::new(move |rng: &mut Rng| {
+            Some(Req {
+                path: format!("/border?issuer=CL&q={}", data::number("CL", rng.below(mid))),
+                auth: Some((COOKIE, cookie.clone())),
+            })
+        });
+        ctx.measure("border page", address, generator, &["data-verdict=\"recognized\""]).await?
+    };
     let (statement, verify_floor) = statement_scenario(&mut ctx, &node, &zx, local_mid.rps).await?;
     // Quick runs search the mid node; full runs the big one, below.
     let mut searched = match ctx.plan.big {
@@ -532,6 +543,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         p99_ms: Some(public.p99_ms),
         ratio: vs_baseline(&public),
         ..Row::new(format!("Public check, SQLite {}", size(mid)))
+    });
+
+    // Server time per answer, as the inverse of the rate each reaches with the same client.
+    let page_time = local_mid.rps / border_page.rps;
+    rows.push(Row {
+        figure: Some((border_page.rps, "req/s")),
+        p50_ms: Some(border_page.p50_ms),
+        p99_ms: Some(border_page.p99_ms),
+        ratio: format!("{page_time:.2}× the API's server time"),
+        target: "≤ 1.50× the API's server time".into(),
+        pass: Some(page_time <= 1.5),
+        ..Row::new(format!("Border page (HTML, signed in), SQLite {}", size(mid)))
     });
 
     // 2. The import against its baseline, the plain insert of the same rows, in turns: each
@@ -845,7 +868,7 @@ fn search_one(count: u64, token: &str) -> anyhow::Result<Generator> {
     Ok(Arc::new(move |rng: &mut Rng| {
         Some(Req {
             path: format!("/api/v1/administrations/CL/certificates?q=operador%20{}%20comercio", rng.below(count)),
-            auth: Some(auth.clone()),
+            auth: Some((AUTHORIZATION, auth.clone())),
         })
     }))
 }
@@ -857,7 +880,7 @@ async fn search_scenarios(ctx: &mut Ctx, node: &LocalNode, count: u64) -> anyhow
     let every_path = "/api/v1/administrations/CL/certificates?q=comercio&limit=50";
     let every: Generator = {
         let auth = bearer(&node.cl)?;
-        Arc::new(move |_: &mut Rng| Some(Req { path: every_path.into(), auth: Some(auth.clone()) }))
+        Arc::new(move |_: &mut Rng| Some(Req { path: every_path.into(), auth: Some((AUTHORIZATION, auth.clone())) }))
     };
     let every = ctx.measure_with("search, every name", address, every, found, 1).await?;
     let recognition = recognition("PE", "CL", count, &node.border)?;
@@ -975,7 +998,7 @@ async fn statement_scenario(
         let token = tokens.get(next.fetch_add(1, Ordering::Relaxed))?.clone();
         Some(Req {
             path: format!("/federation/v1/administrations/CL/certificates/{}", data::number("CL", rng.below(mid))),
-            auth: Some(token),
+            auth: Some((AUTHORIZATION, token)),
         })
     });
     let measured = ctx
@@ -1178,7 +1201,7 @@ async fn federation_scenarios(ctx: &mut Ctx) -> anyhow::Result<Federation> {
         let index = order[next.fetch_add(1, Ordering::Relaxed) % order.len()];
         Some(Req {
             path: format!("/api/v1/administrations/PE/recognition?issuer=CO&certificate={}", data::number("CO", index)),
-            auth: Some(auth.clone()),
+            auth: Some((AUTHORIZATION, auth.clone())),
         })
     });
     let expect = [RECOGNIZED, "\"source\":\"peer\""];

@@ -5,7 +5,8 @@
 //! - [`held`]: the mirror's statements and follow states.
 //! - Short-lived copies of small facts that rarely change: who a token's user is, which
 //!   administrations this node hosts, MRA records (read by every border question) and peer
-//!   registrations (read by every federation call). A write on this node forgets the copy at
+//!   registrations (read by every federation call), the issuers each administration's border
+//!   page offers. A write on this node forgets the copy at
 //!   once; the time-to-live bounds how long another process sharing the same database may
 //!   answer from an older copy.
 
@@ -91,6 +92,16 @@ pub struct HotFacts {
     hosted: Cache<String, bool>,
     mras: Cache<CompactString, Option<Arc<Mra>>>,
     peers: Cache<CompactString, Option<Arc<Peer>>>,
+    /// By administration: the issuers its border officers may ask about.
+    issuers: Cache<CompactString, Arc<Vec<Issuer>>>,
+}
+
+/// An administration a border officer may ask about: hosted here (with its name) or on another
+/// node (known by its code only).
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    pub code: String,
+    pub name: String,
 }
 
 impl HotFacts {
@@ -106,6 +117,7 @@ impl HotFacts {
             hosted: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
             mras: Cache::builder().max_capacity(100_000).time_to_live(TIME_TO_LIVE).build(),
             peers: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
+            issuers: Cache::builder().max_capacity(10_000).time_to_live(TIME_TO_LIVE).build(),
         }
     }
 
@@ -165,6 +177,35 @@ impl HotFacts {
 
     pub fn forget_hosted(&self, code: &str) {
         self.hosted.invalidate(code);
+        // Every administration may ask about one hosted here.
+        self.issuers.invalidate_all();
+    }
+
+    /// The issuers an officer of `administration` may ask about: every administration hosted
+    /// here, and every partner it has an arrangement record with, by code.
+    pub async fn issuers(
+        &self,
+        conn: &impl ConnectionTrait,
+        administration: &str,
+    ) -> crate::store::StoreResult<Arc<Vec<Issuer>>> {
+        if let Some(issuers) = self.issuers.get(administration) {
+            return Ok(issuers);
+        }
+        let mut issuers: Vec<Issuer> = administrations::list(conn)
+            .await?
+            .into_iter()
+            .map(|hosted| Issuer { code: hosted.code, name: hosted.name })
+            .collect();
+        for mra in mras::list(conn, administration).await? {
+            if !issuers.iter().any(|issuer| issuer.code == mra.partner) {
+                // Hosted elsewhere: its code says it (an arrangement's title is no name).
+                issuers.push(Issuer { code: mra.partner, name: String::new() });
+            }
+        }
+        issuers.sort_by(|a, b| a.code.cmp(&b.code));
+        let issuers = Arc::new(issuers);
+        self.issuers.insert(administration.into(), issuers.clone());
+        Ok(issuers)
     }
 
     /// `administration`'s record of its arrangement with `partner`.
@@ -185,6 +226,7 @@ impl HotFacts {
 
     pub fn forget_mra(&self, administration: &str, partner: &str) {
         self.mras.invalidate(&pair(administration, partner));
+        self.issuers.invalidate(administration);
     }
 
     /// `administration`'s registration of the peer `peer` (its pinned keys and base URL).

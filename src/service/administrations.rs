@@ -1,10 +1,13 @@
 //! The administrations (tenants) hosted on this node.
 
+use std::sync::Arc;
+
 use aeo_domain::{AdministrationCode, FieldError};
 use serde_json::json;
 
 use super::{After, ServiceError, ServiceResult, Work};
 use crate::app::App;
+use crate::cache::Issuer;
 use crate::store::administrations::{self, Administration};
 
 /// What is asked for a new administration, as given.
@@ -48,6 +51,11 @@ fn required_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: us
         errors.push(FieldError::new(field, format!("must be at most {max} characters")));
     }
     value.to_owned()
+}
+
+/// The issuers a border officer of `at` may ask about (see [`crate::cache::HotFacts::issuers`]).
+pub async fn issuers(app: &App, at: &AdministrationCode) -> ServiceResult<Arc<Vec<Issuer>>> {
+    Ok(app.hot.issuers(&app.store.db, at.as_str()).await?)
 }
 
 pub async fn list(app: &App) -> ServiceResult<Vec<Administration>> {

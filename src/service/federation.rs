@@ -264,7 +264,7 @@ async fn sign_answer(
     let key = app.federation.keyring.active(&app.store.db, at.as_str()).await?;
     let token = jose::sign_answer(&key, at.as_str(), audience, fields, app.settings.statement_ttl_secs())?;
     let digest = sha2::Sha256::digest(token.as_bytes());
-    let reference = digest[..16].iter().map(|byte| format!("{byte:02x}")).collect();
+    let reference = hex::encode(&digest[..16]);
     Ok(SignedAnswer { token, kid: key.kid.clone(), reference })
 }
 

@@ -28,7 +28,7 @@ const NOTED_EVERY_SECS: i64 = 60;
 
 /// The stored name of a session: the hex SHA-256 of its secret.
 fn id_of(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Opens a session for `user` (signed in already); the secret for the cookie. Sessions of

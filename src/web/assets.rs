@@ -17,7 +17,7 @@ struct Asset {
 
 impl Asset {
     fn new(name: &str, content_type: &'static str, bytes: &'static [u8]) -> Asset {
-        let hash: String = Sha256::digest(bytes).iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+        let hash = hex::encode(&Sha256::digest(bytes)[..6]);
         let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
         Asset { path: format!("/assets/{stem}.{hash}.{extension}"), content_type, bytes }
     }

@@ -1,6 +1,8 @@
 //! `/border`: the border officer's one question, "is this operator recognised here, now?",
 //! asked as a GET form so that a verdict has a URL to reload, share or print.
 
+use std::sync::Arc;
+
 use aeo_domain::{AdministrationCode, CertificateNumber, OperatorId, Reason};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -11,10 +13,11 @@ use serde::Deserialize;
 
 use super::page::{Chrome, PageError, cookie};
 use crate::app::AppState;
-use crate::auth::{Caller, ReadRegistry};
+use crate::auth::ReadRegistry;
+use crate::cache::Issuer;
 use crate::recognition::{self, Answer, Judged, Source, Subject};
+use crate::service::administrations;
 use crate::service::federation::{self, SignedAnswer};
-use crate::service::{administrations, mras};
 
 /// The cookie that remembers the issuer of the last question.
 const ISSUER_COOKIE: &str = "border_issuer";
@@ -54,17 +57,11 @@ fn verdict(reasons: &[Reason]) -> &'static str {
     }
 }
 
-/// An issuer the officer may ask about.
-struct Issuer {
-    code: String,
-    name: String,
-}
-
 #[derive(Template)]
 #[template(path = "border.html")]
 struct BorderPage {
     chrome: Chrome,
-    issuers: Vec<Issuer>,
+    issuers: Arc<Vec<Issuer>>,
     issuer: String,
     q: String,
     /// What was wrong with the question, if it could not be asked.
@@ -115,23 +112,6 @@ impl BorderPage {
     }
 }
 
-/// The administrations an officer of `caller`'s administration may ask about: its own, those it
-/// has an arrangement record with, and the others hosted here.
-async fn issuers(app: &AppState, caller: &Caller) -> crate::service::ServiceResult<Vec<Issuer>> {
-    let at = caller.administration.as_ref().map(|code| code.as_str()).unwrap_or_default();
-    let hosted = administrations::list(app).await?;
-    let mut issuers: Vec<Issuer> =
-        hosted.iter().map(|a| Issuer { code: a.code.clone(), name: a.name.clone() }).collect();
-    for mra in mras::list(app, at).await? {
-        if !issuers.iter().any(|issuer| issuer.code == mra.partner) {
-            // Hosted elsewhere: its code says it (an arrangement's title is no name).
-            issuers.push(Issuer { code: mra.partner.clone(), name: String::new() });
-        }
-    }
-    issuers.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(issuers)
-}
-
 /// `GET /border?issuer=&q=`
 pub async fn page(
     State(app): State<AppState>,
@@ -143,7 +123,7 @@ pub async fn page(
     let Some(at) = caller.administration.clone() else {
         return Err(chrome.failed(StatusCode::FORBIDDEN, chrome.t.not_allowed));
     };
-    let issuers = issuers(&app, &caller).await.map_err(|error| chrome.service_failed(error))?;
+    let issuers = administrations::issuers(&app, &at).await.map_err(|error| chrome.service_failed(error))?;
     let remembered = cookie(&headers, ISSUER_COOKIE).map(str::to_owned);
     let issuer = question
         .issuer
