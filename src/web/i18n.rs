@@ -81,6 +81,24 @@ impl Lang {
         format!("{} {} {}", date.day(), months[date.month0() as usize], date.year())
     }
 
+    /// A count (a whole number, not negative) as its reader writes it: "20.000" in Spanish,
+    /// "20,000" in English.
+    pub fn number(self, n: impl std::fmt::Display) -> String {
+        let separator = match self {
+            Lang::Es => '.',
+            Lang::En => ',',
+        };
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (index, digit) in digits.chars().enumerate() {
+            if index > 0 && (digits.len() - index).is_multiple_of(3) {
+                out.push(separator);
+            }
+            out.push(digit);
+        }
+        out
+    }
+
     /// An instant, to the second, in UTC (the time every border reads alike).
     pub fn instant(self, at: DateTime<Utc>) -> String {
         format!("{} {} UTC", self.date(at.date_naive()), at.format("%H:%M:%S"))
@@ -1056,5 +1074,8 @@ mod tests {
         assert_eq!(Lang::En.date(date), "5 Dec 2026");
         assert_eq!(Lang::Es.ago(125), "hace 2 min");
         assert_eq!(Lang::En.ago(3), "3 s ago");
+        assert_eq!(Lang::Es.number(20_000), "20.000");
+        assert_eq!(Lang::En.number(1_234_567), "1,234,567");
+        assert_eq!(Lang::En.number(999), "999");
     }
 }
