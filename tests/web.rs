@@ -400,6 +400,12 @@ async fn a_status_change_is_confirmed_naming_the_certificate_and_reaches_the_bor
     assert_eq!(page(&node, "/admin", &border, &[]).await.status, StatusCode::FORBIDDEN);
     let foreign = page(&node, "/admin/certificates/PE-OEA-0001", &officer, &[]).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let fields = [("csrf_token", csrf.as_str()), ("to", "revoked"), ("reason", "ajeno")];
+    let changed = post_form(&node, "/admin/certificates/PE-OEA-0001/status", &officer, &fields, &[]).await;
+    assert_eq!(changed.status, StatusCode::NOT_FOUND);
+    let pe = node.token("officer@pe.demo.aeo").await;
+    let untouched = node.get("/api/v1/administrations/PE/certificates/PE-OEA-0001", Some(&pe)).await;
+    assert_eq!(untouched.body["status"], "active", "{}", untouched.body);
 }
 
 async fn certificates_are_published_and_edited_with_the_apis_messages_next_to_each_field(backend: Backend) {
@@ -559,6 +565,15 @@ async fn arrangements_users_peers_and_the_audit_log_are_kept_from_the_administra
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     let ended = page(&node, "/border", &quay, &[]).await;
     assert_eq!(ended.status, StatusCode::SEE_OTHER, "a disabled user's session ends");
+    // Nor another administration's user on the same node: answered as if missing.
+    let pe_admin = node.session("admin@pe.demo.aeo").await;
+    let pe_users = page(&node, "/admin/users", &pe_admin, &[]).await;
+    let pe_body = html(&pe_users);
+    let pe_row = pe_body.find("data-user=\"border@pe.demo.aeo\"").expect("PE's border officer");
+    let pe_id = pe_body[pe_row..].split("action=\"/admin/users/").nth(1).and_then(|r| r.split('"').next()).expect("id");
+    let foreign = post_form(&node, &format!("/admin/users/{pe_id}"), &admin, &disable, &[]).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert_eq!(page(&node, "/border", &node.session("border@pe.demo.aeo").await, &[]).await.status, StatusCode::OK);
     // No one disables themselves from the page: their own row has no such button.
     assert!(!html(&users).contains("Deshabilitar admin@cl.demo.aeo"));
 
@@ -665,6 +680,30 @@ async fn an_identifier_of_several_certificates_shows_each_and_a_verdict_prints_w
     assert!(body.contains("id=\"record-reference\""));
 }
 
+async fn a_large_form_is_refused_before_its_body_is_read_unless_its_sender_is_signed_in(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let node = Node::start(backend).await;
+    let address = node.url("").trim_start_matches("http://").trim_end_matches('/').to_owned();
+    for (path, content_type) in [
+        ("/admin/import", "multipart/form-data; boundary=x"),
+        ("/admin/import/apply", "application/x-www-form-urlencoded"),
+    ] {
+        // Ten megabytes announced, a kilobyte sent, and then nothing: the node must answer
+        // without waiting for the rest.
+        let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\nContent-Length: 10000000\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.expect("head");
+        stream.write_all(&[b'a'; 1024]).await.expect("a little body");
+        let mut answer = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer)).await;
+        let read = read.unwrap_or_else(|_| panic!("{path}: the node waited for a body no one signed in sent"));
+        let answer = String::from_utf8_lossy(&answer[..read.expect("answer")]).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 403"), "{path}: {answer}");
+    }
+}
+
 both_backends!(
     signing_in_opens_a_session_that_signing_out_ends,
     a_sign_in_from_another_site_or_to_another_site_is_refused,
@@ -679,4 +718,5 @@ both_backends!(
     a_trader_sees_where_each_certificate_is_recognised_and_its_history,
     arrangements_users_peers_and_the_audit_log_are_kept_from_the_administrations_pages,
     an_identifier_of_several_certificates_shows_each_and_a_verdict_prints_with_its_signed_record,
+    a_large_form_is_refused_before_its_body_is_read_unless_its_sender_is_signed_in,
 );

@@ -277,6 +277,9 @@ impl<T: DeserializeOwned + Send, const LIMIT: usize> FromRequest<AppState> for C
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (parts, body) = request.into_parts();
         let headers = &parts.headers;
+        if LIMIT > crate::api::BODY_LIMIT {
+            signed_in(headers, state).await?;
+        }
         let bytes = form_body(headers, body, LIMIT).await?;
         let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
         let carried = fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, value)| value.as_str());
@@ -297,6 +300,7 @@ impl FromRequest<AppState> for CsrfUpload {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let headers = request.headers().clone();
+        signed_in(&headers, state).await?;
         let unreadable = |error: axum::extract::multipart::MultipartError| match error.status() {
             StatusCode::PAYLOAD_TOO_LARGE => refuse(&headers, StatusCode::PAYLOAD_TOO_LARGE, |t| t.file_too_large),
             status => refuse(&headers, status, |t| t.form_unreadable),
@@ -314,6 +318,17 @@ impl FromRequest<AppState> for CsrfUpload {
         }
         check_csrf(&headers, state, carried.as_deref()).map_err(|refused| *refused)?;
         Ok(CsrfUpload { file })
+    }
+}
+
+/// Refuses (403) a request that comes with no live session, before a large body is read: no
+/// one who is not signed in makes the node hold megabytes (the CSRF token, in the body, is
+/// checked after). Small forms need no such check: an ended session may still sign out.
+async fn signed_in(headers: &HeaderMap, state: &AppState) -> Result<(), Response> {
+    match crate::auth::session_caller(state, headers).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(refuse(headers, StatusCode::FORBIDDEN, |t| t.form_refused)),
+        Err(_) => Err(refuse(headers, StatusCode::SERVICE_UNAVAILABLE, |t| t.try_again)),
     }
 }
 

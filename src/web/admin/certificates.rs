@@ -314,12 +314,8 @@ fn form_errors(chrome: &Chrome, error: ServiceError) -> Result<Vec<FieldError>, 
 }
 
 fn to_certificate(number: &str, done: Done) -> Response {
-    let done = match done {
-        Done::Created => "created",
-        Done::Saved => "saved",
-        Done::StatusChanged => "status_changed",
-    };
-    Redirect::to(&format!("/admin/certificates/{number}?done={done}")).into_response()
+    let query = serde_urlencoded::to_string([("done", done)]).unwrap_or_default();
+    Redirect::to(&format!("/admin/certificates/{number}?{query}")).into_response()
 }
 
 #[derive(Deserialize)]

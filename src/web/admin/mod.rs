@@ -56,7 +56,7 @@ fn message_for<'a>(errors: &'a [aeo_domain::FieldError], field: &str) -> Option<
 }
 
 /// What an action just did, said on the page it leads back to (`?done=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Done {
     Created,
