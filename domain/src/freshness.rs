@@ -77,7 +77,13 @@ impl Signing {
     /// Whether an issuer signing ahead signs the statement again now: after a third of its
     /// freshness, a new key or an expiry.
     pub fn due(&self, active_kid: &str, now_ms: i64, today: NaiveDate, ttl_secs: i64) -> bool {
-        self.kid != active_kid || self.age_ms(now_ms) >= ttl_secs.saturating_mul(1000) / 3 || self.expired_since(today)
+        self.kid != active_kid || now_ms >= self.due_at(ttl_secs) || self.expired_since(today)
+    }
+
+    /// When a third of the statement's freshness is used up (milliseconds since the epoch): the
+    /// latest it is [`due`](Self::due), while the key and the day stay.
+    pub fn due_at(&self, ttl_secs: i64) -> i64 {
+        self.signed_at.saturating_add(ttl_secs.saturating_mul(1000) / 3)
     }
 }
 
@@ -117,6 +123,11 @@ mod tests {
             let got =
                 (freshness.may_serve(active, 1_000_000, today, 300), freshness.due(active, 1_000_000, today, 300));
             assert_eq!(got, expected, "age {age} ms, signed on {signed_on}, valid until {valid_until}, key {active}");
+            // Under the same key, on a day that changes nothing, it is due exactly from due_at.
+            if !freshness.expired_since(today) {
+                let due_at = freshness.due_at(300);
+                assert!(!freshness.due("k1", due_at - 1, today, 300) && freshness.due("k1", due_at, today, 300));
+            }
         }
         // Fresh for no time at all (an issuer always asked live), nothing is served again.
         assert!(!signed(0, today, later).may_serve("k1", 1_000_000, today, 0));
