@@ -163,6 +163,8 @@ async fn the_border_page_gives_a_verdict_for_a_number_or_an_identifier_as_people
     let body = html(&recognised);
     assert!(body.contains("data-verdict=\"recognized\"") && body.contains("RECONOCIDO"), "{body}");
     assert!(body.contains("Exportadora Andina SpA") && body.contains("data-source=\"local\""), "{body}");
+    // The arrangement's status, then when it took effect, without saying "in force" twice.
+    assert!(body.contains("PE–CL: vigente; entró en vigor el <time"), "{body}");
 
     // An identifier typed with dots and a space, the scheme in lower case.
     let by_rut = ask("issuer=CL&q=cl-rut%3A+76.086.428-5").await;
@@ -680,27 +682,33 @@ async fn an_identifier_of_several_certificates_shows_each_and_a_verdict_prints_w
     assert!(body.contains("id=\"record-reference\""));
 }
 
-async fn a_large_form_is_refused_before_its_body_is_read_unless_its_sender_is_signed_in(backend: Backend) {
+async fn a_large_form_is_refused_before_its_body_is_read_unless_its_sender_may_import(backend: Backend) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let node = Node::start(backend).await;
     let address = node.url("").trim_start_matches("http://").trim_end_matches('/').to_owned();
-    for (path, content_type) in [
-        ("/admin/import", "multipart/form-data; boundary=x"),
-        ("/admin/import/apply", "application/x-www-form-urlencoded"),
-    ] {
-        // Ten megabytes announced, a kilobyte sent, and then nothing: the node must answer
-        // without waiting for the rest.
-        let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\nContent-Length: 10000000\r\n\r\n"
-        );
-        stream.write_all(head.as_bytes()).await.expect("head");
-        stream.write_all(&[b'a'; 1024]).await.expect("a little body");
-        let mut answer = [0u8; 64];
-        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer)).await;
-        let read = read.unwrap_or_else(|_| panic!("{path}: the node waited for a body no one signed in sent"));
-        let answer = String::from_utf8_lossy(&answer[..read.expect("answer")]).into_owned();
-        assert!(answer.starts_with("HTTP/1.1 403"), "{path}: {answer}");
+    let trader = node.session("trader@andina.demo.aeo").await;
+    let officer = node.session("border@pe.demo.aeo").await;
+    for cookie in
+        [String::new(), format!("Cookie: aeo_session={trader}\r\n"), format!("Cookie: aeo_session={officer}\r\n")]
+    {
+        for (path, content_type) in [
+            ("/admin/import", "multipart/form-data; boundary=x"),
+            ("/admin/import/apply", "application/x-www-form-urlencoded"),
+        ] {
+            // Ten megabytes announced, a kilobyte sent, and then nothing: the node must answer
+            // without waiting for the rest.
+            let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: {address}\r\n{cookie}Content-Type: {content_type}\r\nContent-Length: 10000000\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).await.expect("head");
+            stream.write_all(&[b'a'; 1024]).await.expect("a little body");
+            let mut answer = [0u8; 64];
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer)).await;
+            let read = read.unwrap_or_else(|_| panic!("{path} {cookie}: the node waited for a body it would refuse"));
+            let answer = String::from_utf8_lossy(&answer[..read.expect("answer")]).into_owned();
+            assert!(answer.starts_with("HTTP/1.1 403"), "{path} {cookie}: {answer}");
+        }
     }
 }
 
@@ -718,5 +726,5 @@ both_backends!(
     a_trader_sees_where_each_certificate_is_recognised_and_its_history,
     arrangements_users_peers_and_the_audit_log_are_kept_from_the_administrations_pages,
     an_identifier_of_several_certificates_shows_each_and_a_verdict_prints_with_its_signed_record,
-    a_large_form_is_refused_before_its_body_is_read_unless_its_sender_is_signed_in,
+    a_large_form_is_refused_before_its_body_is_read_unless_its_sender_may_import,
 );

@@ -321,13 +321,14 @@ impl FromRequest<AppState> for CsrfUpload {
     }
 }
 
-/// Refuses (403) a request that comes with no live session, before a large body is read: no
-/// one who is not signed in makes the node hold megabytes (the CSRF token, in the body, is
-/// checked after). Small forms need no such check: an ended session may still sign out.
+/// Refuses (403) a request that comes with no live session of a user who may publish
+/// certificates, before a large body is read: nobody else (not signed in, a trader, a border
+/// officer) makes the node hold megabytes; only they import files. The CSRF token, in the body,
+/// is checked after. Small forms need no such check: an ended session may still sign out.
 async fn signed_in(headers: &HeaderMap, state: &AppState) -> Result<(), Response> {
     match crate::auth::session_caller(state, headers).await {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(refuse(headers, StatusCode::FORBIDDEN, |t| t.form_refused)),
+        Ok(Some(caller)) if PublishCertificates::ROLES.contains(&caller.role) => Ok(()),
+        Ok(_) => Err(refuse(headers, StatusCode::FORBIDDEN, |t| t.form_refused)),
         Err(_) => Err(refuse(headers, StatusCode::SERVICE_UNAVAILABLE, |t| t.try_again)),
     }
 }
