@@ -42,6 +42,9 @@ pub struct Federation {
     pub outbox_ready: Notify,
     /// Wakes the sync worker when a gap was seen in an issuer's changes.
     pub sync_needed: Notify,
+    /// Wakes the signer of statements ahead when a partner or a signing key changed, so that a
+    /// new partner finds its statements signed within moments rather than at the next round.
+    pub sign_needed: Notify,
     /// Border questions to issuers on other nodes, asked together while calls are in flight.
     pub batches: batch::Batches,
 }
@@ -55,6 +58,7 @@ impl Federation {
             replays: replay::Replays::new(shared),
             outbox_ready: Notify::new(),
             sync_needed: Notify::new(),
+            sign_needed: Notify::new(),
             batches: batch::Batches::default(),
         })
     }

@@ -134,6 +134,7 @@ pub async fn sign_ahead(app: AppState, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(ROUND) => {}
+            _ = app.federation.sign_needed.notified() => {}
             _ = stop.changed() => return,
         }
     }

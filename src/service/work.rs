@@ -28,7 +28,8 @@ pub enum After {
     Hosted(String),
     /// An administration's record of its arrangement with a partner changed.
     Mra { administration: String, partner: String },
-    /// An administration's registration of a peer changed; the sync worker wakes to follow it.
+    /// An administration's registration of a peer changed; the sync worker wakes to follow it,
+    /// and the signer to sign ahead for it.
     Peer { administration: String, peer: String },
     /// A follower's mirror of an issuer was emptied (the keys it pinned changed).
     MirrorForgotten { administration: String, issuer: String },
@@ -36,7 +37,7 @@ pub enum After {
     Held { administration: String, issuer: String, held: Box<Held> },
     /// A follower's follow state moved on (synced position, checkpoint).
     Advanced { administration: String, issuer: String, state: State },
-    /// An administration's signing keys changed.
+    /// An administration's signing keys changed; the signer wakes to sign with the new one.
     Keys(String),
     /// Data was loaded behind the caches' back (the demo): every small fact is forgotten.
     Everything,
@@ -164,6 +165,7 @@ async fn apply(app: &App, after: After) {
         After::Peer { administration, peer } => {
             hot.forget_peer(&administration, &peer);
             app.federation.sync_needed.notify_one();
+            app.federation.sign_needed.notify_one();
         }
         After::MirrorForgotten { administration, issuer } => hot.held.forgot(Followed::new(&administration, &issuer)),
         After::Held { administration, issuer, held } => {
@@ -172,7 +174,10 @@ async fn apply(app: &App, after: After) {
         After::Advanced { administration, issuer, state } => {
             hot.held.advanced(Followed::new(&administration, &issuer), &state)
         }
-        After::Keys(administration) => app.federation.keyring.forget(&administration),
+        After::Keys(administration) => {
+            app.federation.keyring.forget(&administration);
+            app.federation.sign_needed.notify_one();
+        }
         After::Everything => hot.forget_all(),
         After::Outbox => app.federation.outbox_ready.notify_one(),
         After::Sync => app.federation.sync_needed.notify_one(),
