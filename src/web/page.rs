@@ -278,7 +278,7 @@ impl<T: DeserializeOwned + Send, const LIMIT: usize> FromRequest<AppState> for C
         let (parts, body) = request.into_parts();
         let headers = &parts.headers;
         if LIMIT > crate::api::BODY_LIMIT {
-            signed_in(headers, state).await?;
+            may_import(headers, state).await?;
         }
         let bytes = form_body(headers, body, LIMIT).await?;
         let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
@@ -288,7 +288,7 @@ impl<T: DeserializeOwned + Send, const LIMIT: usize> FromRequest<AppState> for C
     }
 }
 
-/// A form with a file (`multipart/form-data`), sent by a signed-in user, checked as
+/// A form with a file (`multipart/form-data`), sent by a user who may publish certificates, checked as
 /// [`CsrfForm`]; its size is bounded by the route's body limit.
 pub struct CsrfUpload {
     /// The content of the form's file field (empty when none was chosen).
@@ -300,7 +300,7 @@ impl FromRequest<AppState> for CsrfUpload {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let headers = request.headers().clone();
-        signed_in(&headers, state).await?;
+        may_import(&headers, state).await?;
         let unreadable = |error: axum::extract::multipart::MultipartError| match error.status() {
             StatusCode::PAYLOAD_TOO_LARGE => refuse(&headers, StatusCode::PAYLOAD_TOO_LARGE, |t| t.file_too_large),
             status => refuse(&headers, status, |t| t.form_unreadable),
@@ -325,7 +325,7 @@ impl FromRequest<AppState> for CsrfUpload {
 /// certificates, before a large body is read: nobody else (not signed in, a trader, a border
 /// officer) makes the node hold megabytes; only they import files. The CSRF token, in the body,
 /// is checked after. Small forms need no such check: an ended session may still sign out.
-async fn signed_in(headers: &HeaderMap, state: &AppState) -> Result<(), Response> {
+async fn may_import(headers: &HeaderMap, state: &AppState) -> Result<(), Response> {
     match crate::auth::session_caller(state, headers).await {
         Ok(Some(caller)) if PublishCertificates::ROLES.contains(&caller.role) => Ok(()),
         Ok(_) => Err(refuse(headers, StatusCode::FORBIDDEN, |t| t.form_refused)),
