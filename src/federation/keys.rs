@@ -14,7 +14,6 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use entity::signing_key::{self, Column, Entity};
-use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use sha2::{Digest, Sha256};
@@ -314,9 +313,6 @@ pub async fn list(conn: &impl ConnectionTrait, administration: &str) -> crate::s
         })
         .collect())
 }
-
-/// The algorithm every federation signature uses.
-pub const ALGORITHM: Algorithm = Algorithm::EdDSA;
 
 #[cfg(test)]
 mod tests {
