@@ -156,19 +156,29 @@ pub fn sample_statement() -> String {
     KEYS.as_ref().map(|keys| keys.statement.clone()).unwrap_or_default()
 }
 
-/// A bearer token, a federation assertion, a statement, a checkpoint or a signed answer: every
-/// check of one refuses it or verifies it, and none panics.
+/// A bearer token, a federation assertion, a statement, a checkpoint, a key announcement or a
+/// signed answer: every check of one refuses it or verifies it, and none panics. Only what the
+/// key signed verifies: the one statement it signed, byte for byte, and nothing of another type.
 pub fn tokens(input: &[u8]) -> Found {
     let keys = KEYS.as_ref().ok_or("no keys for the token checks")?;
     let text = String::from_utf8_lossy(input);
     let _ = keys.tokens.bearer(&text);
     let _ = jose::claimed_issuer(&text);
-    let _ = jose::verify_assertion(&text, "CL", "PE", &keys.set);
-    let _ = jose::verify_statement(&text, "CL", &keys.set, false);
-    let _ = jose::verify_statement(&text, "CL", &keys.set, true);
-    let _ = jose::verify_checkpoint(&text, "CL", &keys.set);
-    let _ = jose::verify_answer(&text, "CL", "PE", &keys.set);
     let _ = jsonwebtoken::dangerous::insecure_decode_claims::<jose::StatementClaims>(&*text);
+    let never_signed = [
+        jose::verify_assertion(&text, "CL", "PE", &keys.set).is_ok(),
+        jose::verify_checkpoint(&text, "CL", &keys.set).is_ok(),
+        jose::verify_keys(&text, "CL", &keys.set).is_ok(),
+        jose::verify_answer(&text, "CL", "PE", &keys.set).is_ok(),
+    ];
+    if never_signed.contains(&true) {
+        return Err(format!("{text:?} verified, though no such token was signed"));
+    }
+    for allow_expired in [false, true] {
+        if jose::verify_statement(&text, "CL", &keys.set, allow_expired).is_ok() && text != keys.statement {
+            return Err(format!("{text:?} verified as a statement, though only another one was signed"));
+        }
+    }
     Ok(())
 }
 
