@@ -155,7 +155,7 @@ impl Settings {
                 .try_into()
                 .context("AEO_PUBLIC_RATE_LIMIT is too large")?,
             summary_cache_mib: number("AEO_SUMMARY_CACHE_MIB", file.summary_cache_mib, 64)?,
-            statement_cache_mib: number("AEO_STATEMENT_CACHE_MIB", file.statement_cache_mib, 64)?,
+            statement_cache_mib: number("AEO_STATEMENT_CACHE_MIB", file.statement_cache_mib, 128)?,
             log_format: env("AEO_LOG_FORMAT").or(file.log_format).unwrap_or_else(|| "text".into()),
             federation_allow_private: flag("AEO_FEDERATION_ALLOW_PRIVATE", file.federation_allow_private)?,
             max_connections: number("AEO_MAX_CONNECTIONS", file.max_connections, 1024)?.max(1),
@@ -196,7 +196,7 @@ impl Settings {
             import_timeout: 600,
             public_rate_limit: 60,
             summary_cache_mib: 64,
-            statement_cache_mib: 64,
+            statement_cache_mib: 128,
             log_format: "text".into(),
             federation_allow_private: false,
             max_connections: 1024,

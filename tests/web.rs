@@ -192,9 +192,21 @@ async fn the_border_page_gives_a_verdict_for_a_number_or_an_identifier_as_people
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html(&bad).contains("form-error") && !html(&bad).contains("data-verdict"), "{}", html(&bad));
 
-    // The issuer last asked about is remembered.
+    // The issuer last asked about is remembered, and the cookie is set again only when the
+    // issuer changes.
+    let issuer_cookies = |reply: &Reply| -> Vec<String> {
+        let all = reply.headers.get_all("set-cookie").iter().filter_map(|value| value.to_str().ok());
+        all.filter(|cookie| cookie.starts_with("border_issuer=")).map(str::to_owned).collect()
+    };
+    let first = issuer_cookies(&recognised);
+    assert!(matches!(&first[..], [cookie] if cookie.starts_with("border_issuer=CL;")), "{first:?}");
     let remembered = page(&node, "/border", &session, &[("cookie", "border_issuer=MX")]).await;
     assert!(html(&remembered).contains("<option value=\"MX\" selected>"), "{}", html(&remembered));
+    let same = page(&node, "/border?issuer=CL&q=CL-OEA-0001", &session, &[("cookie", "border_issuer=CL")]).await;
+    assert!(html(&same).contains("data-verdict=\"recognized\"") && issuer_cookies(&same).is_empty(), "{same:?}");
+    let other = page(&node, "/border?issuer=CO&q=CO-OEA-0001", &session, &[("cookie", "border_issuer=CL")]).await;
+    let changed = issuer_cookies(&other);
+    assert!(matches!(&changed[..], [cookie] if cookie.starts_with("border_issuer=CO;")), "{changed:?}");
 }
 
 async fn the_border_page_is_for_those_who_may_ask_the_border_question(backend: Backend) {

@@ -483,7 +483,20 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let address = node.server.address;
     let local = local_recognition(format!("local recognition, SQLite {}", size(mid)), address, mid, &node.border)?;
     let baseline = Turn { scenario: "baseline".into(), address: baseline_server.address, expect: &[], ..local.clone() };
-    let [baseline, local_mid] = ctx.in_turns([baseline, local]).await?;
+    // The border page asks the same questions as a signed-in officer's browser does, in the same
+    // turns as the API it is compared with.
+    let border_page = {
+        let cookie = node.api.session("border@pe.bench.aeo", api::PASSWORD).await?;
+        let cookie = HeaderValue::from_str(&cookie)?;
+        let generator: Generator = Arc::new(move |rng: &mut Rng| {
+            Some(Req {
+                path: format!("/border?issuer=CL&q={}", data::number("CL", rng.below(mid))),
+                auth: Some((COOKIE, cookie.clone())),
+            })
+        });
+        Turn { scenario: "border page".into(), address, generator, expect: &["data-verdict=\"recognized\""] }
+    };
+    let [baseline, local_mid, border_page] = ctx.in_turns([baseline, local, border_page]).await?;
     // The same two with wrk as the load generator, in turns too.
     let with_wrk = match (wrk::available(), ctx.plan.quick) {
         (true, _) => Some(wrk_turns(&ctx, baseline_server.address, address, mid, &node.border)?),
@@ -507,17 +520,6 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             })
         });
         ctx.measure("public check", address, generator, &["\"status\":\"active\""]).await?
-    };
-    let border_page = {
-        let cookie = node.api.session("border@pe.bench.aeo", api::PASSWORD).await?;
-        let cookie = HeaderValue::from_str(&cookie)?;
-        let generator: Generator = Arc::new(move |rng: &mut Rng| {
-            Some(Req {
-                path: format!("/border?issuer=CL&q={}", data::number("CL", rng.below(mid))),
-                auth: Some((COOKIE, cookie.clone())),
-            })
-        });
-        ctx.measure("border page", address, generator, &["data-verdict=\"recognized\""]).await?
     };
     let (statement, verify_floor) = statement_scenario(&mut ctx, &node, &zx, local_mid.rps).await?;
     // Quick runs search the mid node; full runs the big one, below.
@@ -1323,6 +1325,10 @@ const METHOD: &str = "
   alternating turns, as the baseline is, since their ratio is a target.
 - **Public check**: the node runs with `public_rate_limit` raised so that the limiter never
   refuses (the limiter is still consulted per request).
+- **Border page**: PE's border officer, signed in with a session cookie, asks `/border` about the
+  same random certificates as local recognition, and every page must show the verdict. It is
+  measured in the same five turns as the baseline and local recognition, since its target is its
+  rate against the API's with the same client (the inverse of their server times).
 - **Federation statement**: the peer administration ZX is registered at the node with an inline
   JWK Set holding the bench's own Ed25519 key, with an MRA record CL→ZX in force; every request
   carries its own assertion (EdDSA, `iss`=`sub`=ZX, `aud`=CL, 60 s of life, unique `jti`), all
@@ -1330,8 +1336,8 @@ const METHOD: &str = "
   a second): the statements it signs ahead for ZX, at the lowest priority, are then signed
   (every node is measured so, once idle after its start: filling its memory with summaries,
   signing ahead).
-  Its floor is the bench verifying the same assertions on one thread with the server's library
-  (jsonwebtoken on aws-lc-rs: signature, issuer, audience, expiry), in one-second turns, three
+  Its floor is the bench verifying the same assertions on one thread with the library the
+  server's own check uses (aws-lc-rs, through jsonwebtoken: signature, issuer, audience, expiry), in one-second turns, three
   before the run and two after it, on the otherwise idle machine: the median of the five.
 - **Federated recognition, held answer**: node B (PE) follows node A (CL) after A's import; B's
   answers come from its mirror (`source: mirror`, checked on every answer).

@@ -117,16 +117,24 @@ async fn authenticated(parts: &Parts, state: &AppState) -> Result<Arc<Caller>, A
     Ok(user.caller)
 }
 
-/// The caller of the request's session cookie, if it names a session that lasts; for the web
+/// Who a page request's session cookie signs in, and their session's CSRF token.
+pub struct SignedIn {
+    pub caller: Arc<Caller>,
+    pub csrf: String,
+}
+
+/// Who the request's session cookie signs in, if it names a session that lasts; for the web
 /// pages, which check the CSRF token of a form themselves.
-pub async fn session_caller(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-) -> Result<Option<Arc<Caller>>, ApiError> {
+pub async fn signed_in(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<SignedIn>, ApiError> {
     let Some((secret, Presented::Cookie)) = credentials(headers) else { return Ok(None) };
     let Some(session) = crate::service::sessions::find(state, secret).await? else { return Ok(None) };
-    let user = state.hot.user(&state.store.db, session.user_id).await?;
-    Ok(user.filter(|user| !user.disabled && user.token_version == session.token_version).map(|user| user.caller))
+    let Some(user) = state.hot.user(&state.store.db, session.user_id).await? else { return Ok(None) };
+    if user.disabled || user.token_version != session.token_version {
+        return Ok(None);
+    }
+    // Derived from the secret, which is the same for as long as the session is known.
+    let csrf = session.csrf.get_or_init(|| state.tokens.csrf_token(secret)).clone();
+    Ok(Some(SignedIn { caller: user.caller, csrf }))
 }
 
 /// The caller of a stored account; a corrupt row is an internal error, not a login.

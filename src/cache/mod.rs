@@ -13,8 +13,8 @@
 pub(crate) mod held;
 pub(crate) mod summaries;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use compact_str::CompactString;
@@ -79,6 +79,8 @@ pub struct KnownSession {
     /// When it was last used, in seconds since the epoch; noted in the database at most once
     /// a minute.
     pub last_seen: AtomicI64,
+    /// Its CSRF token, once a page has needed it (an HMAC of the secret: kept, not redone).
+    pub csrf: OnceLock<String>,
 }
 
 pub struct HotFacts {
@@ -153,6 +155,7 @@ impl HotFacts {
             token_version: stored.token_version,
             created_at: stored.created_at.timestamp(),
             last_seen: AtomicI64::new(stored.last_seen_at.timestamp()),
+            csrf: OnceLock::new(),
         });
         if self.sessions_forgetting.unmoved_since(before) {
             self.sessions.insert(id.to_owned(), known.clone());
@@ -277,6 +280,7 @@ impl HotFacts {
         self.hosted.invalidate_all();
         self.mras.invalidate_all();
         self.peers.invalidate_all();
+        self.issuers.invalidate_all();
     }
 }
 
@@ -295,5 +299,32 @@ pub async fn follow_other_processes(app: crate::AppState, mut stop: tokio::sync:
             Ok(()) => app.store.health.heard(began),
             Err(error) => tracing::warn!(%error, "cannot catch up with the database"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::{Backend, TestStore};
+
+    #[tokio::test]
+    async fn forgetting_every_fact_forgets_the_issuers_a_border_page_offers() {
+        let test = TestStore::new(Backend::Sqlite).await;
+        let db = &test.store.db;
+        let hot = HotFacts::new(1 << 20, 1 << 20);
+        let codes = async || -> Vec<String> {
+            hot.issuers(db, "PE").await.expect("issuers").iter().map(|issuer| issuer.code.clone()).collect()
+        };
+        assert!(codes().await.is_empty());
+        // Written behind the caches' back, as the demo loader does before it forgets everything.
+        let chile = administrations::Administration {
+            code: "CL".into(),
+            name: "Aduana de Chile".into(),
+            country: "CL".into(),
+            programme: "OEA".into(),
+        };
+        administrations::insert(db, &chile).await.expect("insert");
+        hot.forget_all();
+        assert_eq!(codes().await, ["CL"]);
     }
 }

@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
+use url::form_urlencoded;
 
 use super::page::{Chrome, PageError, cookie};
 use crate::app::AppState;
@@ -75,7 +76,7 @@ impl BorderPage {
     /// This verdict's printable view.
     fn print_url(&self) -> String {
         let query = [("issuer", self.issuer.as_str()), ("q", self.q.as_str()), ("print", "1")];
-        format!("/border?{}", serde_urlencoded::to_string(query).unwrap_or_default())
+        form_urlencoded::Serializer::for_suffix("/border?".to_owned(), "/border?".len()).extend_pairs(query).finish()
     }
 
     fn verdict(&self) -> &'static str {
@@ -124,12 +125,12 @@ pub async fn page(
         return Err(chrome.failed(StatusCode::FORBIDDEN, chrome.t.not_allowed));
     };
     let issuers = administrations::issuers(&app, &at).await.map_err(|error| chrome.service_failed(error))?;
-    let remembered = cookie(&headers, ISSUER_COOKIE).map(str::to_owned);
+    let remembered = cookie(&headers, ISSUER_COOKIE);
     let issuer = question
         .issuer
         .map(|issuer| issuer.trim().to_uppercase())
         .filter(|issuer| !issuer.is_empty())
-        .or(remembered)
+        .or_else(|| remembered.map(str::to_owned))
         .or_else(|| issuers.iter().find(|issuer| issuer.code != at.as_str()).map(|issuer| issuer.code.clone()))
         .unwrap_or_default();
     let q = question.q.unwrap_or_default().trim().to_owned();
@@ -145,7 +146,8 @@ pub async fn page(
         }
     }
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let remember = answer.is_some().then(|| issuer.clone());
+    // Set again only when it changes: most questions are about the issuer asked last.
+    let remember = (answer.is_some() && remembered != Some(issuer.as_str())).then(|| issuer.clone());
     let record = match (&answer, question.print.is_some()) {
         (Some(answer), true) => {
             let signed = federation::signed_record(&app, &at, answer).await;

@@ -3,7 +3,9 @@
 //! pages is a field of [`Text`], so a text missing in one language does not compile.
 
 use aeo_domain::{Category, MraStatus, Reason, Role, Status};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use std::fmt;
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 /// The cookie that keeps the language chosen with `?lang=`.
 pub const LANG_COOKIE: &str = "lang";
@@ -73,12 +75,8 @@ impl Lang {
 
     /// A date as its reader writes it, with the month in words so that no reader takes the
     /// day for the month: "5 dic 2026", "5 Dec 2026".
-    pub fn date(self, date: NaiveDate) -> String {
-        let months = match self {
-            Lang::Es => ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"],
-            Lang::En => ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct", "Nov", "Dec"],
-        };
-        format!("{} {} {}", date.day(), months[date.month0() as usize], date.year())
+    pub fn date(self, date: NaiveDate) -> LocalDate {
+        LocalDate { lang: self, date }
     }
 
     /// A count (a whole number, not negative) as its reader writes it: "20.000" in Spanish,
@@ -100,23 +98,13 @@ impl Lang {
     }
 
     /// An instant, to the second, in UTC (the time every border reads alike).
-    pub fn instant(self, at: DateTime<Utc>) -> String {
-        format!("{} {} UTC", self.date(at.date_naive()), at.format("%H:%M:%S"))
+    pub fn instant(self, at: DateTime<Utc>) -> LocalInstant {
+        LocalInstant { lang: self, at }
     }
 
     /// How long ago, in words: "3 s", "2 min", "1 h".
-    pub fn ago(self, seconds: i64) -> String {
-        let seconds = seconds.max(0);
-        let (amount, unit) = match seconds {
-            0..60 => (seconds, "s"),
-            60..3600 => (seconds / 60, "min"),
-            3600..86_400 => (seconds / 3600, "h"),
-            _ => (seconds / 86_400, "d"),
-        };
-        match self {
-            Lang::Es => format!("hace {amount} {unit}"),
-            Lang::En => format!("{amount} {unit} ago"),
-        }
+    pub fn ago(self, seconds: i64) -> Ago {
+        Ago { lang: self, seconds: seconds.max(0) }
     }
 
     pub fn reason(self, reason: Reason) -> &'static str {
@@ -1056,6 +1044,60 @@ pub static EN: Text = Text {
     users: "Users",
 };
 
+/// A date in a reader's words ([`Lang::date`]); written straight into the page, as every
+/// value below is, so that a page costs no string per date.
+pub struct LocalDate {
+    lang: Lang,
+    date: NaiveDate,
+}
+
+impl fmt::Display for LocalDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let months = match self.lang {
+            Lang::Es => ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"],
+            Lang::En => ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct", "Nov", "Dec"],
+        };
+        let date = self.date;
+        write!(f, "{} {} {}", date.day(), months[date.month0() as usize], date.year())
+    }
+}
+
+/// An instant in a reader's words ([`Lang::instant`]).
+pub struct LocalInstant {
+    lang: Lang,
+    at: DateTime<Utc>,
+}
+
+impl fmt::Display for LocalInstant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self.at;
+        let date = self.lang.date(at.date_naive());
+        write!(f, "{date} {:02}:{:02}:{:02} UTC", at.hour(), at.minute(), at.second())
+    }
+}
+
+/// How long ago, in a reader's words ([`Lang::ago`]).
+pub struct Ago {
+    lang: Lang,
+    seconds: i64,
+}
+
+impl fmt::Display for Ago {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.seconds;
+        let (amount, unit) = match seconds {
+            0..60 => (seconds, "s"),
+            60..3600 => (seconds / 60, "min"),
+            3600..86_400 => (seconds / 3600, "h"),
+            _ => (seconds / 86_400, "d"),
+        };
+        match self.lang {
+            Lang::Es => write!(f, "hace {amount} {unit}"),
+            Lang::En => write!(f, "{amount} {unit} ago"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1074,10 +1116,14 @@ mod tests {
     #[test]
     fn dates_and_ages_read_as_each_language_writes_them() {
         let date: NaiveDate = "2026-12-05".parse().expect("date");
-        assert_eq!(Lang::Es.date(date), "5 dic 2026");
-        assert_eq!(Lang::En.date(date), "5 Dec 2026");
-        assert_eq!(Lang::Es.ago(125), "hace 2 min");
-        assert_eq!(Lang::En.ago(3), "3 s ago");
+        assert_eq!(Lang::Es.date(date).to_string(), "5 dic 2026");
+        assert_eq!(Lang::En.date(date).to_string(), "5 Dec 2026");
+        let at: DateTime<Utc> = "2026-12-05T08:04:09Z".parse().expect("instant");
+        assert_eq!(Lang::Es.instant(at).to_string(), "5 dic 2026 08:04:09 UTC");
+        assert_eq!(Lang::En.instant(at).to_string(), "5 Dec 2026 08:04:09 UTC");
+        assert_eq!(Lang::Es.ago(125).to_string(), "hace 2 min");
+        assert_eq!(Lang::En.ago(3).to_string(), "3 s ago");
+        assert_eq!(Lang::En.ago(-4).to_string(), "0 s ago");
         assert_eq!(Lang::Es.number(20_000), "20.000");
         assert_eq!(Lang::En.number(1_234_567), "1,234,567");
         assert_eq!(Lang::En.number(999), "999");

@@ -1,6 +1,7 @@
 //! What every page shares: its language, who is signed in, the CSRF token of the session, the
 //! headers a page is sent with, and how a page fails.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use askama::Template;
@@ -9,6 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
+use url::form_urlencoded;
 
 use super::assets;
 use super::i18n::{LANG_COOKIE, Lang, Text};
@@ -51,38 +53,36 @@ impl FromRequestParts<AppState> for Chrome {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let query = parts.uri.query().unwrap_or_default();
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-        let asked = pairs.iter().find(|(name, _)| name == "lang").map(|(_, value)| value.as_str());
+        let pairs: Vec<(Cow<str>, Cow<str>)> = form_urlencoded::parse(query.as_bytes()).collect();
+        let asked = pairs.iter().find(|(name, _)| name == "lang").map(|(_, value)| value.as_ref());
         let cookie = cookie(&parts.headers, LANG_COOKIE);
         let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
         let lang = Lang::negotiate(asked, cookie, accept);
-        let others: Vec<(&str, &str)> =
-            pairs.iter().filter(|(name, _)| name != "lang").map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        // This page's address without `lang`, to come back to, and with the other language.
         let path = parts.uri.path();
-        let with = |extra: Option<(&str, &str)>| {
-            let mut all = others.clone();
-            all.extend(extra);
-            match serde_urlencoded::to_string(&all) {
-                Ok(query) if !query.is_empty() => format!("{path}?{query}"),
-                _ => path.to_owned(),
-            }
+        let others = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter().filter(|(name, _)| name != "lang"))
+            .finish();
+        let (here, switch_url) = match others.is_empty() {
+            true => (path.to_owned(), format!("{path}?lang={}", lang.other().code())),
+            false => (format!("{path}?{others}"), format!("{path}?{others}&lang={}", lang.other().code())),
         };
-        let user = crate::auth::session_caller(state, &parts.headers)
+        let signed_in = crate::auth::signed_in(state, &parts.headers)
             .await
             .map_err(|_| failure(lang, StatusCode::SERVICE_UNAVAILABLE, lang.text().try_again).into_response())?;
-        let csrf = match &user {
-            Some(_) => crate::auth::session_csrf_token(state, &parts.headers).unwrap_or_default(),
-            None => String::new(),
+        let (user, csrf) = match signed_in {
+            Some(signed_in) => (Some(signed_in.caller), signed_in.csrf),
+            None => (None, String::new()),
         };
         Ok(Chrome {
             lang,
             t: lang.text(),
             user,
             csrf,
-            switch_url: with(Some(("lang", lang.other().code()))),
+            switch_url,
             stylesheet: assets::stylesheet(),
             icon: assets::icon(),
-            here: with(None),
+            here,
             remember_lang: asked.is_some_and(|asked| asked == lang.code()),
         })
     }
@@ -326,8 +326,8 @@ impl FromRequest<AppState> for CsrfUpload {
 /// officer) makes the node hold megabytes; only they import files. The CSRF token, in the body,
 /// is checked after. Small forms need no such check: an ended session may still sign out.
 async fn may_import(headers: &HeaderMap, state: &AppState) -> Result<(), Response> {
-    match crate::auth::session_caller(state, headers).await {
-        Ok(Some(caller)) if PublishCertificates::ROLES.contains(&caller.role) => Ok(()),
+    match crate::auth::signed_in(state, headers).await {
+        Ok(Some(signed_in)) if PublishCertificates::ROLES.contains(&signed_in.caller.role) => Ok(()),
         Ok(_) => Err(refuse(headers, StatusCode::FORBIDDEN, |t| t.form_refused)),
         Err(_) => Err(refuse(headers, StatusCode::SERVICE_UNAVAILABLE, |t| t.try_again)),
     }
