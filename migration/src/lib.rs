@@ -14,6 +14,7 @@ mod m20261202_000008_certificate_name_search;
 mod m20261202_000009_key_rollover;
 mod m20261204_000010_signed_statements;
 mod m20261205_000011_web_sessions;
+mod m20261207_000012_signing_rounds;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_key_rollover::Migration),
             Box::new(m20261204_000010_signed_statements::Migration),
             Box::new(m20261205_000011_web_sessions::Migration),
+            Box::new(m20261207_000012_signing_rounds::Migration),
         ]
     }
 }

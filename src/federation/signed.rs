@@ -3,8 +3,9 @@
 //! - **Ahead**: for every administration that has partners, [`sign_ahead`] keeps a statement of
 //!   each of its certificates in the database (`store::statements`), signed again when the
 //!   certificate changed, the signing key changed, the day changed what it derives (an expiry),
-//!   or a third of its freshness is used up, and keeps it in memory too as far as there is
-//!   room. A partner's question then reads memory, or else one row.
+//!   or a third of its freshness is used up (spread evenly over that third, see [`sign_due`]),
+//!   and keeps it in memory too as far as there is room. A partner's question then reads
+//!   memory, or else one row.
 //! - **In memory**: beside each summary, the statement signed or served lately, forgotten with
 //!   the summary when the certificate changes.
 //! - **On demand**: a certificate without a statement that may be served (changed since the
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aeo_domain::freshness::Signing;
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use tokio::sync::watch;
 
 use super::jose::{self, CertificateState};
@@ -140,28 +141,46 @@ pub async fn sign_ahead(app: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// What a finished round leaves behind: until `due_at_ms` nothing comes due, unless a
-/// certificate changes (the memory's `reading` moves on) or the administrations that sign
-/// ahead, or their keys, change. The next rounds are skipped until then: going over every
-/// certificate reads the whole table, which took a fifth of the CPU from the partners' questions
-/// when it was done every round.
+/// What a finished round leaves behind for the next: the next goes over only what changed
+/// since and what is due, unless the administrations that sign ahead, their keys or the day
+/// changed (a day can expire certificates), which make it go over every certificate again.
 #[derive(Debug)]
 pub struct Round {
-    reading: u64,
     /// Each administration that has partners, with its signing key's `kid`.
     signers: Vec<(String, String)>,
-    due_at_ms: i64,
+    day: NaiveDate,
+    /// Per signer, in the same order: the place in its change sequence gone over.
+    through: Vec<i64>,
+    /// When the round started, in milliseconds since the epoch.
+    started_ms: i64,
 }
 
-/// One round: signs every statement that is missing or due, a page at a time, on `signer` if
-/// given; nothing when `last` shows nothing can be due. Returns how many certificates it looked
-/// at, and leaves in `last` what this round found (`None` when it could not finish).
-pub async fn sign_due(app: &App, signer: Option<&IdleThread>, last: &mut Option<Round>) -> anyhow::Result<usize> {
+/// What a round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done {
+    /// The certificates it looked at.
+    pub looked_at: usize,
+    /// The statements it signed and kept.
+    pub signed: usize,
+}
+
+/// One round: signs and keeps, on `signer` if given, a page at a time,
+/// - after `last` is `None` (a start, or a round that could not finish) or tells of other
+///   signers or another day: every statement missing or due, going over every certificate;
+/// - else the statements of the certificates changed since `last`, those due, and as many of
+///   the oldest as keep the re-signing even: a round signs again the share of the kept
+///   statements its time since `last` is of a third of their freshness. Without that, the
+///   statements signed together (at the first round, by an import) would keep coming due
+///   together, a burst of seconds of work taken from the partners' questions every time.
+///
+/// Leaves in `last` what this round found (`None` when it could not finish).
+pub async fn sign_due(app: &App, signer: Option<&IdleThread>, last: &mut Option<Round>) -> anyhow::Result<Done> {
+    let mut done = Done { looked_at: 0, signed: 0 };
     let ttl = app.settings.statement_ttl_secs();
     if !signs_ahead(ttl) {
-        return Ok(0);
+        return Ok(done);
     }
-    let (reading, started) = (app.hot.certificates.reading(), now_ms());
+    let (started_ms, day) = (now_ms(), certificates::today());
     let mut signers = Vec::new();
     for administration in administrations::list(&app.store.db).await? {
         let code = administration.code;
@@ -171,42 +190,110 @@ pub async fn sign_due(app: &App, signer: Option<&IdleThread>, last: &mut Option<
             signers.push((code, kid));
         }
     }
-    if last.as_ref().is_some_and(|last| last.reading == reading && last.signers == signers && started < last.due_at_ms)
-    {
-        return Ok(0);
-    }
     // Taken until the round ends well: an error or a lost claim leaves the next to go over all.
-    *last = None;
-    let next_day = (certificates::today() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc();
-    let mut due_at_ms = next_day.timestamp_millis();
-    let mut looked_at = 0;
-    for (code, _) in &signers {
-        let mut after = 0;
-        loop {
-            let page = statements::standing(&app.store.db, code, after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.certificate_id;
-            looked_at += page.len();
-            let key = app.federation.keyring.active(&app.store.db, code).await?;
-            let (due, kept): (Vec<&Standing>, Vec<&Standing>) =
-                page.iter().partition(|standing| is_due(standing, &key.kid, ttl));
-            for (_, signing) in kept.iter().filter_map(|standing| standing.kept.as_ref()) {
-                due_at_ms = due_at_ms.min(signing.due_at(ttl));
-            }
-            if due.is_empty() {
-                continue;
-            }
-            let ids: Vec<i64> = due.iter().map(|standing| standing.certificate_id).collect();
-            if !sign_and_keep(app, signer, key, &ids, ttl).await? {
-                // Another process shares the database and signs ahead now.
-                return Ok(looked_at);
-            }
-            // Signed after the round started: due no earlier than a third of a freshness later.
-            due_at_ms = due_at_ms.min(started + ttl * 1000 / 3);
+    let since = last.take().filter(|last| last.signers == signers && last.day == day);
+    let mut through = Vec::with_capacity(signers.len());
+    for (index, (code, kid)) in signers.iter().enumerate() {
+        let key = app.federation.keyring.active(&app.store.db, code).await?;
+        if key.kid != *kid {
+            // Rotated since the round began: the next goes over everything with the new key.
+            return Ok(done);
+        }
+        let finished = match &since {
+            None => every_certificate(app, signer, &key, code, ttl, &mut done).await?,
+            Some(since) => changed_and_due(app, signer, &key, code, since, index, started_ms, &mut done).await?,
+        };
+        match finished {
+            Some(position) => through.push(position),
+            // Another process shares the database and signs ahead now.
+            None => return Ok(done),
         }
     }
-    *last = Some(Round { reading, signers, due_at_ms });
-    Ok(looked_at)
+    *last = Some(Round { signers, day, through, started_ms });
+    Ok(done)
+}
+
+/// Goes over every certificate of `code`, signing what is missing or due with `key`. Returns
+/// the place in `code`'s change sequence gone over, or `None` when another process signs.
+async fn every_certificate(
+    app: &App,
+    signer: Option<&IdleThread>,
+    key: &Arc<SigningKey>,
+    code: &str,
+    ttl: i64,
+    done: &mut Done,
+) -> anyhow::Result<Option<i64>> {
+    // Read first: a change during the pass is after it, and the next round signs it.
+    let through = statements::last_change(&app.store.db, code).await?;
+    let mut after = 0;
+    loop {
+        let page = statements::standing(&app.store.db, code, after, PAGE).await?;
+        let Some(last) = page.last() else { return Ok(Some(through)) };
+        after = last.certificate_id;
+        done.looked_at += page.len();
+        let due: Vec<i64> = page
+            .iter()
+            .filter(|standing| is_due(standing, &key.kid, ttl))
+            .map(|standing| standing.certificate_id)
+            .collect();
+        if !sign_and_keep(app, signer, key, &due, ttl, done).await? {
+            return Ok(None);
+        }
+    }
+}
+
+/// Signs with `key` the statements of `code`'s certificates changed since the round `since`
+/// (its signer `index`), then those due and an even share of the oldest. Returns the place in
+/// `code`'s change sequence gone over, or `None` when another process signs.
+#[allow(clippy::too_many_arguments)]
+async fn changed_and_due(
+    app: &App,
+    signer: Option<&IdleThread>,
+    key: &Arc<SigningKey>,
+    code: &str,
+    since: &Round,
+    index: usize,
+    started_ms: i64,
+    done: &mut Done,
+) -> anyhow::Result<Option<i64>> {
+    let ttl = app.settings.statement_ttl_secs();
+    let mut through = since.through[index];
+    loop {
+        let changed = statements::changed_since(&app.store.db, code, through, PAGE).await?;
+        let Some(&(_, last)) = changed.last() else { break };
+        through = last;
+        done.looked_at += changed.len();
+        let ids: Vec<i64> = changed.iter().map(|(id, _)| *id).collect();
+        if !sign_and_keep(app, signer, key, &ids, ttl, done).await? {
+            return Ok(None);
+        }
+    }
+    let third_ms = ttl.saturating_mul(1000) / 3;
+    let (kept, due) = statements::kept_with(&app.store.db, &key.kid, started_ms - third_ms).await?;
+    let mut left = due.max(even_share(kept, started_ms - since.started_ms, third_ms));
+    while left > 0 {
+        let ids = statements::oldest(&app.store.db, &key.kid, left.min(PAGE)).await?;
+        if ids.is_empty() {
+            break;
+        }
+        left = left.saturating_sub(ids.len() as u64);
+        done.looked_at += ids.len();
+        if !sign_and_keep(app, signer, key, &ids, ttl, done).await? {
+            return Ok(None);
+        }
+    }
+    Ok(Some(through))
+}
+
+/// How many of `kept` statements a round signs again `elapsed_ms` after the last, for each to
+/// be signed again once every `every_ms`, evenly.
+fn even_share(kept: u64, elapsed_ms: i64, every_ms: i64) -> u64 {
+    if every_ms <= 0 {
+        return kept;
+    }
+    let elapsed = u128::try_from(elapsed_ms.clamp(0, every_ms)).unwrap_or(0);
+    let share = u128::from(kept) * elapsed / u128::try_from(every_ms).unwrap_or(1);
+    u64::try_from(share).unwrap_or(kept)
 }
 
 /// Whether the certificate's kept statement is missing or due.
@@ -220,11 +307,15 @@ fn is_due(standing: &Standing, active_kid: &str, ttl_secs: i64) -> bool {
 async fn sign_and_keep(
     app: &App,
     signer: Option<&IdleThread>,
-    key: Arc<SigningKey>,
+    key: &Arc<SigningKey>,
     ids: &[i64],
     ttl_secs: i64,
+    done: &mut Done,
 ) -> anyhow::Result<bool> {
-    let cache = &app.hot.certificates;
+    if ids.is_empty() {
+        return Ok(true);
+    }
+    let (cache, key) = (&app.hot.certificates, Arc::clone(key));
     // Taken before the read: what changes meanwhile is not kept in memory (see `keep_signed`).
     let read_at = cache.reading();
     let certificates = certificates::by_ids(&app.store.db, ids).await?;
@@ -259,6 +350,7 @@ async fn sign_and_keep(
     }
     statements::keep(&*work, &kept).await?;
     work.commit().await?;
+    done.signed += kept.len();
     drop(kept);
     // Questions are then answered from memory, without reading the row, as far as it holds.
     for (certificate, signed) in signed {
@@ -271,6 +363,7 @@ async fn sign_and_keep(
 mod tests {
     use aeo_domain::{AdministrationCode, Category, Status};
     use chrono::{Days, Utc};
+    use sea_orm::ConnectionTrait;
 
     use super::*;
     use crate::service;
@@ -388,19 +481,20 @@ mod tests {
 
         // Without partners, nobody asks: nothing is signed ahead.
         let mut last = None;
-        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), 0);
+        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), Done { looked_at: 0, signed: 0 });
         assert!(standing(&app).await.iter().all(|(_, kept, _)| kept.is_none()), "{:?}", standing(&app).await);
 
         let (_, partner_jwks) = SigningKey::ephemeral().expect("key");
         let cl = AdministrationCode::parse("CL").expect("code");
         let jwks = serde_json::to_value(&partner_jwks).expect("jwks");
         service::peers::register(&app, &cl, "test", "PE", Some("http://127.0.0.1:9"), Some(jwks)).await.expect("peer");
-        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), 3, "a new partner starts a round");
+        let round = sign_due(&app, None, &mut last).await.expect("round");
+        assert_eq!(round, Done { looked_at: 3, signed: 3 }, "a new partner starts a round over everything");
         let kept = standing(&app).await;
         assert_eq!(kept.len(), 3);
         assert!(kept.iter().all(|(_, _, current)| *current), "every certificate's statement is kept: {kept:?}");
         // Nothing changed and nothing is due: the next round reads nothing.
-        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), 0);
+        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), Done { looked_at: 0, signed: 0 });
 
         // Served from the row, as kept, without signing.
         let key = app.federation.keyring.active(&app.store.db, "CL").await.expect("key");
@@ -413,7 +507,7 @@ mod tests {
         assert_eq!(served(&app, &key, "CL", "CL-AEO-999999").await.expect("served"), None);
 
         // A change leaves the kept row behind: the next question is answered of the change,
-        // and the next round signs it ahead again.
+        // and the next round signs that statement ahead again, and only it.
         let suspended = service::certificates::change_status(&app, by, first, Some("suspended"), Some("auditoría"))
             .await
             .expect("suspend");
@@ -423,11 +517,57 @@ mod tests {
         let published = super::super::keys::published(&app.store.db, "CL").await.expect("keys");
         let claims = jose::verify_statement(&answered, "CL", &published, false).expect("verifies");
         assert_eq!(claims.seq, suspended.seq, "served of the change");
-        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), 3, "a change starts a round");
+        let round = sign_due(&app, None, &mut last).await.expect("round");
+        assert_eq!(round, Done { looked_at: 1, signed: 1 }, "a change is signed, alone");
         assert!(standing(&app).await.iter().all(|(_, _, current)| *current), "signed again after the change");
-        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), 0);
+        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), Done { looked_at: 0, signed: 0 });
         // A round that did not finish leaves the next to go over every certificate.
-        assert_eq!(sign_due(&app, None, &mut None).await.expect("round"), 3);
+        assert_eq!(sign_due(&app, None, &mut None).await.expect("round"), Done { looked_at: 3, signed: 0 });
+
+        // Half of a third of the freshness after the last round, the oldest half of the
+        // statements is signed again (rounded down: one of three), though none is due yet.
+        app.store
+            .db
+            .execute_unprepared("UPDATE signed_statements SET signed_at = signed_at - 60000")
+            .await
+            .expect("age");
+        let before = signed_at(&app).await;
+        let oldest = before.iter().min_by_key(|(number, at)| (*at, numbers.iter().position(|n| n == number))).cloned();
+        last.as_mut().expect("a finished round").started_ms -= 50_000;
+        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), Done { looked_at: 1, signed: 1 });
+        let after = signed_at(&app).await;
+        let again: Vec<_> = before.iter().filter(|was| !after.contains(was)).cloned().collect();
+        assert_eq!(again, Vec::from_iter(oldest), "not the oldest was signed again: {before:?} then {after:?}");
+        // What is due is signed, however little time passed since the last round.
+        app.store
+            .db
+            .execute_unprepared("UPDATE signed_statements SET signed_at = signed_at - 100000")
+            .await
+            .expect("age");
+        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), Done { looked_at: 3, signed: 3 });
+        assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), Done { looked_at: 0, signed: 0 });
+    }
+
+    /// When each of CL's kept statements was signed: (number, milliseconds since the epoch).
+    async fn signed_at(app: &App) -> Vec<(String, i64)> {
+        let page = statements::standing(&app.store.db, "CL", 0, 100).await.expect("standing");
+        page.into_iter().filter_map(|s| Some((s.number, s.kept?.1.signed_at))).collect()
+    }
+
+    #[test]
+    fn each_round_signs_again_its_share_of_the_kept_statements() {
+        // (kept, ms since the last round, every ms) → signed again
+        for (kept, elapsed, every, share) in [
+            (100_000, 10_000, 100_000, 10_000),
+            (100_000, 250_000, 100_000, 100_000),
+            (3, 10_000, 100_000, 0),
+            (0, 10_000, 100_000, 0),
+            (100_000, -5, 100_000, 0),
+            (7, 10, 0, 7),
+            (u64::MAX, i64::MAX, i64::MAX, u64::MAX),
+        ] {
+            assert_eq!(even_share(kept, elapsed, every), share, "{kept} kept, {elapsed} ms of {every}");
+        }
     }
 
     #[tokio::test]

@@ -72,6 +72,46 @@ pub async fn claim_signing(conn: &impl ConnectionTrait) -> StoreResult<bool> {
     Ok(row.map(|row| row.try_get_by_index::<bool>(0)).transpose()?.unwrap_or(false))
 }
 
+/// The last place in the administration's change sequence any of its certificates holds (0
+/// when it has none).
+pub async fn last_change(conn: &impl ConnectionTrait, administration: &str) -> StoreResult<i64> {
+    let sql = "SELECT COALESCE(MAX(seq), 0) FROM certificates WHERE administration = $1";
+    let rows = query(conn, sql, [administration.into()]).await?;
+    Ok(rows.first().map(|row| row.try_get_by_index(0)).transpose()?.unwrap_or(0))
+}
+
+/// Up to `limit` of the administration's certificates changed after its change `after`, in
+/// the order of their changes: each one's id and change.
+pub async fn changed_since(
+    conn: &impl ConnectionTrait,
+    administration: &str,
+    after: i64,
+    limit: u64,
+) -> StoreResult<Vec<(i64, i64)>> {
+    let sql = "SELECT id, seq FROM certificates WHERE administration = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+    let rows = query(conn, sql, [administration.into(), after.into(), clamped(limit).into()]).await?;
+    rows.iter().map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?))).collect()
+}
+
+/// How many statements signed with `kid` are kept, and how many of them were signed at or
+/// before `signed_by` (milliseconds since the epoch).
+pub async fn kept_with(conn: &impl ConnectionTrait, kid: &str, signed_by: i64) -> StoreResult<(u64, u64)> {
+    let sql = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN signed_at <= $2 THEN 1 ELSE 0 END), 0) \
+               FROM signed_statements WHERE kid = $1";
+    let rows = query(conn, sql, [kid.into(), signed_by.into()]).await?;
+    let Some(row) = rows.first() else { return Ok((0, 0)) };
+    let count = |index| row.try_get_by_index::<i64>(index).map(|n| u64::try_from(n).unwrap_or(0));
+    Ok((count(0)?, count(1)?))
+}
+
+/// The certificates of the `limit` statements signed with `kid` longest ago, oldest first.
+pub async fn oldest(conn: &impl ConnectionTrait, kid: &str, limit: u64) -> StoreResult<Vec<i64>> {
+    let sql = "SELECT certificate_id FROM signed_statements WHERE kid = $1 \
+               ORDER BY signed_at, certificate_id LIMIT $2";
+    let rows = query(conn, sql, [kid.into(), clamped(limit).into()]).await?;
+    rows.iter().map(|row| Ok(row.try_get_by_index(0)?)).collect()
+}
+
 /// A page of the administration's certificates in id order, after the id `after`, with what is
 /// kept of their statements.
 pub async fn standing(
@@ -80,17 +120,10 @@ pub async fn standing(
     after: i64,
     limit: u64,
 ) -> StoreResult<Vec<Standing>> {
-    let backend = conn.get_database_backend();
     let sql = "SELECT c.id, c.number, c.seq, c.valid_until, s.seq, s.kid, s.signed_at, s.signed_on \
                FROM certificates c LEFT JOIN signed_statements s ON s.certificate_id = c.id \
                WHERE c.administration = $1 AND c.id > $2 ORDER BY c.id LIMIT $3";
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let statement = Statement::from_sql_and_values(
-        backend,
-        placeholders(backend, sql),
-        [administration.into(), after.into(), limit.into()],
-    );
-    conn.query_all_raw(statement)
+    query(conn, sql, [administration.into(), after.into(), clamped(limit).into()])
         .await?
         .iter()
         .map(|row| {
@@ -123,10 +156,8 @@ pub async fn current(
     administration: &str,
     number: &str,
 ) -> StoreResult<Option<SignedStatement>> {
-    let backend = conn.get_database_backend();
-    let statement =
-        Statement::from_sql_and_values(backend, placeholders(backend, CURRENT), [administration.into(), number.into()]);
-    let Some(row) = conn.query_one_raw(statement).await? else { return Ok(None) };
+    let rows = query(conn, CURRENT, [administration.into(), number.into()]).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
     Ok(Some(SignedStatement {
         token: row.try_get_by_index(0)?,
         seq: row.try_get_by_index(1)?,
@@ -137,6 +168,21 @@ pub async fn current(
             valid_until: row.try_get_by_index(5)?,
         },
     }))
+}
+
+/// The rows `sql` (with PostgreSQL's placeholders) answers with `values`.
+async fn query<const N: usize>(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: [sea_orm::Value; N],
+) -> StoreResult<Vec<sea_orm::QueryResult>> {
+    let backend = conn.get_database_backend();
+    Ok(conn.query_all_raw(Statement::from_sql_and_values(backend, placeholders(backend, sql), values)).await?)
+}
+
+/// A row limit as the databases take it.
+fn clamped(limit: u64) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 /// `sql` with PostgreSQL's numbered placeholders (`$1`), written as SQLite reads them (`?1`)
