@@ -10,7 +10,7 @@
 //!   record is written behind, for the next start (which loads what has not expired), and a
 //!   call never waits for the single writer (an import may hold it for minutes).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -156,9 +156,16 @@ pub async fn write(state: AppState, mut stop: watch::Receiver<bool>) {
 
 async fn record(state: &AppState, batch: Vec<Pending>) {
     let rows: Vec<Accepted> = batch.iter().map(|pending| pending.accepted.clone()).collect();
+    // Which rows were new is asked only where callers wait for it.
+    let asked = batch.iter().any(|pending| pending.answer.is_some());
     let written = async {
         let work = Work::begin_when_free(state).await?;
-        let new = assertions::record(&*work, &rows).await?;
+        let new = if asked {
+            assertions::record_new(&*work, &rows).await?
+        } else {
+            assertions::record(&*work, &rows).await?;
+            HashSet::new()
+        };
         work.commit().await?;
         Ok::<_, crate::store::StoreError>(new)
     }

@@ -19,8 +19,13 @@ pub struct Accepted {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Records the assertions not recorded yet.
+pub async fn record(conn: &impl ConnectionTrait, accepted: &[Accepted]) -> StoreResult<()> {
+    bulk::insert_new(conn, "federation_assertions", accepted).await
+}
+
 /// Records the assertions not recorded yet; answers which of them were new, as `(issuer, jti)`.
-pub async fn record(conn: &impl ConnectionTrait, accepted: &[Accepted]) -> StoreResult<HashSet<(String, String)>> {
+pub async fn record_new(conn: &impl ConnectionTrait, accepted: &[Accepted]) -> StoreResult<HashSet<(String, String)>> {
     let mut new = HashSet::with_capacity(accepted.len());
     for chunk in accepted.chunks(bulk::batch(conn.get_database_backend())) {
         for row in

@@ -45,6 +45,15 @@ pub async fn insert<R: Serialize>(conn: &impl ConnectionTrait, table: &str, rows
     Ok(())
 }
 
+/// Inserts the `rows` whose key no row of `table` holds yet.
+pub async fn insert_new<R: Serialize>(conn: &impl ConnectionTrait, table: &str, rows: &[R]) -> StoreResult<()> {
+    let backend = conn.get_database_backend();
+    for chunk in rows.chunks(batch(backend)) {
+        conn.execute_raw(statement(backend, table, chunk, Taken::Skip, None)?).await?;
+    }
+    Ok(())
+}
+
 /// Inserts `rows` into `table`, replacing the row that already holds a row's `key`.
 pub async fn upsert<R: Serialize>(
     conn: &impl ConnectionTrait,
