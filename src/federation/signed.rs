@@ -199,9 +199,10 @@ pub async fn sign_due(app: &App, signer: Option<&IdleThread>, last: &mut Option<
             // Rotated since the round began: the next goes over everything with the new key.
             return Ok(done);
         }
+        let pass = Pass { app, signer, key, code, ttl, done: &mut done };
         let finished = match &since {
-            None => every_certificate(app, signer, &key, code, ttl, &mut done).await?,
-            Some(since) => changed_and_due(app, signer, &key, code, since, index, started_ms, &mut done).await?,
+            None => pass.every_certificate().await?,
+            Some(since) => pass.changed_and_due(since.through[index], since.started_ms, started_ms).await?,
         };
         match finished {
             Some(position) => through.push(position),
@@ -213,76 +214,129 @@ pub async fn sign_due(app: &App, signer: Option<&IdleThread>, last: &mut Option<
     Ok(done)
 }
 
-/// Goes over every certificate of `code`, signing what is missing or due with `key`. Returns
-/// the place in `code`'s change sequence gone over, or `None` when another process signs.
-async fn every_certificate(
-    app: &App,
-    signer: Option<&IdleThread>,
-    key: &Arc<SigningKey>,
-    code: &str,
+/// A round's pass over one administration's statements, signed with its active `key` and
+/// fresh for `ttl` seconds.
+struct Pass<'a> {
+    app: &'a App,
+    signer: Option<&'a IdleThread>,
+    key: Arc<SigningKey>,
+    code: &'a str,
     ttl: i64,
-    done: &mut Done,
-) -> anyhow::Result<Option<i64>> {
-    // Read first: a change during the pass is after it, and the next round signs it.
-    let through = statements::last_change(&app.store.db, code).await?;
-    let mut after = 0;
-    loop {
-        let page = statements::standing(&app.store.db, code, after, PAGE).await?;
-        let Some(last) = page.last() else { return Ok(Some(through)) };
-        after = last.certificate_id;
-        done.looked_at += page.len();
-        let due: Vec<i64> = page
-            .iter()
-            .filter(|standing| is_due(standing, &key.kid, ttl))
-            .map(|standing| standing.certificate_id)
-            .collect();
-        if !sign_and_keep(app, signer, key, &due, ttl, done).await? {
-            return Ok(None);
-        }
-    }
+    done: &'a mut Done,
 }
 
-/// Signs with `key` the statements of `code`'s certificates changed since the round `since`
-/// (its signer `index`), then those due and an even share of the oldest. Returns the place in
-/// `code`'s change sequence gone over, or `None` when another process signs.
-#[allow(clippy::too_many_arguments)]
-async fn changed_and_due(
-    app: &App,
-    signer: Option<&IdleThread>,
-    key: &Arc<SigningKey>,
-    code: &str,
-    since: &Round,
-    index: usize,
-    started_ms: i64,
-    done: &mut Done,
-) -> anyhow::Result<Option<i64>> {
-    let ttl = app.settings.statement_ttl_secs();
-    let mut through = since.through[index];
-    loop {
-        let changed = statements::changed_since(&app.store.db, code, through, PAGE).await?;
-        let Some(&(_, last)) = changed.last() else { break };
-        through = last;
-        done.looked_at += changed.len();
-        let ids: Vec<i64> = changed.iter().map(|(id, _)| *id).collect();
-        if !sign_and_keep(app, signer, key, &ids, ttl, done).await? {
-            return Ok(None);
+impl Pass<'_> {
+    /// Goes over every certificate, signing what is missing or due. Returns the place in the
+    /// administration's change sequence gone over, or `None` when another process signs.
+    async fn every_certificate(mut self) -> anyhow::Result<Option<i64>> {
+        let db = &self.app.store.db;
+        // Read first: a change during the pass is after it, and the next round signs it.
+        let through = statements::last_change(db, self.code).await?;
+        let mut after = 0;
+        loop {
+            let page = statements::standing(db, self.code, after, PAGE).await?;
+            let Some(last) = page.last() else { return Ok(Some(through)) };
+            after = last.certificate_id;
+            self.done.looked_at += page.len();
+            let due: Vec<i64> = page
+                .iter()
+                .filter(|standing| is_due(standing, &self.key.kid, self.ttl))
+                .map(|standing| standing.certificate_id)
+                .collect();
+            if !self.sign_and_keep(&due).await? {
+                return Ok(None);
+            }
         }
     }
-    let third_ms = ttl.saturating_mul(1000) / 3;
-    let (kept, due) = statements::kept_with(&app.store.db, &key.kid, started_ms - third_ms).await?;
-    let mut left = due.max(even_share(kept, started_ms - since.started_ms, third_ms));
-    while left > 0 {
-        let ids = statements::oldest(&app.store.db, &key.kid, left.min(PAGE)).await?;
+
+    /// Signs the statements of the certificates changed after the place `through` in the
+    /// administration's change sequence, then those due and the even share of the oldest for
+    /// the time since the last round started (`last_started_ms`) until this one (`started_ms`).
+    /// Returns the place gone over, or `None` when another process signs.
+    async fn changed_and_due(
+        mut self,
+        mut through: i64,
+        last_started_ms: i64,
+        started_ms: i64,
+    ) -> anyhow::Result<Option<i64>> {
+        let db = &self.app.store.db;
+        loop {
+            let changed = statements::changed_since(db, self.code, through, PAGE).await?;
+            let Some(&(_, last)) = changed.last() else { break };
+            through = last;
+            self.done.looked_at += changed.len();
+            let ids: Vec<i64> = changed.iter().map(|(id, _)| *id).collect();
+            if !self.sign_and_keep(&ids).await? {
+                return Ok(None);
+            }
+        }
+        let third_ms = self.ttl.saturating_mul(1000) / 3;
+        let (kept, due) = statements::kept_with(db, &self.key.kid, started_ms - third_ms).await?;
+        let mut left = due.max(even_share(kept, started_ms - last_started_ms, third_ms));
+        while left > 0 {
+            let ids = statements::oldest(db, self.code, &self.key.kid, left.min(PAGE)).await?;
+            if ids.is_empty() {
+                break;
+            }
+            left = left.saturating_sub(ids.len() as u64);
+            self.done.looked_at += ids.len();
+            if !self.sign_and_keep(&ids).await? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(through))
+    }
+
+    /// Signs the statements of the certificates `ids` and keeps them, in the database and in
+    /// memory; `false` when another process is doing the same (PostgreSQL), and nothing was kept.
+    async fn sign_and_keep(&mut self, ids: &[i64]) -> anyhow::Result<bool> {
         if ids.is_empty() {
-            break;
+            return Ok(true);
         }
-        left = left.saturating_sub(ids.len() as u64);
-        done.looked_at += ids.len();
-        if !sign_and_keep(app, signer, key, &ids, ttl, done).await? {
-            return Ok(None);
+        let (app, ttl, key) = (self.app, self.ttl, Arc::clone(&self.key));
+        let cache = &app.hot.certificates;
+        // Taken before the read: what changes meanwhile is not kept in memory (see `keep_signed`).
+        let read_at = cache.reading();
+        let certificates = certificates::by_ids(&app.store.db, ids).await?;
+        let sign_all = move || -> anyhow::Result<Vec<(Certificate, SignedStatement)>> {
+            certificates
+                .into_iter()
+                .map(|certificate| {
+                    let signed = sign(&key, &certificate, ttl)?;
+                    Ok((certificate, signed))
+                })
+                .collect()
+        };
+        let signed = match self.signer {
+            Some(signer) => signer.run(sign_all).await??,
+            None => sign_all()?,
+        };
+        let kept: Vec<Kept<'_>> = signed
+            .iter()
+            .map(|(certificate, SignedStatement { token, seq, signing })| Kept {
+                certificate_id: certificate.id,
+                seq: *seq,
+                kid: &signing.kid,
+                signed_at: signing.signed_at,
+                signed_on: signing.signed_on,
+                token,
+            })
+            .collect();
+        let work = Work::begin_when_free(app).await?;
+        if !statements::claim_signing(&*work).await? {
+            work.rollback().await?;
+            return Ok(false);
         }
+        statements::keep(&*work, &kept).await?;
+        work.commit().await?;
+        self.done.signed += kept.len();
+        drop(kept);
+        // Questions are then answered from memory, without reading the row, as far as it holds.
+        for (certificate, signed) in signed {
+            cache.keep_signed(&certificate.administration, &certificate.number, signed, read_at);
+        }
+        Ok(true)
     }
-    Ok(Some(through))
 }
 
 /// How many of `kept` statements a round signs again `elapsed_ms` after the last, for each to
@@ -300,63 +354,6 @@ fn even_share(kept: u64, elapsed_ms: i64, every_ms: i64) -> u64 {
 fn is_due(standing: &Standing, active_kid: &str, ttl_secs: i64) -> bool {
     let Some((seq, signing)) = &standing.kept else { return true };
     *seq != standing.seq || signing.due(active_kid, now_ms(), certificates::today(), ttl_secs)
-}
-
-/// Signs the statements of the certificates `ids` and keeps them, in the database and in
-/// memory; `false` when another process is doing the same (PostgreSQL), and nothing was kept.
-async fn sign_and_keep(
-    app: &App,
-    signer: Option<&IdleThread>,
-    key: &Arc<SigningKey>,
-    ids: &[i64],
-    ttl_secs: i64,
-    done: &mut Done,
-) -> anyhow::Result<bool> {
-    if ids.is_empty() {
-        return Ok(true);
-    }
-    let (cache, key) = (&app.hot.certificates, Arc::clone(key));
-    // Taken before the read: what changes meanwhile is not kept in memory (see `keep_signed`).
-    let read_at = cache.reading();
-    let certificates = certificates::by_ids(&app.store.db, ids).await?;
-    let sign_all = move || -> anyhow::Result<Vec<(Certificate, SignedStatement)>> {
-        certificates
-            .into_iter()
-            .map(|certificate| {
-                let signed = sign(&key, &certificate, ttl_secs)?;
-                Ok((certificate, signed))
-            })
-            .collect()
-    };
-    let signed = match signer {
-        Some(signer) => signer.run(sign_all).await??,
-        None => sign_all()?,
-    };
-    let kept: Vec<Kept<'_>> = signed
-        .iter()
-        .map(|(certificate, SignedStatement { token, seq, signing })| Kept {
-            certificate_id: certificate.id,
-            seq: *seq,
-            kid: &signing.kid,
-            signed_at: signing.signed_at,
-            signed_on: signing.signed_on,
-            token,
-        })
-        .collect();
-    let work = Work::begin_when_free(app).await?;
-    if !statements::claim_signing(&*work).await? {
-        work.rollback().await?;
-        return Ok(false);
-    }
-    statements::keep(&*work, &kept).await?;
-    work.commit().await?;
-    done.signed += kept.len();
-    drop(kept);
-    // Questions are then answered from memory, without reading the row, as far as it holds.
-    for (certificate, signed) in signed {
-        cache.keep_signed(&certificate.administration, &certificate.number, signed, read_at);
-    }
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -546,6 +543,35 @@ mod tests {
             .expect("age");
         assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), Done { looked_at: 3, signed: 3 });
         assert_eq!(sign_due(&app, None, &mut last).await.expect("round"), Done { looked_at: 0, signed: 0 });
+
+        // A statement of another administration's certificate under CL's key, however long
+        // ago, is never signed again with it: a round takes only CL's certificates.
+        let pe =
+            service::administrations::NewAdministration { code: "PE", name: "SUNAT", country: "PE", programme: "OEA" };
+        service::administrations::create(&app, "test", &pe).await.expect("PE");
+        let mut input = input.clone();
+        input.number = None;
+        let by_pe = service::certificates::Publisher { administration: "PE", actor: "test" };
+        service::certificates::publish(&app, by_pe, &input).await.expect("publish at PE");
+        let planted = format!(
+            "INSERT INTO signed_statements (certificate_id, seq, kid, signed_at, signed_on, token) \
+             SELECT id, seq, '{}', 0, '2026-01-01', 'planted' FROM certificates WHERE administration = 'PE'",
+            key.kid
+        );
+        app.store.db.execute_unprepared(&planted).await.expect("plant");
+        sign_due(&app, None, &mut last).await.expect("round");
+        let backend = app.store.db.get_database_backend();
+        let token = sea_orm::Statement::from_string(
+            backend,
+            "SELECT s.token FROM signed_statements s JOIN certificates c ON c.id = s.certificate_id \
+             WHERE c.administration = 'PE'",
+        );
+        let row = app.store.db.query_one_raw(token).await.expect("read").expect("the planted row");
+        assert_eq!(
+            row.try_get_by_index::<String>(0).expect("token"),
+            "planted",
+            "PE's certificate signed with CL's key"
+        );
     }
 
     /// When each of CL's kept statements was signed: (number, milliseconds since the epoch).

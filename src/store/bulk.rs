@@ -38,20 +38,12 @@ pub enum Taken<'k> {
 
 /// Inserts `rows` into `table`.
 pub async fn insert<R: Serialize>(conn: &impl ConnectionTrait, table: &str, rows: &[R]) -> StoreResult<()> {
-    let backend = conn.get_database_backend();
-    for chunk in rows.chunks(batch(backend)) {
-        conn.execute_raw(statement(backend, table, chunk, Taken::Fail, None)?).await?;
-    }
-    Ok(())
+    execute(conn, table, rows, Taken::Fail).await
 }
 
 /// Inserts the `rows` whose key no row of `table` holds yet.
 pub async fn insert_new<R: Serialize>(conn: &impl ConnectionTrait, table: &str, rows: &[R]) -> StoreResult<()> {
-    let backend = conn.get_database_backend();
-    for chunk in rows.chunks(batch(backend)) {
-        conn.execute_raw(statement(backend, table, chunk, Taken::Skip, None)?).await?;
-    }
-    Ok(())
+    execute(conn, table, rows, Taken::Skip).await
 }
 
 /// Inserts `rows` into `table`, replacing the row that already holds a row's `key`.
@@ -61,9 +53,19 @@ pub async fn upsert<R: Serialize>(
     key: &[&str],
     rows: &[R],
 ) -> StoreResult<()> {
+    execute(conn, table, rows, Taken::Replace(key)).await
+}
+
+/// Inserts `rows` into `table` as many at a time as one statement takes.
+async fn execute<R: Serialize>(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    rows: &[R],
+    taken: Taken<'_>,
+) -> StoreResult<()> {
     let backend = conn.get_database_backend();
     for chunk in rows.chunks(batch(backend)) {
-        conn.execute_raw(statement(backend, table, chunk, Taken::Replace(key), None)?).await?;
+        conn.execute_raw(statement(backend, table, chunk, taken, None)?).await?;
     }
     Ok(())
 }

@@ -94,7 +94,7 @@ pub async fn changed_since(
 }
 
 /// How many statements signed with `kid` are kept, and how many of them were signed at or
-/// before `signed_by` (milliseconds since the epoch).
+/// before `signed_by` (milliseconds since the epoch): counted in the key's index alone.
 pub async fn kept_with(conn: &impl ConnectionTrait, kid: &str, signed_by: i64) -> StoreResult<(u64, u64)> {
     let sql = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN signed_at <= $2 THEN 1 ELSE 0 END), 0) \
                FROM signed_statements WHERE kid = $1";
@@ -104,11 +104,13 @@ pub async fn kept_with(conn: &impl ConnectionTrait, kid: &str, signed_by: i64) -
     Ok((count(0)?, count(1)?))
 }
 
-/// The certificates of the `limit` statements signed with `kid` longest ago, oldest first.
-pub async fn oldest(conn: &impl ConnectionTrait, kid: &str, limit: u64) -> StoreResult<Vec<i64>> {
-    let sql = "SELECT certificate_id FROM signed_statements WHERE kid = $1 \
-               ORDER BY signed_at, certificate_id LIMIT $2";
-    let rows = query(conn, sql, [kid.into(), clamped(limit).into()]).await?;
+/// The administration's certificates of the `limit` statements signed with `kid` longest ago,
+/// oldest first. A `kid` names one administration's key, but the certificates are taken of the
+/// administration asked all the same: no round ever signs another's with its key.
+pub async fn oldest(conn: &impl ConnectionTrait, administration: &str, kid: &str, limit: u64) -> StoreResult<Vec<i64>> {
+    let sql = "SELECT s.certificate_id FROM signed_statements s JOIN certificates c ON c.id = s.certificate_id \
+               WHERE s.kid = $1 AND c.administration = $2 ORDER BY s.signed_at, s.certificate_id LIMIT $3";
+    let rows = query(conn, sql, [kid.into(), administration.into(), clamped(limit).into()]).await?;
     rows.iter().map(|row| Ok(row.try_get_by_index(0)?)).collect()
 }
 
