@@ -25,6 +25,12 @@ use std::future::Future;
 pub use app::AppState;
 pub use config::Settings;
 
+/// The cores this process may run on (2 when the system cannot tell): what the pools and slots
+/// sized by the machine are sized by.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}
+
 /// Connects, migrates and prepares the application.
 pub async fn start(settings: Settings) -> anyhow::Result<AppState> {
     AppState::start(settings).await

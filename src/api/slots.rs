@@ -42,7 +42,7 @@ pub struct RouteClasses {
 impl Default for RouteClasses {
     /// Half the cores for expensive reads (at least one); the rest stay free for the hot paths.
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = crate::cores();
         RouteClasses {
             reading: Slots::new(cores / 2, "too many searches and lists at once; try again shortly"),
             importing: Slots::new(1, "another import is under way; try again shortly"),

@@ -17,8 +17,7 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 pub const SLOT_WAIT: Duration = Duration::from_secs(2);
 
 /// One hash at a time per core.
-static SLOTS: LazyLock<Arc<Semaphore>> =
-    LazyLock::new(|| Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))));
+static SLOTS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(crate::cores())));
 
 /// Verified against when the account does not exist, so that an unknown e-mail costs the same
 /// time as a wrong password.

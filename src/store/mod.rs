@@ -116,15 +116,12 @@ impl ConnectionTrait for WriteTxn<'_> {
     }
 }
 
-/// Connections to a SQLite file through sea-orm, at most. One writes at a time and the hot
-/// reads go in place (`reads`), so these serve the other reads; each is a thread with a page
-/// cache of its own (2 MiB), and sixteen of them, opened by a burst of questions at start and
-/// kept, held a tenth of a million-certificate node's memory.
-const SQLITE_CONNECTIONS: u32 = 8;
-
-/// The cores this process may use (at least 2).
-fn cores() -> u32 {
-    std::thread::available_parallelism().map_or(2, |n| u32::try_from(n.get()).unwrap_or(u32::MAX)).max(2)
+/// Connections to a SQLite file through sea-orm, at most: two per core, from 4 to 8. One writes
+/// at a time and the hot reads go in place (`reads`), so these serve the other reads; each is a
+/// thread with a page cache of its own (2 MiB), and sixteen of them, opened by a burst of
+/// questions at start and kept, held a tenth of a million-certificate node's memory.
+fn sqlite_connections() -> u32 {
+    u32::try_from(crate::cores() * 2).unwrap_or(u32::MAX).clamp(4, 8)
 }
 
 impl Store {
@@ -136,7 +133,7 @@ impl Store {
         }
         let mut options = ConnectOptions::new(url.to_owned());
         options
-            .max_connections(if sqlite_path(url).is_some() { SQLITE_CONNECTIONS.min(cores() * 2) } else { 16 })
+            .max_connections(if sqlite_path(url).is_some() { sqlite_connections() } else { 16 })
             .min_connections(1)
             .connect_timeout(deadline)
             .acquire_timeout(deadline)
@@ -420,8 +417,8 @@ pub mod cursor {
 mod tests {
     use sea_orm::ConnectionTrait;
 
+    use super::sqlite_connections;
     use super::testing::{Backend, TestStore};
-    use super::{SQLITE_CONNECTIONS, cores};
 
     /// A burst of reads through sea-orm on SQLite opens no more connections than the bound: the
     /// sixteen a burst opened before, each a thread with a page cache of its own, stayed open
@@ -437,7 +434,7 @@ mod tests {
         let done = futures_util::future::join_all(reads).await;
         assert!(done.iter().all(Result::is_ok), "every read is answered: {done:?}");
         let open = db.inner().get_sqlite_connection_pool().size();
-        let bound = SQLITE_CONNECTIONS.min(cores() * 2);
+        let bound = sqlite_connections();
         assert!(open <= bound, "{open} connections open, more than {bound}");
         assert!(open > 1, "the reads did not overlap ({open} connection): the test shows nothing");
     }

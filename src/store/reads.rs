@@ -154,7 +154,7 @@ thread_local! {
 impl InPlace {
     /// Reads the SQLite file at `path`.
     pub fn new(path: String) -> Self {
-        let slots = std::thread::available_parallelism().map_or(2, usize::from) * 2;
+        let slots = crate::cores() * 2;
         InPlace { path, slots: (0..slots).map(|_| Mutex::new(None)).collect(), next: AtomicUsize::new(0) }
     }
 
